@@ -1,0 +1,105 @@
+package sim_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"mattersim/sim/simbench"
+)
+
+// BenchmarkNetstackDatagram measures one 64-byte UDP datagram from node A
+// through A's gVisor stack, the switch and the event queue into node B's
+// stack and socket handler: the floor under every simulated message.
+func BenchmarkNetstackDatagram(b *testing.B) {
+	d, err := simbench.NewDatagrams(2, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Send(1000); err != nil { // warm pools
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := d.Send(b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+var (
+	net10kOnce sync.Once
+	net10k     *simbench.Datagrams
+	net10kErr  error
+)
+
+// BenchmarkNetstackDatagram10k is BenchmarkNetstackDatagram on 10,000 nodes
+// with a random (sender, receiver) pair per datagram: every datagram touches
+// two cold stacks. The network is built once per test binary run.
+func BenchmarkNetstackDatagram10k(b *testing.B) {
+	net10kOnce.Do(func() { net10k, net10kErr = simbench.NewDatagrams(10000, 1) })
+	if net10kErr != nil {
+		b.Fatal(net10kErr)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := net10k.Send(b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkIdleNode builds 1,000 idle nodes per op (stack, NIC, 2
+// addresses, route, one bound socket) and reports the build time and live
+// heap per node (HeapAlloc delta after GC).
+func BenchmarkIdleNode(b *testing.B) {
+	var build time.Duration
+	var heap, objs float64
+	for range b.N {
+		m, err := simbench.IdleNodes(1000, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		build += m.BuildPerNode()
+		heap += m.PerNode()
+		objs += m.ObjectsPerNode()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(build.Nanoseconds())/n, "build-ns/node")
+	b.ReportMetric(heap/n, "heap-B/node")
+	b.ReportMetric(objs/n, "objects/node")
+}
+
+// BenchmarkBuild10k builds a 10,000-node network per op and reports the
+// build time (build-s, GC after the build excluded) and heap per node.
+func BenchmarkBuild10k(b *testing.B) {
+	var build time.Duration
+	var heap float64
+	for range b.N {
+		m, err := simbench.IdleNodes(10000, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		build += m.Build
+		heap += m.PerNode()
+	}
+	b.ReportMetric(build.Seconds()/float64(b.N), "build-s")
+	b.ReportMetric(heap/float64(b.N), "heap-B/node")
+}
+
+// BenchmarkVirtualSpeedup200 runs 200 nodes with periodic echo traffic (a
+// request to a random node every 10 s ± 1 s each, echoed) for 10 minutes of
+// virtual time per op and reports virtual seconds per wall second.
+func BenchmarkVirtualSpeedup200(b *testing.B) {
+	var wall, virt time.Duration
+	var dg uint64
+	for range b.N {
+		s, err := simbench.RunSpeedup(200, 10*time.Minute, 10*time.Second, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wall += s.Wall
+		virt += s.Virtual
+		dg += s.Datagrams
+	}
+	b.ReportMetric(float64(virt)/float64(wall), "x-realtime")
+	b.ReportMetric(float64(dg)/float64(b.N), "datagrams/op")
+}
