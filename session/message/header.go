@@ -93,9 +93,9 @@ const (
 // The reserved bit 3 of the message flags is ignored on decode and sent as 0
 // (spec: reserved bits are sent as 0 and ignored on receipt).
 type Header struct {
-	SessionID SessionID
-	Flags     SecurityFlags
-	Counter   uint32
+	SessionID SessionID     // spec 4.4.1.2
+	Flags     SecurityFlags // security flags byte, incl. session type (spec 4.4.1.3)
+	Counter   uint32        // message counter (spec 4.4.1.4)
 
 	Source    NodeID // valid iff HasSource (S flag)
 	HasSource bool
@@ -194,7 +194,10 @@ func PrivacyLen(messageFlags byte) (int, bool) {
 
 // MessageFlags returns the message flags byte h encodes to.
 func (h *Header) MessageFlags() byte {
-	f := byte(h.DestKind) & msgDSIZMask
+	var f byte
+	if h.DestKind <= DestinationGroup {
+		f = byte(h.DestKind)
+	}
 	if h.HasSource {
 		f |= msgSourcePresent
 	}
@@ -202,9 +205,11 @@ func (h *Header) MessageFlags() byte {
 }
 
 // Append appends the encoding of h to b and returns the extended slice.
-// DestKind values above DestinationGroup are encoded as DestinationNone; an
-// MX block longer than 65535 bytes is truncated to its first 65535 bytes —
-// callers must not send either.
+// It does not validate: DestKind values above DestinationGroup are encoded
+// as DestinationNone, an MX block longer than 65535 bytes is truncated, and
+// combinations Decode rejects (a group destination with the unicast session
+// type, a reserved session type) are written as given — callers must not
+// build such headers.
 func (h *Header) Append(b []byte) []byte {
 	b = append(b, h.MessageFlags())
 	b = binary.LittleEndian.AppendUint16(b, uint16(h.SessionID))

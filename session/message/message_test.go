@@ -389,3 +389,12 @@ func TestZeroAllocs(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 }
+
+// TestInvalidDestKindEncodesAsNone: an out-of-range DestKind never produces
+// the reserved DSIZ=3 on the wire.
+func TestInvalidDestKindEncodesAsNone(t *testing.T) {
+	h := Header{DestKind: 3, DestNode: 1}
+	b := h.Append(nil)
+	require.Equal(t, []byte{0, 0, 0, 0, 0, 0, 0, 0}, b)
+	require.Equal(t, len(b), h.Len())
+}
