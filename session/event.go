@@ -1,0 +1,185 @@
+package session
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"mattersim/session/message"
+)
+
+// EventKind classifies an Event.
+type EventKind uint8
+
+// Event kinds. Expected protocol outcomes (duplicates, unknown sessions, MRP
+// give-up) are events, not errors (house style 11b).
+const (
+	// EventMessage: a new message was accepted and is delivered.
+	EventMessage EventKind = iota + 1
+	// EventDuplicate: a duplicate was dropped (re-acked if it had R; spec 4.12.5.2.2).
+	EventDuplicate
+	// EventMICFailure: the message did not authenticate; dropped, no state changed.
+	EventMICFailure
+	// EventUnknownSession: no session matches; dropped.
+	EventUnknownSession
+	// EventMalformed: the bytes do not decode; dropped. Err holds the cause.
+	EventMalformed
+	// EventUnsupported: a well-formed message this core does not handle
+	// (group session, privacy flag on unicast); dropped.
+	EventUnsupported
+	// EventUnknownExchange: a message without I for no open exchange;
+	// acked if it had R, then dropped (spec 4.10.5.2).
+	EventUnknownExchange
+	// EventRetransmit: a reliable message was sent again (Attempt = transmission number).
+	EventRetransmit
+	// EventGiveUp: MaxTransmissions were made without an ack (spec 4.12.2.1).
+	EventGiveUp
+	// EventAck: an ack removed a reliable message from the retransmission table.
+	EventAck
+	// EventSessionOpened: a session entered the table.
+	EventSessionOpened
+	// EventSessionClosed: a session left the table; Reason says why.
+	EventSessionClosed
+	// EventCounterExhausted: the session's outbound counter ran out (spec 4.5.1.1);
+	// the session is closed right after.
+	EventCounterExhausted
+	// EventExchangeClosed: an exchange was released (closed and idle, or its session closed).
+	EventExchangeClosed
+)
+
+var eventNames = [...]string{
+	EventMessage:          "message",
+	EventDuplicate:        "duplicate",
+	EventMICFailure:       "mic-failure",
+	EventUnknownSession:   "unknown-session",
+	EventMalformed:        "malformed",
+	EventUnsupported:      "unsupported",
+	EventUnknownExchange:  "unknown-exchange",
+	EventRetransmit:       "retransmit",
+	EventGiveUp:           "give-up",
+	EventAck:              "ack",
+	EventSessionOpened:    "session-opened",
+	EventSessionClosed:    "session-closed",
+	EventCounterExhausted: "counter-exhausted",
+	EventExchangeClosed:   "exchange-closed",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// CloseReason says why a session was closed.
+type CloseReason uint8
+
+// Close reasons.
+const (
+	ClosedByApp     CloseReason = iota + 1 // CloseSession was called; CloseSession status sent
+	ClosedByPeer                           // the peer sent CloseSession (spec 4.11.1.4)
+	ClosedEvicted                          // evicted to make room (spec 4.13.2.1 eviction)
+	ClosedExhausted                        // outbound counter exhausted (spec 4.5.1.1)
+	ClosedRemoved                          // RemoveSession: dropped silently
+)
+
+func (r CloseReason) String() string {
+	switch r {
+	case ClosedByApp:
+		return "closed"
+	case ClosedByPeer:
+		return "peer-closed"
+	case ClosedEvicted:
+		return "evicted"
+	case ClosedExhausted:
+		return "counter-exhausted"
+	case ClosedRemoved:
+		return "removed"
+	}
+	return fmt.Sprintf("CloseReason(%d)", uint8(r))
+}
+
+// Event is a typed notification from the core. Which fields are set depends
+// on Kind; unset fields are zero. Event is a plain value.
+//
+// Payload aliases a buffer the Manager reuses: it is valid until the first
+// input call (HandleDatagram, HandleTimeout, or a sending method) made after
+// Poll has returned false. Copy it to keep it.
+type Event struct {
+	Kind     EventKind
+	Session  Ref
+	Exchange Exchange       // message, duplicate, ack, retransmit, give-up, exchange events
+	From     netip.AddrPort // received-message events: the datagram's source
+	Counter  uint32         // message counter of the message concerned
+	Protocol message.ProtocolID
+	Vendor   uint16
+	Opcode   uint8
+	Reliable bool // the received message had R
+	Payload  []byte
+	Attempt  int         // retransmit/give-up: transmissions made so far
+	Reason   CloseReason // session-closed
+	Err      error       // malformed/mic-failure: the cause (e.g. *message.DecodeError)
+}
+
+// String formats e on one line for traces, e.g.
+// "message s1/x7r ctr=0x10 proto=0x1 op=0x2 len=64 R".
+func (e Event) String() string {
+	var b strings.Builder
+	b.WriteString(e.Kind.String())
+	switch e.Kind {
+	case EventMessage, EventDuplicate, EventUnknownExchange:
+		fmt.Fprintf(&b, " %s ctr=%#x proto=%#x op=%#x len=%d", e.Exchange, e.Counter, uint16(e.Protocol), e.Opcode, len(e.Payload))
+		if e.Reliable {
+			b.WriteString(" R")
+		}
+	case EventAck:
+		fmt.Fprintf(&b, " %s ctr=%#x", e.Exchange, e.Counter)
+	case EventRetransmit, EventGiveUp:
+		fmt.Fprintf(&b, " %s ctr=%#x attempt=%d", e.Exchange, e.Counter, e.Attempt)
+	case EventExchangeClosed:
+		fmt.Fprintf(&b, " %s", e.Exchange)
+	case EventSessionOpened, EventCounterExhausted:
+		fmt.Fprintf(&b, " %s", e.Session)
+	case EventSessionClosed:
+		fmt.Fprintf(&b, " %s reason=%s", e.Session, e.Reason)
+	case EventMICFailure, EventUnknownSession, EventUnsupported:
+		if e.Session != (Ref{}) {
+			fmt.Fprintf(&b, " %s", e.Session)
+		}
+		fmt.Fprintf(&b, " from=%s ctr=%#x", e.From, e.Counter)
+		if e.Err != nil {
+			fmt.Fprintf(&b, " err=%q", e.Err.Error())
+		}
+	case EventMalformed:
+		fmt.Fprintf(&b, " from=%s", e.From)
+		if e.Err != nil {
+			fmt.Fprintf(&b, " err=%q", e.Err.Error())
+		}
+	}
+	return b.String()
+}
+
+// Output is one item drained by Poll: either a datagram to send (IsDatagram)
+// or an event.
+//
+// Data aliases memory the Manager owns and never writes again once emitted
+// (retransmissions re-emit the same stored bytes; standalone acks live in a
+// buffer reused after the queue is drained). The driver must not modify Data,
+// and must copy it if it keeps it past the next input call made after Poll
+// returned false.
+type Output struct {
+	To    netip.AddrPort // datagram destination; the zero value for events
+	Data  []byte
+	Event Event
+}
+
+// IsDatagram reports whether o is a datagram to send rather than an event.
+func (o Output) IsDatagram() bool { return o.Event.Kind == 0 }
+
+// String formats o for traces.
+func (o Output) String() string {
+	if o.IsDatagram() {
+		return fmt.Sprintf("send to=%s len=%d", o.To, len(o.Data))
+	}
+	return o.Event.String()
+}

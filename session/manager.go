@@ -1,0 +1,312 @@
+package session
+
+import (
+	"encoding/binary"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"time"
+
+	"mattersim/clock"
+	"mattersim/session/message"
+	"mattersim/session/mrp"
+	"mattersim/session/security"
+)
+
+// Manager is the sans-I/O session core of one Matter node: its session table
+// (unsecured and secure sessions), exchanges and MRP state. It never reads a
+// clock, sleeps, starts goroutines or touches the network; the driver feeds
+// it inputs carrying `now` and drains its outputs with Poll (see the package
+// documentation for the driving loop).
+//
+// The zero value is not usable; call New. A Manager is not safe for
+// concurrent use.
+type Manager struct {
+	cfg     Config
+	entropy io.Reader
+	jitter  *rand.Rand
+
+	secure    map[uint16]*sess
+	reserved  map[uint16]struct{}
+	unsecured map[Ref]*sess
+	nextID    uint16 // local session id allocation cursor
+	nextExch  uint16 // exchange id allocation cursor (spec 4.10.2: random start, then +1)
+	unenc     outCounter
+	seq       uint64
+
+	live []*exchange // exchanges that may hold timers, in creation order
+
+	out     []Output
+	outHead int
+	arena   []byte
+
+	hdr message.Header
+	ph  message.ProtocolHeader
+	due []dueTimer
+}
+
+// sess is one session table entry.
+type sess struct {
+	ref       Ref
+	kind      Kind
+	initiator bool
+	peerID    uint16
+	peerNode  message.NodeID
+	peer      netip.AddrPort
+	enc, dec  *security.CCM
+	encNode   message.NodeID // nonce node id when sending
+	decNode   message.NodeID // nonce node id when receiving
+	ctr       outCounter     // secure sessions only
+	win       window
+	peerIv    mrp.Intervals
+	lastRx    clock.Time
+	heard     bool
+	active    clock.Time // last activity, for LRU eviction
+	seq       uint64
+	exchanges map[exKey]*exchange
+	giveUps   int
+}
+
+type exKey struct {
+	id        uint16
+	initiator bool // we are the initiator
+}
+
+type exchange struct {
+	s       *sess
+	key     exKey
+	seq     uint64
+	removed bool
+	closing bool // the application closed it; released once idle
+
+	ackPending bool
+	ackCounter uint32
+	ackAt      clock.Time
+
+	rtx retrans
+}
+
+// retrans is the one outstanding reliable message of an exchange
+// (spec 4.12.2; connectedhomeip ReliableMessageMgr RetransTableEntry).
+type retrans struct {
+	valid   bool
+	data    []byte // the sealed datagram, resent byte for byte
+	counter uint32
+	sent    int // transmissions made
+	at      clock.Time
+}
+
+func (x *exchange) ref() Exchange {
+	return Exchange{Session: x.s.ref, ID: x.key.id, Initiator: x.key.initiator}
+}
+
+// New returns a Manager. entropy supplies the random values the spec asks
+// for (initial message counters, local session ids, exchange ids, ephemeral
+// node ids): crypto/rand in real runs, a seeded generator in simulations.
+// jitter is the stream for MRP backoff jitter. Neither may be nil. New
+// returns an *EntropyError if entropy fails.
+func New(cfg Config, entropy io.Reader, jitter rand.Source) (*Manager, error) {
+	m := &Manager{
+		cfg:       cfg.normalize(),
+		entropy:   entropy,
+		jitter:    rand.New(jitter),
+		secure:    make(map[uint16]*sess),
+		reserved:  make(map[uint16]struct{}),
+		unsecured: make(map[Ref]*sess),
+	}
+	var b [8]byte
+	if err := m.read(b[:], "initial counters and ids"); err != nil {
+		return nil, err
+	}
+	m.unenc = outCounter{next: initCounter(binary.LittleEndian.Uint32(b[:])), wraps: true}
+	m.nextID = binary.LittleEndian.Uint16(b[4:])
+	if m.nextID == 0 {
+		m.nextID = 1
+	}
+	m.nextExch = binary.LittleEndian.Uint16(b[6:])
+	return m, nil
+}
+
+func (m *Manager) read(b []byte, what string) error {
+	if _, err := io.ReadFull(m.entropy, b); err != nil {
+		return &EntropyError{What: what, Err: err}
+	}
+	return nil
+}
+
+// Config returns the normalized configuration in effect.
+func (m *Manager) Config() Config { return m.cfg }
+
+// begin starts an input call: once the driver has drained every output, the
+// buffers behind earlier outputs are reused.
+func (m *Manager) begin() {
+	if m.outHead == len(m.out) {
+		clear(m.out)
+		m.out = m.out[:0]
+		m.outHead = 0
+		m.arena = m.arena[:0]
+	}
+}
+
+func (m *Manager) emit(e Event) {
+	m.out = append(m.out, Output{Event: e})
+}
+
+func (m *Manager) emitDatagram(to netip.AddrPort, b []byte) {
+	m.out = append(m.out, Output{To: to, Data: b})
+}
+
+// Poll returns the next output, in the order produced, and false once the
+// queue is empty. See Output and Event for how long their byte slices stay
+// valid.
+func (m *Manager) Poll() (Output, bool) {
+	if m.outHead == len(m.out) {
+		return Output{}, false
+	}
+	o := m.out[m.outHead]
+	m.out[m.outHead] = Output{}
+	m.outHead++
+	return o, true
+}
+
+// NextDeadline returns the earliest instant at which HandleTimeout has work
+// (a standalone ack or a retransmission falls due), or clock.Never.
+func (m *Manager) NextDeadline() clock.Time {
+	m.compact()
+	t := clock.Never
+	for _, x := range m.live {
+		if x.ackPending && x.ackAt < t {
+			t = x.ackAt
+		}
+		if x.rtx.valid && x.rtx.at < t {
+			t = x.rtx.at
+		}
+	}
+	return t
+}
+
+func (m *Manager) compact() {
+	m.live = slices.DeleteFunc(m.live, func(x *exchange) bool { return x.removed })
+}
+
+type dueTimer struct {
+	at  clock.Time
+	seq uint64
+	ack bool
+	x   *exchange
+}
+
+// HandleTimeout runs every timer due at or before now: standalone acks
+// (spec 4.12.5.2.2) and retransmissions or give-ups (spec 4.12.2.1).
+// Timers due at the same instant run in (deadline, exchange creation) order,
+// acks before retransmissions, so a run is deterministic.
+func (m *Manager) HandleTimeout(now clock.Time) {
+	m.begin()
+	m.compact()
+	m.due = m.due[:0]
+	for _, x := range m.live {
+		if x.ackPending && x.ackAt <= now {
+			m.due = append(m.due, dueTimer{at: x.ackAt, seq: x.seq, ack: true, x: x})
+		}
+		if x.rtx.valid && x.rtx.at <= now {
+			m.due = append(m.due, dueTimer{at: x.rtx.at, seq: x.seq, x: x})
+		}
+	}
+	slices.SortFunc(m.due, func(a, b dueTimer) int {
+		switch {
+		case a.at != b.at:
+			return cmpTime(a.at, b.at)
+		case a.seq != b.seq:
+			if a.seq < b.seq {
+				return -1
+			}
+			return 1
+		case a.ack != b.ack:
+			if a.ack {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	for i := range m.due {
+		d := m.due[i]
+		x := d.x
+		if x.removed {
+			continue
+		}
+		if d.ack {
+			if x.ackPending && x.ackAt <= now {
+				m.flushAck(now, x)
+			}
+		} else if x.rtx.valid && x.rtx.at <= now {
+			m.retransmit(now, x)
+		}
+		m.maybeRelease(x)
+	}
+	clear(m.due)
+	m.due = m.due[:0]
+}
+
+func cmpTime(a, b clock.Time) int {
+	if a < b {
+		return -1
+	}
+	if a > b {
+		return 1
+	}
+	return 0
+}
+
+// retransmit resends x's reliable message or gives up after
+// MaxTransmissions (spec 4.12.2.1).
+func (m *Manager) retransmit(now clock.Time, x *exchange) {
+	s := x.s
+	if x.rtx.sent >= m.cfg.MRP.MaxTransmissions {
+		x.rtx.valid = false
+		s.giveUps++
+		m.emit(Event{Kind: EventGiveUp, Session: s.ref, Exchange: x.ref(), Counter: x.rtx.counter, Attempt: x.rtx.sent})
+		x.rtx.data = nil
+		return
+	}
+	x.rtx.sent++
+	m.emit(Event{Kind: EventRetransmit, Session: s.ref, Exchange: x.ref(), Counter: x.rtx.counter, Attempt: x.rtx.sent})
+	m.emitDatagram(s.peer, x.rtx.data)
+	x.rtx.at = now.Add(m.backoff(now, s, x.rtx.sent-1))
+}
+
+// backoff returns the MRP retransmission timeout after n+1 transmissions,
+// with i chosen from the peer's intervals and activity (spec 4.12.2.1, 4.12.8).
+func (m *Manager) backoff(now clock.Time, s *sess, n int) time.Duration {
+	i := s.peerIv.Base(now.Sub(s.lastRx), s.heard)
+	return m.cfg.MRP.Backoff(i, n, m.jitter.Float64())
+}
+
+// maybeRelease frees an exchange the application closed once it has no
+// pending ack and no unacknowledged message.
+func (m *Manager) maybeRelease(x *exchange) {
+	if x.removed || !x.closing || x.ackPending || x.rtx.valid {
+		return
+	}
+	m.dropExchange(x)
+}
+
+func (m *Manager) dropExchange(x *exchange) {
+	x.removed = true
+	x.rtx = retrans{}
+	x.ackPending = false
+	delete(x.s.exchanges, x.key)
+	m.emit(Event{Kind: EventExchangeClosed, Session: x.s.ref, Exchange: x.ref()})
+}
+
+func (m *Manager) newExchange(s *sess, key exKey) *exchange {
+	m.seq++
+	x := &exchange{s: s, key: key, seq: m.seq}
+	if s.exchanges == nil {
+		s.exchanges = make(map[exKey]*exchange)
+	}
+	s.exchanges[key] = x
+	m.live = append(m.live, x)
+	return x
+}

@@ -1,0 +1,198 @@
+package session
+
+import (
+	"net/netip"
+	"slices"
+
+	"mattersim/clock"
+	"mattersim/session/message"
+	"mattersim/session/security"
+)
+
+// HandleDatagram processes one received datagram (spec 4.7.2, message
+// reception): decode the message header, find the session, check the
+// reception window, authenticate and decrypt, commit the counter and update
+// the peer address only after the MIC verified, then process MRP acks and
+// dispatch to an exchange. Bad input of any kind is dropped with a typed
+// event and leaves counters, windows and sessions unchanged.
+//
+// now is the arrival time. b is only read during the call; the Manager keeps
+// no reference to it.
+func (m *Manager) HandleDatagram(now clock.Time, from netip.AddrPort, b []byte) {
+	m.begin()
+	h := &m.hdr
+	n, err := h.Decode(b)
+	if err != nil {
+		m.emit(Event{Kind: EventMalformed, From: from, Err: err})
+		return
+	}
+	// Group messages and MCSP are handled elsewhere (spec 4.15, 4.16); the
+	// SDK drops unicast messages with P set (SessionManager.cpp).
+	if h.Flags.SessionType() != message.SessionUnicast || h.Flags.Privacy() {
+		m.emit(Event{Kind: EventUnsupported, From: from, Counter: h.Counter})
+		return
+	}
+	if h.IsSecure() {
+		m.receiveSecure(now, from, b, n)
+	} else {
+		m.receiveUnsecured(now, from, b, n)
+	}
+}
+
+func (m *Manager) receiveSecure(now clock.Time, from netip.AddrPort, b []byte, n int) {
+	h := &m.hdr
+	ctr := h.Counter
+	s := m.secure[uint16(h.SessionID)]
+	if s == nil {
+		// Unknown and reserved-but-not-installed (half-open) ids alike:
+		// no keys, nothing to do (spec 4.13.2.1).
+		m.emit(Event{Kind: EventUnknownSession, From: from, Counter: ctr})
+		return
+	}
+	// Window check first (pure), then authenticate; commit only after the
+	// MIC verified and the protocol header decoded (spec 4.6.5.2, 4.7.2).
+	v := s.win.verify(ctr)
+	start := len(m.arena)
+	m.arena = slices.Grow(m.arena, len(b))
+	pt, err := security.OpenMessage(m.arena[start:start], s.dec, b, n, s.decNode)
+	if err != nil {
+		m.emit(Event{Kind: EventMICFailure, Session: s.ref, From: from, Counter: ctr, Err: err})
+		return
+	}
+	ph := &m.ph
+	pn, err := ph.Decode(pt)
+	if err != nil {
+		m.emit(Event{Kind: EventMalformed, Session: s.ref, From: from, Counter: ctr, Err: err})
+		return
+	}
+	m.arena = m.arena[:start+len(pt)]
+	dup := v == vDup
+	if !dup {
+		s.win.commit(ctr)
+		// Only an authenticated, new message may move the peer address
+		// (spec 4.13.2.1); a replayed datagram from elsewhere must not.
+		s.peer = from
+		s.lastRx, s.heard = now, true
+		s.active = now
+	}
+	m.dispatch(now, s, from, ctr, ph, pt[pn:], dup)
+}
+
+func (m *Manager) receiveUnsecured(now clock.Time, from netip.AddrPort, b []byte, n int) {
+	h := &m.hdr
+	ctr := h.Counter
+	var ref Ref
+	switch {
+	case h.HasSource && h.DestKind == message.DestinationNone:
+		// From the initiator: the source is its ephemeral node id.
+		ref = Ref{Peer: from, Ephemeral: h.Source}
+	case !h.HasSource && h.DestKind == message.DestinationNode:
+		// From the responder: it echoes our ephemeral id as destination.
+		ref = Ref{Peer: from, Ephemeral: h.DestNode, Initiator: true}
+	default:
+		m.emit(Event{Kind: EventUnsupported, From: from, Counter: ctr})
+		return
+	}
+	ph := &m.ph
+	pn, err := ph.Decode(b[n:])
+	if err != nil {
+		m.emit(Event{Kind: EventMalformed, From: from, Counter: ctr, Err: err})
+		return
+	}
+	s := m.unsecured[ref]
+	if s == nil {
+		if ref.Initiator {
+			m.emit(Event{Kind: EventUnknownSession, From: from, Counter: ctr})
+			return
+		}
+		s = m.addUnsecured(now, ref)
+	}
+	dup := s.win.verify(ctr) == vDup
+	if !dup {
+		s.win.commit(ctr)
+		s.lastRx, s.heard = now, true
+		s.active = now
+	}
+	start := len(m.arena)
+	m.arena = append(m.arena, b[n+pn:]...)
+	m.dispatch(now, s, from, ctr, ph, m.arena[start:], dup)
+}
+
+// dispatch runs MRP ack processing and exchange dispatch for an accepted or
+// duplicate message (spec 4.10.5, 4.12.5).
+func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uint32, ph *message.ProtocolHeader, payload []byte, dup bool) {
+	key := exKey{id: ph.ExchangeID, initiator: !ph.Flags.Initiator()}
+	x := s.exchanges[key]
+	reliable := ph.Flags.Reliable()
+	// A piggybacked or standalone ack removes the matching retransmission
+	// entry; an unmatched ack is ignored and the message still processed
+	// (spec 4.12.5.1; connectedhomeip CheckAndRemRetransTable).
+	if ph.Flags.Ack() && x != nil && x.rtx.valid && x.rtx.counter == ph.AckCounter {
+		x.rtx = retrans{}
+		m.emit(Event{Kind: EventAck, Session: s.ref, Exchange: x.ref(), Counter: ph.AckCounter})
+		defer m.maybeRelease(x)
+	}
+	ev := Event{
+		Session:  s.ref,
+		Exchange: Exchange{Session: s.ref, ID: key.id, Initiator: key.initiator},
+		From:     from,
+		Counter:  ctr,
+		Protocol: ph.ProtocolID,
+		Vendor:   ph.VendorID,
+		Opcode:   ph.Opcode,
+		Reliable: reliable,
+		Payload:  payload,
+	}
+	if dup {
+		// Never delivered twice; re-acked at once if it asked for an ack,
+		// since the peer evidently missed our ack (spec 4.12.5.2.2).
+		ev.Kind = EventDuplicate
+		m.emit(ev)
+		if reliable {
+			m.ackNow(now, s, key, ctr, x)
+		}
+		return
+	}
+	standalone := ph.Is(message.ProtocolSecureChannel, message.OpStandaloneAck)
+	if x == nil || x.closing {
+		if ph.Flags.Initiator() && !standalone && x == nil {
+			x = m.newExchange(s, key) // unsolicited: we are the responder (spec 4.10.5.2)
+		} else {
+			if reliable {
+				m.ackNow(now, s, key, ctr, x)
+			}
+			if !standalone {
+				ev.Kind = EventUnknownExchange
+				m.emit(ev)
+			}
+			return
+		}
+	}
+	if reliable {
+		// One pending ack per exchange: flush an older one first
+		// (connectedhomeip ReliableMessageContext::HandleNeedsAckInner).
+		if x.ackPending && x.ackCounter != ctr {
+			m.flushAck(now, x)
+			if x.removed { // the flush exhausted the counter and closed the session
+				return
+			}
+		}
+		x.ackPending = true
+		x.ackCounter = ctr
+		x.ackAt = now.Add(m.cfg.MRP.StandaloneAckTimeout)
+	}
+	if standalone {
+		return
+	}
+	if s.ref.Secure() && ph.Is(message.ProtocolSecureChannel, message.OpStatusReport) && isCloseSession(payload) {
+		// CloseSession (spec 4.11.1.4): ack if asked, then tear down
+		// without replying over the session.
+		if x.ackPending {
+			m.flushAck(now, x)
+		}
+		m.closeSession(now, s, ClosedByPeer, false)
+		return
+	}
+	ev.Kind = EventMessage
+	m.emit(ev)
+}

@@ -1,0 +1,315 @@
+package session
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"time"
+
+	"mattersim/clock"
+	"mattersim/session/message"
+	"mattersim/session/mrp"
+	"mattersim/session/security"
+)
+
+func (m *Manager) lookup(r Ref) *sess {
+	if r.Secure() {
+		return m.secure[r.LocalID]
+	}
+	return m.unsecured[r]
+}
+
+// OpenUnsecured creates an unsecured session towards peer with us as
+// initiator, for a session-establishment handshake (spec 4.13.2.1): it picks
+// a random ephemeral initiator node id, carried as the source node id of
+// every message we send on it; the responder answers with it as destination.
+func (m *Manager) OpenUnsecured(now clock.Time, peer netip.AddrPort) (Ref, error) {
+	m.begin()
+	var b [8]byte
+	for {
+		if err := m.read(b[:], "ephemeral node id"); err != nil {
+			return Ref{}, err
+		}
+		id := message.NodeID(binary.LittleEndian.Uint64(b[:]))
+		r := Ref{Peer: peer, Ephemeral: id, Initiator: true}
+		if id != 0 && m.unsecured[r] == nil {
+			m.addUnsecured(now, r)
+			return r, nil
+		}
+	}
+}
+
+// addUnsecured enters an unsecured session, recycling the least recently
+// active one if the table is full.
+func (m *Manager) addUnsecured(now clock.Time, r Ref) *sess {
+	if len(m.unsecured) >= m.cfg.MaxUnsecuredSessions {
+		if v := lruOf(m.unsecured); v != nil {
+			m.closeSession(now, v, ClosedEvicted, false)
+		}
+	}
+	m.seq++
+	s := &sess{
+		ref:       r,
+		kind:      Unsecured,
+		initiator: r.Initiator,
+		peer:      r.Peer,
+		win:       newWindow(policyUnencrypted, m.cfg.WindowSize),
+		active:    now,
+		seq:       m.seq,
+		peerIv:    mrp.Intervals{}.Normalize(),
+	}
+	m.unsecured[r] = s
+	m.emit(Event{Kind: EventSessionOpened, Session: r})
+	return s
+}
+
+// lru returns the least recently active session of t; ties go to the
+// oldest session, so the choice is deterministic.
+func lruOf[K comparable](t map[K]*sess) *sess {
+	var v *sess
+	for _, s := range t {
+		if v == nil || s.active < v.active || (s.active == v.active && s.seq < v.seq) {
+			v = s
+		}
+	}
+	return v
+}
+
+// ReserveLocalID allocates a local session id for a handshake in progress
+// (PASE/CASE put it in their first message). Ids start at a random value,
+// never 0, and skip ids in use; freed ids are reused when the cursor comes
+// round (spec 4.13.2.1; connectedhomeip SessionManager allocation). If the
+// table is full the least recently active secure session is evicted and
+// sent CloseSession. A message for a reserved id finds no session.
+func (m *Manager) ReserveLocalID(now clock.Time) (uint16, error) {
+	m.begin()
+	return m.allocLocalID(now)
+}
+
+// ReleaseLocalID frees a reserved id whose handshake failed.
+func (m *Manager) ReleaseLocalID(id uint16) {
+	delete(m.reserved, id)
+}
+
+func (m *Manager) allocLocalID(now clock.Time) (uint16, error) {
+	if len(m.secure)+len(m.reserved) >= m.cfg.MaxSessions {
+		v := m.lruSecure()
+		if v == nil {
+			return 0, ErrNoLocalID
+		}
+		m.evict(now, v)
+	}
+	for range 0x10000 {
+		id := m.nextID
+		m.nextID++
+		if m.nextID == 0 {
+			m.nextID = 1
+		}
+		if id == 0 {
+			continue
+		}
+		_, res := m.reserved[id]
+		if m.secure[id] == nil && !res {
+			m.reserved[id] = struct{}{}
+			return id, nil
+		}
+	}
+	return 0, ErrNoLocalID
+}
+
+func (m *Manager) lruSecure() *sess { return lruOf(m.secure) }
+
+// evict closes s to make room, telling the peer with CloseSession.
+func (m *Manager) evict(now clock.Time, s *sess) {
+	m.closeSession(now, s, ClosedEvicted, true)
+}
+
+// InstallSecureSession enters a secure session with the given keys and
+// returns its Ref. PASE and CASE call it with the keys they derived (spec
+// 4.13.2.6); tests call it with constant keys. The session's outbound
+// counter starts at a random value in [1, 2^28] and its reception window at
+// max 0 with an empty bitmap (spec 4.5.1.1, 4.6.5.1).
+func (m *Manager) InstallSecureSession(now clock.Time, p SecureSession) (Ref, error) {
+	m.begin()
+	if p.Kind != PASE && p.Kind != CASE || p.PeerID == 0 || !p.Peer.IsValid() {
+		return Ref{}, ErrInvalidSession
+	}
+	id := p.LocalID
+	if id == 0 {
+		var err error
+		if id, err = m.allocLocalID(now); err != nil {
+			return Ref{}, err
+		}
+	} else if _, ok := m.reserved[id]; !ok {
+		return Ref{}, ErrInvalidSession
+	}
+	var b [4]byte
+	if err := m.read(b[:], "session message counter"); err != nil {
+		delete(m.reserved, id)
+		return Ref{}, err
+	}
+	delete(m.reserved, id)
+	m.seq++
+	s := &sess{
+		ref:       Ref{LocalID: id},
+		kind:      p.Kind,
+		initiator: p.Initiator,
+		peerID:    p.PeerID,
+		peerNode:  p.PeerNodeID,
+		peer:      p.Peer,
+		ctr:       outCounter{next: initCounter(binary.LittleEndian.Uint32(b[:]))},
+		win:       newWindow(policySecureUnicast, m.cfg.WindowSize),
+		peerIv:    p.PeerIntervals.Normalize(),
+		active:    now,
+		seq:       m.seq,
+	}
+	encKey, decKey := p.I2RKey, p.R2IKey
+	if !p.Initiator {
+		encKey, decKey = decKey, encKey
+	}
+	s.enc = security.NewCCM(security.Key(encKey))
+	s.dec = security.NewCCM(security.Key(decKey))
+	if p.Kind == CASE { // PASE: node id 0 both ways (spec 4.8.1.1)
+		s.encNode, s.decNode = p.LocalNodeID, p.PeerNodeID
+	}
+	m.secure[id] = s
+	m.emit(Event{Kind: EventSessionOpened, Session: s.ref})
+	return s.ref, nil
+}
+
+// SetPeerIntervals records the peer's MRP intervals from its session
+// parameters (spec 4.12.8), e.g. when PBKDFParamRequest or Sigma1 arrives on
+// an unsecured session. Zero fields mean the spec defaults.
+func (m *Manager) SetPeerIntervals(r Ref, iv mrp.Intervals) error {
+	s := m.lookup(r)
+	if s == nil {
+		return ErrNoSession
+	}
+	s.peerIv = iv.Normalize()
+	return nil
+}
+
+// CloseSession closes session r. For a secure session a CloseSession status
+// report (StatusReport SUCCESS, Secure Channel, CLOSE_SESSION; spec
+// 4.11.1.4) is sent to the peer first, on a new exchange, without R: the
+// session is gone before an ack could arrive. Every exchange and timer of
+// the session is released.
+func (m *Manager) CloseSession(now clock.Time, r Ref) error {
+	m.begin()
+	s := m.lookup(r)
+	if s == nil {
+		return ErrNoSession
+	}
+	m.closeSession(now, s, ClosedByApp, r.Secure())
+	return nil
+}
+
+// RemoveSession drops session r silently (no message to the peer), e.g. an
+// unsecured session once its handshake finished.
+func (m *Manager) RemoveSession(now clock.Time, r Ref) error {
+	m.begin()
+	s := m.lookup(r)
+	if s == nil {
+		return ErrNoSession
+	}
+	m.closeSession(now, s, ClosedRemoved, false)
+	return nil
+}
+
+// closeSession removes s and everything it holds. If tell is set and s is
+// secure, CloseSession is sent first.
+func (m *Manager) closeSession(now clock.Time, s *sess, why CloseReason, tell bool) {
+	if m.lookup(s.ref) != s {
+		return // already closed (re-entry through counter exhaustion)
+	}
+	if tell && s.ref.Secure() {
+		x := m.openInitiator(s)
+		_ = m.transmit(now, x, Message{
+			Protocol: message.ProtocolSecureChannel,
+			Opcode:   message.OpStatusReport,
+			Payload:  appendCloseSession(nil),
+		})
+		if m.lookup(s.ref) != s {
+			return // transmit exhausted the counter and closed it already
+		}
+	}
+	xs := make([]*exchange, 0, len(s.exchanges))
+	for _, x := range s.exchanges {
+		xs = append(xs, x)
+	}
+	slices.SortFunc(xs, func(a, b *exchange) int { return cmpU64(a.seq, b.seq) })
+	for _, x := range xs {
+		m.dropExchange(x)
+	}
+	if s.ref.Secure() {
+		delete(m.secure, s.ref.LocalID)
+	} else {
+		delete(m.unsecured, s.ref)
+	}
+	m.emit(Event{Kind: EventSessionClosed, Session: s.ref, Reason: why})
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// SessionInfo returns a snapshot of session r.
+func (m *Manager) SessionInfo(r Ref) (Info, bool) {
+	s := m.lookup(r)
+	if s == nil {
+		return Info{}, false
+	}
+	in := Info{
+		Ref:        s.ref,
+		Kind:       s.kind,
+		PeerID:     s.peerID,
+		Peer:       s.peer,
+		PeerNodeID: s.peerNode,
+		Initiator:  s.initiator,
+		WindowMax:  s.win.max,
+		WindowBits: s.win.bits,
+		Exchanges:  len(s.exchanges),
+		LastRx:     time.Duration(s.lastRx),
+		GiveUps:    s.giveUps,
+	}
+	if s.ref.Secure() {
+		in.NextCounter = s.ctr.next
+	} else {
+		in.NextCounter = m.unenc.next
+	}
+	for _, x := range s.exchanges {
+		if x.rtx.valid {
+			in.Pending++
+		}
+	}
+	return in, true
+}
+
+// Sessions returns the refs of all sessions, secure ones first by local id,
+// then unsecured ones in creation order.
+func (m *Manager) Sessions() []Ref {
+	var out []Ref
+	ids := make([]uint16, 0, len(m.secure))
+	for id := range m.secure {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out = append(out, Ref{LocalID: id})
+	}
+	us := make([]*sess, 0, len(m.unsecured))
+	for _, s := range m.unsecured {
+		us = append(us, s)
+	}
+	slices.SortFunc(us, func(a, b *sess) int { return cmpU64(a.seq, b.seq) })
+	for _, s := range us {
+		out = append(out, s.ref)
+	}
+	return out
+}
