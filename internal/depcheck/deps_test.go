@@ -5,6 +5,7 @@ package depcheck
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -93,6 +94,38 @@ func TestNoPackageNamedUtil(t *testing.T) {
 		last := p.ImportPath[strings.LastIndex(p.ImportPath, "/")+1:]
 		if last == "util" || last == "utils" || last == "common" {
 			t.Errorf("package %s: name says nothing about its job", p.ImportPath)
+		}
+	}
+}
+
+// TestSessionIsSansIO scans the session core's non-test sources for the
+// calls house style 1 bans: the wall clock, sleeps, goroutines.
+func TestSessionIsSansIO(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{$d := .Dir}}{{range .GoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}`,
+		"mattersim/session/...", "mattersim/tlv/...", "mattersim/clock").Output()
+	if err != nil {
+		t.Skipf("go list unavailable: %v", err)
+	}
+	banned := []string{"time.Now(", "time.Sleep(", "time.After(", "time.NewTimer(", "time.Since(", "go func"}
+	files := strings.Fields(string(out))
+	if len(files) < 10 {
+		t.Fatalf("found only %d source files", len(files))
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "/clock/clock.go") {
+			continue // clock.Real is the one place that reads the wall clock
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			code, _, _ := strings.Cut(line, "//")
+			for _, ban := range banned {
+				if strings.Contains(code, ban) {
+					t.Errorf("%s:%d: %q in the sans-I/O core", f, i+1, ban)
+				}
+			}
 		}
 	}
 }
