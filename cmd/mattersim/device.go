@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"mattersim/clock"
+	"mattersim/im"
+	"mattersim/nodes/pairing"
+	"mattersim/nodes/udp"
+	"mattersim/session"
+	"mattersim/session/message"
+	"mattersim/session/spake2p"
+)
+
+func init() { subcommands = append(subcommands, newDeviceCommand) }
+
+// deviceIterations is the PBKDF2 iteration count of the verifier: the spec
+// minimum, which matter.js and the SDK examples use (spec 3.9, 5.1.7).
+const deviceIterations = 1000
+
+func newDeviceCommand() *cobra.Command {
+	var (
+		listen        string
+		passcode      uint32
+		discriminator uint16
+		vendorName    string
+		productName   string
+	)
+	info := im.InteropBasicInfo()
+	c := &cobra.Command{
+		Use:   "device",
+		Short: "Run a Matter device on real UDP that accepts PASE and serves Interaction Model reads",
+		Long: `device runs a virtual Matter on/off light on a real UDP socket. It computes a
+PASE verifier once from --passcode with a random salt (1000 PBKDF2
+iterations) and forgets the passcode, accepts PASE (spec 4.14.1) from one
+commissioner at a time, answers Interaction Model reads and invokes (Basic
+Information on endpoint 0, On/Off on endpoint 1) on PASE sessions, and closes
+sessions on CloseSession. It prints a ready line to stdout, logs one line per
+notable event to stderr, and runs until SIGINT or SIGTERM.`,
+		Example: `  mattersim device --listen [::]:5540 --passcode 20202021 --discriminator 3840`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			addr, err := netip.ParseAddrPort(listen)
+			if err != nil {
+				return badInput("--listen %q: want host:port, e.g. [::]:5540 (%v)", listen, err)
+			}
+			if err := spake2p.CheckPasscode(passcode); err != nil {
+				return badInput("--passcode %d: %v", passcode, err)
+			}
+			if discriminator > 0xFFF {
+				return badInput("--discriminator %d: must be 0..4095 (12 bits, spec 5.1.1.5)", discriminator)
+			}
+			info.VendorName, info.ProductName = vendorName, productName
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runDevice(ctx, deviceOptions{addr: addr, passcode: passcode, discriminator: discriminator, info: info},
+				cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&listen, "listen", "[::]:5540", "UDP address to listen on")
+	f.Uint32Var(&passcode, "passcode", 20202021, "setup passcode (spec 5.1.7.1: 1..99999998, not a trivial one)")
+	f.Uint16Var(&discriminator, "discriminator", 3840, "12-bit discriminator (printed; this device does no discovery)")
+	f.StringVar(&vendorName, "vendor-name", info.VendorName, "BasicInformation.VendorName")
+	f.StringVar(&productName, "product-name", info.ProductName, "BasicInformation.ProductName")
+	return c
+}
+
+type deviceOptions struct {
+	addr          netip.AddrPort
+	passcode      uint32
+	discriminator uint16
+	info          im.BasicInfo
+}
+
+// noArgs rejects positional arguments as bad input (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return badInput("%s takes no arguments, got %q", cmd.CommandPath(), args)
+	}
+	return nil
+}
+
+// newRealManager returns a Manager for a real network: crypto/rand for
+// the spec's random values, a ChaCha8 jitter stream seeded from it.
+func newRealManager() (*session.Manager, error) {
+	var seed [32]byte
+	if _, err := crand.Read(seed[:]); err != nil {
+		return nil, err
+	}
+	return session.New(session.Config{}, crand.Reader, rand.NewChaCha8(seed))
+}
+
+// listenUDP opens the UDP socket for addr, unmapping IPv4-mapped forms.
+func listenUDP(addr netip.AddrPort) (*net.UDPConn, error) {
+	network := "udp"
+	if addr.Addr().Is6() && !addr.Addr().Is4In6() && !addr.Addr().IsUnspecified() {
+		network = "udp6"
+	}
+	return net.ListenUDP(network, net.UDPAddrFromAddrPort(addr))
+}
+
+func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) error {
+	// Verifier once, with a fresh random 32-byte salt; the passcode is not
+	// kept (spec 5.1.7: a device stores the verifier, not the passcode).
+	salt := make([]byte, 32)
+	if _, err := crand.Read(salt); err != nil {
+		return err
+	}
+	ver, err := spake2p.ComputeVerifier(o.passcode, salt, deviceIterations)
+	if err != nil {
+		return badInput("--passcode: %v", err)
+	}
+	o.passcode = 0
+
+	m, err := newRealManager()
+	if err != nil {
+		return err
+	}
+	resp, err := pairing.NewResponder(m, pairing.ResponderConfig{
+		Verifier: ver, Salt: salt, Iterations: deviceIterations, Rand: crand.Reader,
+	})
+	if err != nil {
+		return err
+	}
+	conn, err := listenUDP(o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	var dvVersion [4]byte
+	_, _ = crand.Read(dvVersion[:]) // spec 7.10.3: DataVersion starts random
+	light := im.NewLight(o.info, binary.LittleEndian.Uint32(dvVersion[:]))
+	d := &deviceLoop{resp: resp, srv: im.NewServer(light.Node), log: stderr, light: light}
+	node := udp.Start(conn, m, udp.Options{})
+	defer node.Close()
+
+	fmt.Fprintf(stdout, "mattersim device: listening on %s discriminator %d\n", node.Addr(), o.discriminator)
+	err = drive(ctx, node, d, func() bool { return false })
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "mattersim device: stopping")
+		return nil
+	}
+	return err
+}
+
+// deviceLoop routes the Manager's events: PASE to the responder, IM on
+// secure sessions to the server. It runs on the udp loop (inside Do).
+type deviceLoop struct {
+	resp  *pairing.Responder
+	srv   *im.Server
+	light *im.Light
+	log   io.Writer
+}
+
+func (d *deviceLoop) logf(format string, args ...any) {
+	fmt.Fprintf(d.log, "mattersim device: "+format+"\n", args...)
+}
+
+func (d *deviceLoop) Deadline() clock.Time { return d.resp.Deadline() }
+
+func (d *deviceLoop) HandleTimeout(m *session.Manager, now clock.Time) {
+	d.resp.HandleTimeout(now)
+	d.notices()
+}
+
+func (d *deviceLoop) HandleEvent(m *session.Manager, now clock.Time, ev session.Event) {
+	consumed := d.resp.HandleEvent(now, ev)
+	d.notices()
+	if consumed {
+		return
+	}
+	switch ev.Kind {
+	case session.EventSessionClosed:
+		if ev.Session.Secure() {
+			d.logf("session %s closed (%s)", ev.Session, ev.Reason)
+		}
+	case session.EventMessage:
+		if !ev.Session.Secure() || ev.Exchange.Initiator || ev.Protocol != message.ProtocolInteractionModel {
+			return
+		}
+		d.serve(m, now, ev)
+	}
+}
+
+// serve answers one IM request on its exchange and closes the exchange.
+func (d *deviceLoop) serve(m *session.Manager, now clock.Time, ev session.Event) {
+	op := im.Opcode(ev.Opcode)
+	switch op {
+	case im.OpReadRequest:
+		var req im.ReadRequest
+		if im.DecodeReadRequest(ev.Payload, &req) == nil {
+			paths := make([]string, len(req.AttributeRequests))
+			for i, p := range req.AttributeRequests {
+				paths[i] = p.String()
+			}
+			d.logf("read %s from %s on %s", strings.Join(paths, ","), ev.From, ev.Session)
+		}
+	case im.OpInvokeRequest:
+		var req im.InvokeRequest
+		if im.DecodeInvokeRequest(ev.Payload, &req) == nil {
+			for _, c := range req.Requests {
+				d.logf("invoke %s from %s on %s", c.Path, ev.From, ev.Session)
+			}
+		}
+	}
+	resp, out, ok := d.srv.Handle(nil, op, ev.Payload)
+	if ok {
+		if err := m.Send(now, ev.Exchange, session.Message{Protocol: message.ProtocolInteractionModel,
+			Opcode: uint8(resp), Payload: out, Reliable: true}); err != nil {
+			d.logf("sending %s to %s: %v", resp, ev.From, err)
+		}
+	}
+	_ = m.CloseExchange(now, ev.Exchange)
+}
+
+func (d *deviceLoop) notices() {
+	for {
+		n, ok := d.resp.Poll()
+		if !ok {
+			return
+		}
+		switch n.Kind {
+		case pairing.NoticeEstablished:
+			d.logf("PASE session established with %s (session %s, peer session %d)",
+				n.Peer, n.Session, n.Result.PeerSessionID)
+		case pairing.NoticeFailed:
+			d.logf("PASE failure from %s: %v (failed attempts %d)", n.Peer, n.Err, n.Failures)
+		case pairing.NoticeRefused:
+			d.logf("PASE request refused: %v", n.Err)
+		case pairing.NoticeFailSafe:
+			d.logf("fail-safe expired: closing PASE session %s with %s", n.Session, n.Peer)
+		case pairing.NoticeReleased:
+			// The session-closed event that caused it is logged by HandleEvent.
+		}
+	}
+}
+
+// loopHandler is what drive runs on the udp loop.
+type loopHandler interface {
+	HandleEvent(m *session.Manager, now clock.Time, ev session.Event)
+	HandleTimeout(m *session.Manager, now clock.Time)
+	Deadline() clock.Time
+}
+
+// drive feeds node's events and h's timeouts to h, each on the node's
+// loop, until stop reports true after a call, ctx ends or the node fails.
+// The handler's deadline is on the node's clock; the one wall timer here
+// is re-armed after every call.
+func drive(ctx context.Context, node *udp.Node, h loopHandler, stop func() bool) error {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	rearm := func(now clock.Time) {
+		timer.Stop()
+		if dl := h.Deadline(); dl != clock.Never {
+			timer.Reset(max(0, dl.Sub(now)))
+		}
+	}
+	do := func(f func(m *session.Manager, now clock.Time)) error {
+		return node.Do(func(m *session.Manager, now clock.Time) { f(m, now); rearm(now) })
+	}
+	if err := do(func(*session.Manager, clock.Time) {}); err != nil {
+		return err
+	}
+	events := node.Events()
+	for !stop() {
+		var err error
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return udp.ErrClosed
+			}
+			err = do(func(m *session.Manager, now clock.Time) { h.HandleEvent(m, now, ev) })
+		case <-timer.C:
+			err = do(h.HandleTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

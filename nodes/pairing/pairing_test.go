@@ -1,0 +1,384 @@
+package pairing
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"mattersim/clock"
+	"mattersim/im"
+	"mattersim/session"
+	"mattersim/session/message"
+	"mattersim/session/pase"
+	"mattersim/session/spake2p"
+)
+
+const testPasscode = 20202021
+
+var testSalt = []byte("SPAKE2P Key Salt") // SDK Test Set #01 salt (shared/spec/handshakes.md 1.3)
+
+// device builds a responder node with the interop light's data model
+// behind an im.Server on its secure sessions.
+func device(t testing.TB, n *testNet, seed uint64, cfg ResponderConfig) (*tnode, *Responder) {
+	t.Helper()
+	nd := n.add("device", "[fd00::d]:5540", seed)
+	ver, err := spake2p.ComputeVerifier(testPasscode, testSalt, 1000)
+	require.NoError(t, err)
+	cfg.Verifier, cfg.Salt, cfg.Iterations = ver, testSalt, 1000
+	if cfg.Rand == nil {
+		cfg.Rand = seededReader(seed)
+	}
+	r, err := NewResponder(nd.m, cfg)
+	require.NoError(t, err)
+	nd.glue = append(nd.glue, r)
+	srv := im.NewServer(im.NewLight(im.InteropBasicInfo(), 1).Node)
+	nd.app = func(now clock.Time, ev session.Event) {
+		if ev.Kind != session.EventMessage || !ev.Session.Secure() || ev.Protocol != message.ProtocolInteractionModel || ev.Exchange.Initiator {
+			return
+		}
+		op, out, ok := srv.Handle(nil, im.Opcode(ev.Opcode), ev.Payload)
+		if ok {
+			require.NoError(t, nd.m.Send(now, ev.Exchange, session.Message{Protocol: message.ProtocolInteractionModel,
+				Opcode: uint8(op), Payload: out, Reliable: true}))
+		}
+		require.NoError(t, nd.m.CloseExchange(now, ev.Exchange))
+	}
+	return nd, r
+}
+
+// controller adds an initiator node.
+func controller(n *testNet, name, addr string, seed uint64) *tnode {
+	return n.add(name, addr, seed)
+}
+
+func startPair(t testing.TB, n *testNet, nd *tnode, peer *tnode, passcode uint32, seed uint64, timeout time.Duration) *Initiator {
+	t.Helper()
+	var p *Initiator
+	n.do(nd, func(now clock.Time) {
+		var err error
+		p, err = StartInitiator(now, nd.m, InitiatorConfig{Peer: peer.addr, Passcode: passcode,
+			Rand: seededReader(seed), Timeout: timeout})
+		require.NoError(t, err)
+		nd.glue = append(nd.glue, p)
+	})
+	return p
+}
+
+func notices(r *Responder) []Notice {
+	var ns []Notice
+	for {
+		n, ok := r.Poll()
+		if !ok {
+			return ns
+		}
+		ns = append(ns, n)
+	}
+}
+
+func onlySecure(t testing.TB, m *session.Manager) {
+	t.Helper()
+	for _, ref := range m.Sessions() {
+		require.True(t, ref.Secure(), "unsecured session %s left behind", ref)
+	}
+}
+
+// readVendorName reads BasicInformation.VendorName over the PASE session
+// of p and returns it.
+func readVendorName(t testing.TB, n *testNet, nd *tnode, ref session.Ref) string {
+	t.Helper()
+	var got *im.ReportData
+	var x session.Exchange
+	prev := nd.app
+	nd.app = func(now clock.Time, ev session.Event) {
+		if ev.Kind == session.EventMessage && ev.Exchange == x {
+			rd, err := im.ParseReadResponse(im.Opcode(ev.Opcode), ev.Payload)
+			require.NoError(t, err)
+			got = rd
+			require.NoError(t, nd.m.CloseExchange(now, x))
+		}
+	}
+	defer func() { nd.app = prev }()
+	n.do(nd, func(now clock.Time) {
+		var err error
+		x, err = nd.m.NewExchange(ref)
+		require.NoError(t, err)
+		req := im.NewReadRequest(im.ConcreteAttribute(0, im.ClusterBasicInformation, im.BasicVendorName))
+		require.NoError(t, nd.m.Send(now, x, session.Message{Protocol: message.ProtocolInteractionModel,
+			Opcode: uint8(im.OpReadRequest), Payload: im.AppendReadRequest(nil, req), Reliable: true}))
+	})
+	n.runUntil(func() bool { return got != nil }, 30*time.Second)
+	v, err := got.Value(im.ConcreteAttribute(0, im.ClusterBasicInformation, im.BasicVendorName))
+	require.NoError(t, err)
+	s, err := v.String()
+	require.NoError(t, err)
+	return s
+}
+
+// Spec 4.14.1: a complete PASE between two Managers, both sessions
+// installed with matching keys and ids, unsecured sessions removed, then
+// an encrypted IM read over it (spec 8.4.3).
+func TestSpec_4_14_1_PASEThenRead(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	p := startPair(t, n, ctl, dev, testPasscode, 3, 0)
+	n.runUntil(p.Done, 10*time.Second)
+	require.NoError(t, p.Err())
+	est, ok := p.Session()
+	require.True(t, ok)
+
+	ns := notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeEstablished, ns[0].Kind)
+	require.Equal(t, ctl.addr, ns[0].Peer)
+	// Keys and ids agree crosswise.
+	require.Equal(t, est.Result.I2RKey, ns[0].Result.I2RKey)
+	require.Equal(t, est.Result.R2IKey, ns[0].Result.R2IKey)
+	require.Equal(t, est.Result.LocalSessionID, ns[0].Result.PeerSessionID)
+	require.Equal(t, est.Result.PeerSessionID, ns[0].Result.LocalSessionID)
+	require.Equal(t, est.Ref.LocalID, est.Result.LocalSessionID)
+	require.Equal(t, ns[0].Session.LocalID, ns[0].Result.LocalSessionID)
+	info, ok := ctl.m.SessionInfo(est.Ref)
+	require.True(t, ok)
+	require.Equal(t, session.PASE, info.Kind)
+	require.Equal(t, est.Result.PeerSessionID, info.PeerID)
+
+	n.settle(5 * time.Second)
+	require.True(t, p.Idle())
+	onlySecure(t, ctl.m)
+	onlySecure(t, dev.m)
+
+	require.Equal(t, im.InteropBasicInfo().VendorName, readVendorName(t, n, ctl, est.Ref))
+
+	// CloseSession (spec 4.11.1.4) frees the device's pairing slot.
+	n.do(ctl, func(now clock.Time) { require.NoError(t, ctl.m.CloseSession(now, est.Ref)) })
+	n.settle(time.Second)
+	ns = notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeReleased, ns[0].Kind)
+	require.Empty(t, dev.m.Sessions())
+
+	p2 := startPair(t, n, ctl, dev, testPasscode, 4, 0)
+	n.runUntil(p2.Done, 10*time.Second)
+	require.NoError(t, p2.Err())
+}
+
+// Spec 4.12 under loss: with 20% of datagrams lost in both directions MRP
+// retransmits the handshake messages and every handshake completes; the
+// read over the new session completes too.
+func TestPASEUnderLoss(t *testing.T) {
+	retransmits, dropped := 0, 0
+	for seed := uint64(1); seed <= 20; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			n := newNet(t)
+			n.lose = lossRate(seed, 0.20)
+			dev, r := device(t, n, seed*10, ResponderConfig{})
+			ctl := controller(n, "ctl", "[fd00::c]:40000", seed*10+1)
+			p := startPair(t, n, ctl, dev, testPasscode, seed*10+2, 0)
+			n.runUntil(p.Done, 60*time.Second)
+			require.NoError(t, p.Err())
+			est, _ := p.Session()
+			n.runUntil(func() bool {
+				for _, no := range notices(r) {
+					if no.Kind == NoticeEstablished {
+						return true
+					}
+				}
+				return false
+			}, 60*time.Second)
+			require.Equal(t, im.InteropBasicInfo().VendorName, readVendorName(t, n, ctl, est.Ref))
+			n.settle(30 * time.Second)
+			onlySecure(t, ctl.m)
+			onlySecure(t, dev.m)
+			retransmits += count(ctl.events, session.EventRetransmit) + count(dev.events, session.EventRetransmit)
+			dropped += n.dropped
+		})
+	}
+	require.Greater(t, dropped, 20, "the loss function lost too little")
+	require.Positive(t, retransmits, "20%% loss never made MRP retransmit a message")
+}
+
+// Wrong passcode: the initiator detects that cB does not verify and says
+// so with a typed error; it tells the device (FAILURE/INVALID_PARAMETER),
+// which counts the failed attempt and serves the next pairing.
+func TestWrongPasscode(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{MaxFailures: 3})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+
+	p := startPair(t, n, ctl, dev, 20202022, 3, 0)
+	n.runUntil(p.Done, 10*time.Second)
+	err := p.Err()
+	require.ErrorIs(t, err, pase.ErrWrongPasscode)
+	var pe *Error
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, RoleInitiator, pe.Role)
+	require.Equal(t, dev.addr, pe.Peer)
+	require.Contains(t, err.Error(), "wrong passcode")
+	_, ok := p.Session()
+	require.False(t, ok)
+
+	n.settle(5 * time.Second)
+	ns := notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeFailed, ns[0].Kind)
+	require.ErrorIs(t, ns[0].Err, pase.ErrWrongPasscode)
+	require.Contains(t, ns[0].Err.Error(), "wrong passcode")
+	require.Equal(t, 1, ns[0].Failures)
+	require.Equal(t, 1, r.Failures())
+	require.Empty(t, ctl.m.Sessions())
+	require.Empty(t, dev.m.Sessions())
+
+	// The window stays open below MaxFailures.
+	p2 := startPair(t, n, ctl, dev, testPasscode, 4, 0)
+	n.runUntil(p2.Done, 10*time.Second)
+	require.NoError(t, p2.Err())
+}
+
+// The responder closes its window after MaxFailures (matter.js 20, SDK
+// kMaxFailedCommissioningAttempts); later requests are refused.
+func TestWindowClosesAfterMaxFailures(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{MaxFailures: 2})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	for i := range 2 {
+		p := startPair(t, n, ctl, dev, 11112222, uint64(10+i), 0)
+		n.runUntil(p.Done, 10*time.Second)
+		require.ErrorIs(t, p.Err(), pase.ErrWrongPasscode)
+		n.settle(time.Second)
+	}
+	ns := notices(r)
+	require.Len(t, ns, 2)
+	require.ErrorIs(t, ns[1].Err, pase.ErrWindowClosed)
+
+	p := startPair(t, n, ctl, dev, testPasscode, 20, 2*time.Second)
+	n.runUntil(p.Done, 10*time.Second)
+	require.ErrorIs(t, p.Err(), pase.ErrTimeout) // a closed window answers nothing
+	ns = notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeRefused, ns[0].Kind)
+	require.ErrorIs(t, ns[0].Err, pase.ErrWindowClosed)
+}
+
+// Timeouts on the Manager's clock: with a silent peer the handshake ends at
+// the configured timeout, naming what it waited for.
+func TestTimeoutSilentPeer(t *testing.T) {
+	n := newNet(t)
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	nowhere := &tnode{addr: ctl.addr}
+	nowhere.addr = netipMust("[fd00::99]:5540")
+	start := n.now
+	p := startPair(t, n, ctl, nowhere, testPasscode, 3, 2*time.Second)
+	n.runUntil(p.Done, 10*time.Second)
+	require.ErrorIs(t, p.Err(), pase.ErrTimeout)
+	require.Equal(t, start.Add(2*time.Second), n.now)
+	require.Equal(t, "timed out after 2s waiting for PBKDFParamResponse from [fd00::99]:5540", p.Err().Error())
+	n.settle(30 * time.Second)
+	require.Empty(t, ctl.m.Sessions())
+}
+
+// Spec 4.12.2.1: with a long timeout, MRP gives up on the unacknowledged
+// PBKDFParamRequest first, and that ends the handshake with ErrNoAck.
+func TestGiveUpSilentPeer(t *testing.T) {
+	n := newNet(t)
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	nowhere := &tnode{addr: netipMust("[fd00::99]:5540")}
+	p := startPair(t, n, ctl, nowhere, testPasscode, 3, time.Minute)
+	n.runUntil(p.Done, time.Minute)
+	require.ErrorIs(t, p.Err(), ErrNoAck)
+	require.Less(t, n.now, clock.Time(0).Add(time.Minute))
+	require.Contains(t, p.Err().Error(), "PBKDFParamRequest sent 5 times")
+	n.settle(time.Second)
+	require.Empty(t, ctl.m.Sessions())
+}
+
+// One pairing at a time (matter.js PaseServer, SDK PASESession): a second
+// commissioner gets StatusReport BUSY; the first completes undisturbed.
+func TestBusy(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{})
+	a := controller(n, "a", "[fd00::a]:40000", 2)
+	b := controller(n, "b", "[fd00::b]:40000", 3)
+	pa := startPair(t, n, a, dev, testPasscode, 4, 0)
+	n.step(n.now.Add(latency)) // a's request reaches the device first
+	pb := startPair(t, n, b, dev, testPasscode, 5, 0)
+	n.runUntil(func() bool { return pa.Done() && pb.Done() }, 10*time.Second)
+	require.NoError(t, pa.Err())
+	require.ErrorIs(t, pb.Err(), pase.ErrBusy)
+	var got []NoticeKind
+	for _, no := range notices(r) {
+		got = append(got, no.Kind)
+	}
+	require.ElementsMatch(t, []NoticeKind{NoticeEstablished, NoticeRefused}, got)
+	require.Equal(t, 0, r.Failures())
+	n.settle(5 * time.Second)
+	onlySecure(t, dev.m)
+	onlySecure(t, b.m)
+}
+
+// The fail-safe closes an established PASE session whose commissioner went
+// quiet, and the next pairing is served.
+func TestFailSafe(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{FailSafe: 5 * time.Second})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	p := startPair(t, n, ctl, dev, testPasscode, 3, 0)
+	n.runUntil(p.Done, 10*time.Second)
+	require.NoError(t, p.Err())
+	n.settle(10 * time.Second)
+	var kinds []NoticeKind
+	for _, no := range notices(r) {
+		kinds = append(kinds, no.Kind)
+	}
+	require.Equal(t, []NoticeKind{NoticeEstablished, NoticeFailSafe}, kinds)
+	require.Empty(t, dev.m.Sessions())
+	est, _ := p.Session()
+	_, stillThere := ctl.m.SessionInfo(est.Ref)
+	require.False(t, stillThere, "the device's CloseSession should have closed the controller's session")
+
+	p2 := startPair(t, n, ctl, dev, testPasscode, 4, 0)
+	n.runUntil(p2.Done, 10*time.Second)
+	require.NoError(t, p2.Err())
+}
+
+// Abort sends FAILURE on the handshake exchange: the device ends the
+// pairing at once (counted) instead of waiting for its timeout.
+func TestAbortFreesDevice(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	p := startPair(t, n, ctl, dev, testPasscode, 3, 0)
+	n.runUntil(func() bool { return dev.m.NextDeadline() != clock.Never && r.State() == pase.StateWaitPake1 }, time.Second)
+	cause := errors.New("interrupted")
+	n.do(ctl, func(now clock.Time) { p.Abort(now, cause) })
+	require.ErrorIs(t, p.Err(), cause)
+	n.settle(2 * time.Second)
+	ns := notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeFailed, ns[0].Kind)
+	require.Equal(t, pase.StateIdle, r.State())
+	require.Empty(t, dev.m.Sessions())
+	require.Empty(t, ctl.m.Sessions())
+}
+
+func TestConfigErrors(t *testing.T) {
+	m := seededManager(t, 1, session.Config{})
+	peer := netipMust("[::1]:5540")
+	for i, tc := range []struct {
+		cfg  InitiatorConfig
+		want error
+	}{
+		{InitiatorConfig{Peer: peer, Passcode: 20202021}, pase.ErrConfig},                        // 1: no Rand
+		{InitiatorConfig{Peer: peer, Passcode: 12345678, Rand: seededReader(1)}, pase.ErrConfig}, // 2: invalid passcode (spec 5.1.7.1)
+		{InitiatorConfig{Passcode: 20202021, Rand: seededReader(1)}, pase.ErrConfig},             // 3: no peer
+	} {
+		_, err := StartInitiator(0, m, tc.cfg)
+		require.ErrorIs(t, err, tc.want, "case %d", i+1)
+	}
+	require.Empty(t, m.Sessions(), "failed starts leave nothing behind")
+	_, err := NewResponder(m, ResponderConfig{Rand: seededReader(1), Salt: []byte("short"), Iterations: 1000})
+	require.ErrorIs(t, err, pase.ErrConfig)
+}

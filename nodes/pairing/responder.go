@@ -1,0 +1,380 @@
+package pairing
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"mattersim/clock"
+	"mattersim/session"
+	"mattersim/session/message"
+	"mattersim/session/pase"
+	"mattersim/session/spake2p"
+)
+
+// DefaultFailSafe is how long an established PASE session may live before
+// the responder closes it, as matter.js arms a 60 s fail-safe per PASE
+// session (shared/interop.md 2.5; spec 11.10.6.2 ArmFailSafe's default).
+const DefaultFailSafe = 60 * time.Second
+
+// ResponderConfig configures the device side: one commissioning window.
+type ResponderConfig struct {
+	// Verifier is (w0, L) (spake2p.ComputeVerifier); the device never keeps
+	// the passcode. Salt (16..32 bytes) and Iterations (1000..100000) are
+	// sent to initiators that ask for them.
+	Verifier   spake2p.Verifier
+	Salt       []byte
+	Iterations uint32
+	// Rand supplies responderRandom and the scalar y. Required.
+	Rand io.Reader
+	// Params are sent as responderSessionParams; nil sends the Manager's
+	// Config().Local MRP intervals.
+	Params *pase.SessionParams
+	// MaxFailures closes the window after this many failed attempts (0:
+	// pase.DefaultMaxFailures, 20).
+	MaxFailures int
+	// PairingTimeout and StepTimeout bound a pairing and each wait in it
+	// (0: the pase defaults, 60 s and 30 s; negative: no bound).
+	PairingTimeout time.Duration
+	StepTimeout    time.Duration
+	// IgnoreWhileBusy drops a second PBKDFParamRequest silently, as
+	// matter.js does, instead of answering StatusReport BUSY.
+	IgnoreWhileBusy bool
+	// FailSafe closes an established PASE session (CloseSession) after this
+	// long, so the next pairing can start even if the commissioner vanished
+	// (0: DefaultFailSafe; negative: never).
+	FailSafe time.Duration
+}
+
+// NoticeKind classifies a Notice.
+type NoticeKind uint8
+
+// Notice kinds.
+const (
+	// NoticeEstablished: a pairing succeeded; Session is the PASE session.
+	NoticeEstablished NoticeKind = iota + 1
+	// NoticeFailed: a pairing attempt failed (wrong passcode, malformed
+	// message, timeout, ...) and was counted; Err says why.
+	NoticeFailed
+	// NoticeRefused: a PBKDFParamRequest was refused without starting a
+	// pairing (busy, or the window is closed); nothing was counted.
+	NoticeRefused
+	// NoticeFailSafe: the fail-safe closed an established PASE session.
+	NoticeFailSafe
+	// NoticeReleased: the PASE session of the last pairing closed; the
+	// responder serves the next PBKDFParamRequest.
+	NoticeReleased
+)
+
+func (k NoticeKind) String() string {
+	switch k {
+	case NoticeEstablished:
+		return "established"
+	case NoticeFailed:
+		return "failed"
+	case NoticeRefused:
+		return "refused"
+	case NoticeFailSafe:
+		return "fail-safe"
+	case NoticeReleased:
+		return "released"
+	}
+	return fmt.Sprintf("notice(%d)", uint8(k))
+}
+
+// Notice reports the outcome of a pairing attempt on a Responder, for logs
+// and traces. A plain value.
+type Notice struct {
+	Kind     NoticeKind
+	At       clock.Time
+	Peer     netip.AddrPort
+	Session  session.Ref // NoticeEstablished, NoticeFailSafe, NoticeReleased
+	Result   pase.Result // NoticeEstablished
+	Err      error       // NoticeFailed, NoticeRefused: an *Error
+	Failures int         // failed attempts so far (the window closes at MaxFailures)
+}
+
+// Responder serves PASE on a session.Manager for one commissioning window:
+// one pairing at a time, failures counted across pairings (pase.Responder).
+// Make it with NewResponder; the zero value is not usable. Not safe for
+// concurrent use: drive it from the goroutine that drives the Manager.
+type Responder struct {
+	m   *session.Manager
+	cfg ResponderConfig
+	hs  *pase.Responder
+
+	// The pairing in progress (active) or the last one established.
+	active  bool
+	unsec   session.Ref
+	x       session.Exchange
+	peer    netip.AddrPort
+	localID uint16
+
+	est        session.Ref // established PASE session, zero if none
+	estPeer    netip.AddrPort
+	failSafeAt clock.Time
+
+	// closing maps handshake exchanges whose unsecured session is removed
+	// once the exchange is released (its last reliable message acked).
+	closing map[session.Exchange]session.Ref
+	notices []Notice
+}
+
+// NewResponder validates cfg and returns a Responder serving PASE on m.
+func NewResponder(m *session.Manager, cfg ResponderConfig) (*Responder, error) {
+	if m == nil {
+		return nil, fmt.Errorf("%w: nil Manager", pase.ErrConfig)
+	}
+	if cfg.Params == nil {
+		cfg.Params = localParams(m)
+	}
+	if cfg.FailSafe == 0 {
+		cfg.FailSafe = DefaultFailSafe
+	}
+	hs, err := pase.NewResponder(pase.ResponderConfig{
+		Verifier:        cfg.Verifier,
+		Salt:            cfg.Salt,
+		Iterations:      cfg.Iterations,
+		LocalSessionID:  1, // replaced by a reserved id for every pairing
+		Params:          cfg.Params,
+		Rand:            cfg.Rand,
+		MaxFailures:     cfg.MaxFailures,
+		PairingTimeout:  cfg.PairingTimeout,
+		StepTimeout:     cfg.StepTimeout,
+		IgnoreWhileBusy: cfg.IgnoreWhileBusy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Responder{m: m, cfg: cfg, hs: hs, failSafeAt: clock.Never,
+		closing: make(map[session.Exchange]session.Ref)}, nil
+}
+
+// Failures returns the number of failed attempts so far.
+func (r *Responder) Failures() int { return r.hs.Failures() }
+
+// State returns the state of the underlying pase.Responder.
+func (r *Responder) State() pase.State { return r.hs.State() }
+
+// Poll returns the next notice, in order, and false once there are none.
+func (r *Responder) Poll() (Notice, bool) {
+	if len(r.notices) == 0 {
+		return Notice{}, false
+	}
+	n := r.notices[0]
+	r.notices = r.notices[1:]
+	if len(r.notices) == 0 {
+		r.notices = nil
+	}
+	return n, true
+}
+
+// Deadline returns when HandleTimeout has work: the pairing timeout or the
+// fail-safe of the established session, or clock.Never.
+func (r *Responder) Deadline() clock.Time {
+	return min(r.hs.Deadline(), r.failSafeAt)
+}
+
+// HandleTimeout expires a pairing whose deadline passed (counted as a
+// failure) and closes an established session whose fail-safe expired.
+func (r *Responder) HandleTimeout(now clock.Time) {
+	if r.active {
+		waiting := awaited(r.hs.State())
+		if _, err := r.hs.HandleTimeout(now); err != nil {
+			r.failed(now, waiting, err)
+		}
+	}
+	if r.est != (session.Ref{}) && now >= r.failSafeAt {
+		ref, peer := r.est, r.estPeer
+		r.release()
+		_ = r.m.CloseSession(now, ref)
+		r.notify(Notice{Kind: NoticeFailSafe, At: now, Peer: peer, Session: ref})
+	}
+}
+
+// Close closes the commissioning window: no further pairings. An
+// established PASE session is left alone.
+func (r *Responder) Close() { r.hs.Close() }
+
+// HandleEvent consumes ev if it belongs to PASE (a Secure Channel message
+// on an unsecured session, or an event of a handshake exchange) and
+// reports whether it did. It also watches the established PASE session:
+// when it closes the responder serves the next pairing (the event is not
+// consumed, so the caller sees it too).
+func (r *Responder) HandleEvent(now clock.Time, ev session.Event) bool {
+	if ev.Session.Secure() {
+		if ev.Kind == session.EventSessionClosed && ev.Session == r.est {
+			ref, peer := r.est, r.estPeer
+			r.release()
+			r.notify(Notice{Kind: NoticeReleased, At: now, Peer: peer, Session: ref})
+		}
+		return false
+	}
+	switch ev.Kind {
+	case session.EventMessage:
+		if ev.Protocol != message.ProtocolSecureChannel || ev.Exchange.Initiator {
+			return false
+		}
+		if r.active && ev.Exchange == r.x {
+			r.step(now, ev)
+			return true
+		}
+		if ev.Opcode != pase.OpPBKDFParamRequest {
+			return false
+		}
+		r.request(now, ev)
+		return true
+	case session.EventExchangeClosed:
+		if ref, ok := r.closing[ev.Exchange]; ok {
+			delete(r.closing, ev.Exchange)
+			if !r.active || ref != r.unsec { // never pull the session from under a pairing
+				_ = r.m.RemoveSession(now, ref)
+			}
+			return true
+		}
+	case session.EventGiveUp:
+		// A handshake message we sent was never acked. The pairing stays
+		// until its step timeout (pase.Responder has no abort), as in the
+		// SDK; the exchange is released and removed via EventExchangeClosed.
+		if r.active && ev.Exchange == r.x {
+			return true
+		}
+		_, ok := r.closing[ev.Exchange]
+		return ok
+	case session.EventSessionClosed:
+		if r.active && ev.Session == r.unsec {
+			// Evicted from the unsecured table: the pairing cannot go on; it
+			// fails at its step timeout.
+			return true
+		}
+	}
+	if r.active && ev.Exchange == r.x {
+		return true
+	}
+	_, ok := r.closing[ev.Exchange]
+	return ok
+}
+
+// request handles a PBKDFParamRequest on a new exchange.
+func (r *Responder) request(now clock.Time, ev session.Event) {
+	if r.hs.State() != pase.StateIdle {
+		// Busy or closed: pase answers BUSY (or nothing) and counts nothing.
+		out, err := r.hs.Handle(now, ev.Opcode, ev.Payload)
+		if out.Send {
+			_ = r.m.Send(now, ev.Exchange, session.Message{Protocol: message.ProtocolSecureChannel,
+				Opcode: out.Opcode, Payload: out.Payload})
+		}
+		r.retire(now, ev.Exchange)
+		if err == nil {
+			err = errors.New("pairing: request refused")
+		}
+		r.notify(Notice{Kind: NoticeRefused, At: now, Peer: ev.From, Failures: r.hs.Failures(),
+			Err: &Error{Role: RoleResponder, Peer: ev.From, Err: err}})
+		return
+	}
+	id, err := r.m.ReserveLocalID(now)
+	if err != nil {
+		r.retire(now, ev.Exchange)
+		r.notify(Notice{Kind: NoticeRefused, At: now, Peer: ev.From, Failures: r.hs.Failures(),
+			Err: &Error{Role: RoleResponder, Peer: ev.From, Err: err}})
+		return
+	}
+	if err := r.hs.SetLocalSessionID(id); err != nil {
+		r.m.ReleaseLocalID(id)
+		r.retire(now, ev.Exchange)
+		return
+	}
+	r.active, r.unsec, r.x, r.peer, r.localID = true, ev.Session, ev.Exchange, ev.From, id
+	var req pase.PBKDFParamRequest
+	if req.Decode(ev.Payload) == nil && req.Params != nil {
+		// The initiator's MRP intervals govern our retransmissions for the
+		// rest of the handshake (spec 4.12.8).
+		_ = r.m.SetPeerIntervals(ev.Session, intervals(req.Params))
+	}
+	r.step(now, ev)
+}
+
+// step feeds one message of the pairing in progress to pase.
+func (r *Responder) step(now clock.Time, ev session.Event) {
+	waiting := awaited(r.hs.State())
+	if waiting == "" {
+		waiting = "PBKDFParamRequest"
+	}
+	r.peer = ev.From
+	out, err := r.hs.Handle(now, ev.Opcode, ev.Payload)
+	if out.Send {
+		if serr := r.m.Send(now, r.x, session.Message{Protocol: message.ProtocolSecureChannel,
+			Opcode: out.Opcode, Payload: out.Payload, Reliable: true}); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if err != nil {
+		if errors.Is(err, pase.ErrUnexpectedMessage) && r.hs.State() != pase.StateIdle {
+			return // a stray message the pairing ignores; nothing counted
+		}
+		r.failed(now, waiting, err)
+		return
+	}
+	if out.Done {
+		r.establish(now)
+	}
+}
+
+func (r *Responder) establish(now clock.Time) {
+	res, _ := r.hs.Result()
+	ref, err := r.m.InstallSecureSession(now, session.SecureSession{
+		Kind:          session.PASE,
+		LocalID:       res.LocalSessionID,
+		PeerID:        res.PeerSessionID,
+		Peer:          r.peer,
+		I2RKey:        res.I2RKey,
+		R2IKey:        res.R2IKey,
+		PeerIntervals: intervals(&res.PeerParams),
+	})
+	r.active = false
+	r.retire(now, r.x)
+	if err != nil {
+		r.hs.Release()
+		r.m.ReleaseLocalID(r.localID)
+		r.notify(Notice{Kind: NoticeFailed, At: now, Peer: r.peer, Failures: r.hs.Failures(),
+			Err: &Error{Role: RoleResponder, Peer: r.peer, Err: fmt.Errorf("pairing: installing the PASE session: %w", err)}})
+		return
+	}
+	r.est, r.estPeer = ref, r.peer
+	if r.cfg.FailSafe > 0 {
+		r.failSafeAt = now.Add(r.cfg.FailSafe)
+	}
+	r.notify(Notice{Kind: NoticeEstablished, At: now, Peer: r.peer, Session: ref, Result: res,
+		Failures: r.hs.Failures()})
+}
+
+// failed ends the pairing in progress after pase counted the failure.
+func (r *Responder) failed(now clock.Time, waiting string, err error) {
+	r.active = false
+	r.m.ReleaseLocalID(r.localID)
+	r.retire(now, r.x)
+	r.notify(Notice{Kind: NoticeFailed, At: now, Peer: r.peer, Failures: r.hs.Failures(),
+		Err: &Error{Role: RoleResponder, Peer: r.peer, Waiting: waiting, Err: err}})
+}
+
+// release forgets the established session and frees the pairing slot.
+func (r *Responder) release() {
+	r.est, r.estPeer, r.failSafeAt = session.Ref{}, netip.AddrPort{}, clock.Never
+	r.hs.Release()
+}
+
+// retire closes a handshake exchange; its unsecured session is removed
+// once the exchange is released.
+func (r *Responder) retire(now clock.Time, x session.Exchange) {
+	r.closing[x] = x.Session
+	if err := r.m.CloseExchange(now, x); err != nil {
+		delete(r.closing, x)
+		if !r.active || x.Session != r.unsec {
+			_ = r.m.RemoveSession(now, x.Session)
+		}
+	}
+}
+
+func (r *Responder) notify(n Notice) { r.notices = append(r.notices, n) }
