@@ -90,6 +90,11 @@ type Network struct {
 	rbuf        appendWriter
 	stats       NetStats
 	partitionNo int
+
+	delivTaps  []func(now clock.Time, p Packet)
+	injected   bool // the frame being delivered was injected (Socket.Injected)
+	injDeliv   uint64
+	injDropped uint64
 }
 
 type group struct {
@@ -157,6 +162,22 @@ func (n *Network) SetPcap(p *Pcap) { n.pcap = p }
 // switch: a tap may keep it but must not modify it (copy first). Taps must
 // not run the engine; they may call Inject.
 func (n *Network) OnFrame(f func(now clock.Time, p Packet)) { n.taps = append(n.taps, f) }
+
+// OnDeliver adds a tap called for every frame copy the switch delivers to a
+// node, after partitions and fault stages, just before the node's stack
+// receives it: an observer on the receiver's link, which sees only frames
+// that arrived. p.Data belongs to the switch: a tap may keep it but must not
+// modify it. Taps must not run the engine; they may call Inject.
+func (n *Network) OnDeliver(f func(now clock.Time, p Packet)) {
+	n.delivTaps = append(n.delivTaps, f)
+}
+
+// InjectedStats returns how many frame copies marked injected the switch
+// delivered to a node and how many it dropped (partition, fault stage, no
+// route). Frames still in flight are in neither count.
+func (n *Network) InjectedStats() (delivered, dropped uint64) {
+	return n.injDeliv, n.injDropped
+}
 
 // Addr returns the ULA address of node i.
 func Addr(i int) netip.Addr { return nodeAddr(ULAPrefix, i) }
@@ -462,7 +483,7 @@ func (n *Network) ingress(from, forceTo int, data []byte, injected bool) {
 			tr.send(now, id, from, forceTo, data, injected)
 			tr.drop(now, id, from, forceTo, "switch", "not an IPv6 packet", injected)
 		}
-		n.stats.Dropped++
+		n.dropped(injected)
 		return
 	}
 	dst := data[24:40]
@@ -500,7 +521,7 @@ func (n *Network) ingress(from, forceTo int, data []byte, injected bool) {
 		if tr := n.e.trace; tr != nil {
 			tr.drop(now, id, from, -1, "switch", "no route", injected)
 		}
-		n.stats.Dropped++
+		n.dropped(injected)
 		return
 	}
 	n.forward(now, p)
@@ -515,7 +536,7 @@ func (n *Network) forward(now clock.Time, p Packet) {
 				tr.drop(now, p.ID, p.From, p.To, "partition",
 					part.name+" side "+strconv.Itoa(int(a))+"->"+strconv.Itoa(int(b)), p.Injected)
 			}
-			n.stats.Dropped++
+			n.dropped(p.Injected)
 			return
 		}
 	}
@@ -540,7 +561,7 @@ func (n *Network) forward(now clock.Time, p Packet) {
 		if tr := n.e.trace; tr != nil {
 			tr.drop(now, p.ID, p.From, p.To, by, why, p.Injected)
 		}
-		n.stats.Dropped++
+		n.dropped(p.Injected)
 		return
 	}
 	for i := range outs {
@@ -549,6 +570,13 @@ func (n *Network) forward(now clock.Time, p Packet) {
 		q.From, q.To, q.ID, q.Injected, q.Multicast = p.From, p.To, p.ID, p.Injected, p.Multicast
 		n.queue(now, n.latency+max(outs[i].Delay, 0), q)
 		outs[i] = Out{}
+	}
+}
+
+func (n *Network) dropped(injected bool) {
+	n.stats.Dropped++
+	if injected {
+		n.injDropped++
 	}
 }
 
@@ -569,8 +597,19 @@ func (n *Network) queue(now clock.Time, d time.Duration, p Packet) {
 func (n *Network) deliver(ev *event) {
 	nd := n.nodes[ev.to]
 	n.stats.Delivered++
+	injected := ev.flags&flagInjected != 0
+	if injected {
+		n.injDeliv++
+	}
 	if tr := n.e.trace; tr != nil {
-		tr.deliver(ev.at, ev.gen, int(ev.from), int(ev.to), len(ev.data), ev.flags&flagInjected != 0)
+		tr.deliver(ev.at, ev.gen, int(ev.from), int(ev.to), len(ev.data), injected)
+	}
+	if len(n.delivTaps) > 0 {
+		p := Packet{Data: ev.data, From: int(ev.from), To: int(ev.to),
+			Multicast: ev.flags&flagMulticast != 0, Injected: injected, ID: ev.gen}
+		for _, tap := range n.delivTaps {
+			tap(ev.at, p)
+		}
 	}
 	if nd.link.disp != nil {
 		n.inDeliver = true
@@ -579,7 +618,9 @@ func (n *Network) deliver(ev *event) {
 		pkt.DecRef()
 		n.inDeliver = false
 	}
+	n.injected = injected
 	n.drainReady()
+	n.injected = false
 }
 
 // markReady queues a socket that became readable. Inside a delivery the

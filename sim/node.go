@@ -170,6 +170,12 @@ func (s *Socket) Send(to netip.AddrPort, payload []byte) error {
 	return nil
 }
 
+// Injected reports whether the datagram being handled (call it from inside
+// Handler.HandleDatagram) arrived in a frame the switch marked injected: a
+// forged or replayed frame from Network.Inject. It is false outside
+// HandleDatagram. Frames a stage duplicated keep the original's mark.
+func (s *Socket) Injected() bool { return s.node.net.injected }
+
 // SetTimer sets the socket's single timer to fire at at (a past instant
 // fires at now, after the events already queued for now); clock.Never
 // cancels it.

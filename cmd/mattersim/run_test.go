@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRunSmall(t *testing.T) {
+	code, out, stderr := runCLI(t, "run", "--nodes", "10", "--duration", "5s")
+	require.Equal(t, 0, code, stderr)
+	require.Empty(t, stderr)
+	for _, want := range []string{"seed 1", "10 (1 controller, 9 devices", "loss 5%", "messages delivered",
+		"replays injected", "replays refused", "replays accepted            0", "events processed"} {
+		require.Contains(t, out, want)
+	}
+}
+
+// The same flags write the same trace and pcap; --seed changes them.
+func TestRunTraceAndPcapDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	files := func(name, seed string) (string, string) {
+		tr, pc := filepath.Join(dir, name+".jsonl"), filepath.Join(dir, name+".pcap")
+		code, out, stderr := runCLI(t, "run", "--nodes", "6", "--duration", "3s", "--seed", seed, "--trace", tr, "--pcap", pc)
+		require.Equal(t, 0, code, stderr)
+		require.Contains(t, out, "seed "+seed)
+		a, err := os.ReadFile(tr)
+		require.NoError(t, err)
+		b, err := os.ReadFile(pc)
+		require.NoError(t, err)
+		require.Contains(t, string(a), `"ev":"session"`)
+		require.Greater(t, len(b), 24)
+		return string(a), string(b)
+	}
+	t1, p1 := files("a", "5")
+	t2, p2 := files("b", "5")
+	t3, p3 := files("c", "6")
+	require.Equal(t, t1, t2)
+	require.Equal(t, p1, p2)
+	require.NotEqual(t, t1, t3)
+	require.NotEqual(t, p1, p3)
+}
+
+func TestRunBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--nodes", "1"}, "--nodes"},
+		{[]string{"--nodes", "many"}, "--nodes"},
+		{[]string{"--loss", "101"}, "--loss"},
+		{[]string{"--loss", "-1"}, "--loss"},
+		{[]string{"--loss", "NaN"}, "--loss"},
+		{[]string{"--loss", "lots"}, "--loss"},
+		{[]string{"--duration", "0s"}, "--duration"},
+		{[]string{"--duration", "60"}, "--duration"},
+		{[]string{"--interval", "-5s"}, "--interval"},
+		{[]string{"--seed", "-1"}, "--seed"},
+		{[]string{"--trace", "/nonexistent-dir/x.jsonl", "--nodes", "2", "--duration", "1s"}, "--trace"},
+		{[]string{"extra"}, "extra"},
+	} {
+		code, out, stderr := runCLI(t, append([]string{"run"}, c.args...)...)
+		require.Equal(t, 2, code, "%v: %s", c.args, stderr)
+		require.Contains(t, stderr, c.flag, "%v", c.args)
+		require.Empty(t, out, "%v", c.args)
+	}
+}

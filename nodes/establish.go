@@ -1,0 +1,87 @@
+package nodes
+
+import (
+	"fmt"
+	"io"
+
+	"mattersim/clock"
+	"mattersim/session"
+)
+
+// Pair is an established secure session seen from both ends. A plain value.
+type Pair struct {
+	Initiator, Responder       *Node
+	InitiatorRef, ResponderRef session.Ref
+}
+
+// Establisher opens a secure session between an initiator (controller) and
+// a responder (device). It is the seam where a handshake (PASE, spec 4.14.1;
+// CASE, spec 4.14.2) replaces pre-shared keys: an implementation that runs
+// a handshake over the network calls done when it completes, later in
+// virtual time; InstallKeys calls it before returning.
+type Establisher interface {
+	Establish(now clock.Time, initiator, responder *Node, done func(now clock.Time, p Pair, err error))
+}
+
+// InstallKeys is the handshake-free Establisher: it draws the two session
+// keys (I2R, R2I; spec 4.13.2.6) from Keys, has each core reserve its local
+// session id as it would for a handshake (Manager.ReserveLocalID, spec
+// 4.13.2.1), and installs the session on both ends with
+// Manager.InstallSecureSession, each naming the other's id as peer id.
+//
+// Keys is a deterministic stream in simulations (sim.Seeds.ChaCha8): the
+// keys are not secret, which is fine for a simulation and nothing else.
+// Kind is session.CASE (nonces use the operational node ids, spec 4.8.1.1)
+// when zero. The zero value has no key stream and fails. Not safe for
+// concurrent use.
+type InstallKeys struct {
+	Keys io.Reader
+	Kind session.Kind
+}
+
+var _ Establisher = (*InstallKeys)(nil)
+
+// Establish installs the session at now and calls done before returning.
+func (k *InstallKeys) Establish(now clock.Time, a, b *Node, done func(now clock.Time, p Pair, err error)) {
+	p, err := k.install(now, a, b)
+	done(now, p, err)
+}
+
+func (k *InstallKeys) install(now clock.Time, a, b *Node) (Pair, error) {
+	p := Pair{Initiator: a, Responder: b}
+	if k.Keys == nil {
+		return p, fmt.Errorf("nodes: establish %d→%d: no key stream", a.index, b.index)
+	}
+	kind := k.Kind
+	if kind == 0 {
+		kind = session.CASE
+	}
+	var keys [32]byte
+	if _, err := io.ReadFull(k.Keys, keys[:]); err != nil {
+		return p, fmt.Errorf("nodes: establish %d→%d: keys: %w", a.index, b.index, err)
+	}
+	var idA, idB uint16
+	if err := a.Do(now, func(m *session.Manager) (err error) { idA, err = m.ReserveLocalID(now); return }); err != nil {
+		return p, fmt.Errorf("nodes: establish %d→%d: initiator id: %w", a.index, b.index, err)
+	}
+	if err := b.Do(now, func(m *session.Manager) (err error) { idB, err = m.ReserveLocalID(now); return }); err != nil {
+		_ = a.Do(now, func(m *session.Manager) error { m.ReleaseLocalID(idA); return nil })
+		return p, fmt.Errorf("nodes: establish %d→%d: responder id: %w", a.index, b.index, err)
+	}
+	s := session.SecureSession{Kind: kind, I2RKey: [16]byte(keys[:16]), R2IKey: [16]byte(keys[16:])}
+	sa, sb := s, s
+	sa.Initiator, sa.LocalID, sa.PeerID, sa.Peer = true, idA, idB, b.Addr()
+	sb.Initiator, sb.LocalID, sb.PeerID, sb.Peer = false, idB, idA, a.Addr()
+	if kind == session.CASE {
+		sa.LocalNodeID, sa.PeerNodeID = a.nodeID, b.nodeID
+		sb.LocalNodeID, sb.PeerNodeID = b.nodeID, a.nodeID
+	}
+	var err error
+	if err = a.Do(now, func(m *session.Manager) (err error) { p.InitiatorRef, err = m.InstallSecureSession(now, sa); return }); err != nil {
+		return p, fmt.Errorf("nodes: establish %d→%d: install at initiator: %w", a.index, b.index, err)
+	}
+	if err = b.Do(now, func(m *session.Manager) (err error) { p.ResponderRef, err = m.InstallSecureSession(now, sb); return }); err != nil {
+		return p, fmt.Errorf("nodes: establish %d→%d: install at responder: %w", a.index, b.index, err)
+	}
+	return p, nil
+}

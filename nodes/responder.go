@@ -1,0 +1,243 @@
+package nodes
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"mattersim/clock"
+	"mattersim/im"
+	"mattersim/session"
+	"mattersim/session/message"
+)
+
+// DeviceModel returns the small data model of a virtual device: endpoint 0
+// with the Basic Information cluster (core spec 11.1) naming the device by
+// index.
+func DeviceModel(index int) *im.Node {
+	info := im.BasicInfo{
+		VendorName:      "mattersim",
+		VendorID:        0xFFF1, // test vendor id (spec 2.5.2)
+		ProductName:     "virtual device",
+		ProductID:       0x8000,
+		HardwareVersion: 1,
+		SoftwareVersion: 1,
+		SerialNumber:    "SIM-" + strconv.Itoa(index),
+		UniqueID:        "mattersim-" + strconv.Itoa(index),
+	}
+	var n im.Node
+	n.AddEndpoint(&im.Endpoint{ID: 0, Clusters: []*im.Cluster{im.NewBasicInformation(info, 1)}})
+	return &n
+}
+
+// ResponderStats counts a Responder's work. A plain value.
+type ResponderStats struct {
+	Requests   uint64 // Interaction Model requests received
+	Responses  uint64 // responses sent
+	OneWay     uint64 // other application messages received
+	SendErrors uint64
+}
+
+// Add adds o to s.
+func (s *ResponderStats) Add(o ResponderStats) {
+	s.Requests += o.Requests
+	s.Responses += o.Responses
+	s.OneWay += o.OneWay
+	s.SendErrors += o.SendErrors
+}
+
+// Responder is the device workload: it answers Interaction Model requests
+// that open an exchange (spec 4.10.5.2, unsolicited) with the response
+// im.Server computes from Model, sent reliably on the same exchange, and
+// then closes the exchange (released once the response is acked or given
+// up). Other application messages are counted and their exchange closed,
+// which sends the pending ack at once. Set Model before the first
+// message (nil: an empty node, which answers every read with an
+// UNSUPPORTED_ENDPOINT status). Not safe for concurrent use.
+type Responder struct {
+	Model *im.Node
+
+	stats ResponderStats
+	srv   *im.Server
+	buf   []byte
+}
+
+var _ Workload = (*Responder)(nil)
+
+// Stats returns the counters.
+func (r *Responder) Stats() ResponderStats { return r.stats }
+
+// Start does nothing: a responder only answers.
+func (r *Responder) Start(clock.Time, *Node) {}
+
+// Stop does nothing: answers are always given.
+func (r *Responder) Stop(clock.Time, *Node) {}
+
+// HandleTimer does nothing.
+func (r *Responder) HandleTimer(clock.Time, *Node) {}
+
+// Deadline returns clock.Never.
+func (r *Responder) Deadline() clock.Time { return clock.Never }
+
+// HandleEvent answers requests.
+func (r *Responder) HandleEvent(now clock.Time, n *Node, ev *session.Event) {
+	if ev.Kind != session.EventMessage || ev.Exchange.Initiator {
+		return
+	}
+	if ev.Protocol != message.ProtocolID(im.ProtocolID) || ev.Vendor != 0 {
+		// One-way data: close the exchange, which flushes its ack now
+		// (spec 4.12.5.2.2) and frees it.
+		r.stats.OneWay++
+		_ = n.Manager().CloseExchange(now, ev.Exchange)
+		return
+	}
+	r.stats.Requests++
+	if r.srv == nil {
+		if r.Model == nil {
+			r.Model = &im.Node{}
+		}
+		r.srv = im.NewServer(r.Model)
+	}
+	m := n.Manager()
+	op, out, ok := r.srv.Handle(r.buf[:0], im.Opcode(ev.Opcode), ev.Payload)
+	r.buf = out
+	if ok {
+		err := m.Send(now, ev.Exchange, session.Message{
+			Protocol: message.ProtocolID(im.ProtocolID),
+			Opcode:   uint8(op),
+			Payload:  out,
+			Reliable: true,
+		})
+		if err != nil {
+			r.stats.SendErrors++
+		} else {
+			r.stats.Responses++
+		}
+	}
+	_ = m.CloseExchange(now, ev.Exchange)
+}
+
+// SenderStats counts a Sender's messages. A plain value.
+type SenderStats struct {
+	Sent       uint64
+	SendErrors uint64
+	GaveUp     uint64 // reliable messages never acked
+	Acked      uint64 // reliable messages acked
+}
+
+// Add adds o to s.
+func (s *SenderStats) Add(o SenderStats) {
+	s.Sent += o.Sent
+	s.SendErrors += o.SendErrors
+	s.GaveUp += o.GaveUp
+	s.Acked += o.Acked
+}
+
+// SenderProtocol is the vendor-specific protocol of Sender messages (test
+// vendor 0xFFF1, spec 4.4.3: a V-flagged protocol id): receivers count them
+// and never answer.
+const (
+	SenderVendor   = 0xFFF1
+	SenderProtocol = message.ProtocolID(0x0001)
+)
+
+// Sender is the periodic one-way workload: every Interval (plus a uniform
+// [0, Jitter) from Rand) it sends one Size-byte message on a new exchange of
+// session Peer and closes the exchange; with Reliable the message asks for
+// an ack (MRP, spec 4.12) and the exchange is released when it is acked or
+// given up. The zero value with Peer set sends a 32-byte unreliable message
+// every 10 s. Not safe for concurrent use.
+type Sender struct {
+	Peer     session.Ref
+	Interval time.Duration
+	Jitter   time.Duration
+	Rand     *rand.Rand // needed when Jitter > 0
+	Size     int
+	Reliable bool
+
+	stats   SenderStats
+	next    clock.Time
+	payload []byte
+	mine    map[session.Exchange]struct{} // lookup only
+}
+
+var _ Workload = (*Sender)(nil)
+
+// Stats returns the counters.
+func (s *Sender) Stats() SenderStats { return s.stats }
+
+func (s *Sender) gap() time.Duration {
+	iv := s.Interval
+	if iv <= 0 {
+		iv = 10 * time.Second
+	}
+	if s.Jitter > 0 && s.Rand != nil {
+		iv += time.Duration(s.Rand.Int64N(int64(s.Jitter)))
+	}
+	return iv
+}
+
+// Start arms the first send one gap after now.
+func (s *Sender) Start(now clock.Time, _ *Node) {
+	size := s.Size
+	if size <= 0 {
+		size = 32
+	}
+	s.payload = make([]byte, size)
+	for i := range s.payload {
+		s.payload[i] = byte(i)
+	}
+	s.next = now.Add(s.gap())
+}
+
+// Stop cancels further sends.
+func (s *Sender) Stop(clock.Time, *Node) { s.next = clock.Never }
+
+// Deadline returns the next send.
+func (s *Sender) Deadline() clock.Time { return s.next }
+
+// HandleTimer sends one message and arms the next.
+func (s *Sender) HandleTimer(now clock.Time, n *Node) {
+	if s.next > now {
+		return
+	}
+	s.next = now.Add(s.gap())
+	m := n.Manager()
+	ex, err := m.NewExchange(s.Peer)
+	if err != nil {
+		s.stats.SendErrors++
+		return
+	}
+	err = m.Send(now, ex, session.Message{Protocol: SenderProtocol, Vendor: SenderVendor, Opcode: 1, Payload: s.payload, Reliable: s.Reliable})
+	if err != nil {
+		s.stats.SendErrors++
+	} else {
+		s.stats.Sent++
+		if s.Reliable {
+			if s.mine == nil {
+				s.mine = make(map[session.Exchange]struct{})
+			}
+			s.mine[ex] = struct{}{}
+		}
+	}
+	_ = m.CloseExchange(now, ex)
+}
+
+// HandleEvent counts acks and give-ups of reliable sends.
+func (s *Sender) HandleEvent(_ clock.Time, _ *Node, ev *session.Event) {
+	if s.mine == nil {
+		return
+	}
+	switch ev.Kind {
+	case session.EventAck:
+		if _, ok := s.mine[ev.Exchange]; ok {
+			s.stats.Acked++
+			delete(s.mine, ev.Exchange)
+		}
+	case session.EventGiveUp:
+		if _, ok := s.mine[ev.Exchange]; ok {
+			s.stats.GaveUp++
+			delete(s.mine, ev.Exchange)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package nodes
+
+import (
+	"mattersim/clock"
+	"mattersim/session"
+)
+
+// Workload is the application on a node: it starts exchanges, answers
+// messages and keeps its own timers, which the node folds into its single
+// transport timer.
+//
+// All methods run inside a node input, on the network's goroutine. They may
+// call the node's Manager directly (NewExchange, Send, CloseExchange): the
+// node drains the outputs when the input ends. They must not call Node.Do
+// from another node.
+//
+// Multicast (group sessions, spec 4.15) is not modelled by the session core
+// yet; a group workload will be one more implementation of this interface.
+type Workload interface {
+	// Start is called once when the run starts.
+	Start(now clock.Time, n *Node)
+	// Stop ends the workload: nothing new is started; exchanges in flight
+	// finish (answered, given up or timed out).
+	Stop(now clock.Time, n *Node)
+	// HandleEvent sees every session event of the node, in order. ev and
+	// its payload are valid only during the call.
+	HandleEvent(now clock.Time, n *Node, ev *session.Event)
+	// HandleTimer runs the workload timers due at or before now.
+	HandleTimer(now clock.Time, n *Node)
+	// Deadline returns the earliest workload timer, or clock.Never.
+	Deadline() clock.Time
+}
+
+// Workloads runs several workloads on one node, in slice order. A nil or
+// empty Workloads does nothing.
+type Workloads []Workload
+
+var _ Workload = Workloads(nil)
+
+// Start starts each workload.
+func (ws Workloads) Start(now clock.Time, n *Node) {
+	for _, w := range ws {
+		w.Start(now, n)
+	}
+}
+
+// Stop stops each workload.
+func (ws Workloads) Stop(now clock.Time, n *Node) {
+	for _, w := range ws {
+		w.Stop(now, n)
+	}
+}
+
+// HandleEvent passes ev to each workload.
+func (ws Workloads) HandleEvent(now clock.Time, n *Node, ev *session.Event) {
+	for _, w := range ws {
+		w.HandleEvent(now, n, ev)
+	}
+}
+
+// HandleTimer runs the due workloads.
+func (ws Workloads) HandleTimer(now clock.Time, n *Node) {
+	for _, w := range ws {
+		if w.Deadline() <= now {
+			w.HandleTimer(now, n)
+		}
+	}
+}
+
+// Deadline returns the earliest deadline.
+func (ws Workloads) Deadline() clock.Time {
+	t := clock.Never
+	for _, w := range ws {
+		t = min(t, w.Deadline())
+	}
+	return t
+}
+
+// timerQueue is a binary heap of workload timers ordered by (at, seq), so
+// equal instants fire in the order they were set (house style 3). Entries
+// are cancelled lazily: the owner compares gen with its own.
+type timerQueue struct {
+	q   []timerEntry
+	seq uint64
+}
+
+type timerEntry struct {
+	at   clock.Time
+	seq  uint64
+	key  int    // owner-defined: peer index
+	kind uint8  // owner-defined
+	gen  uint64 // owner-defined generation, for lazy cancel
+}
+
+func (a *timerEntry) less(b *timerEntry) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return a.seq < b.seq
+}
+
+func (t *timerQueue) len() int { return len(t.q) }
+
+func (t *timerQueue) push(e timerEntry) {
+	t.seq++
+	e.seq = t.seq
+	t.q = append(t.q, e)
+	q := t.q
+	i := len(q) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q[i].less(&q[p]) {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+}
+
+func (t *timerQueue) top() *timerEntry { return &t.q[0] }
+
+func (t *timerQueue) pop() timerEntry {
+	q := t.q
+	top := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	q = q[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && q[r].less(&q[l]) {
+			m = r
+		}
+		if !q[m].less(&q[i]) {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	t.q = q
+	return top
+}

@@ -1,0 +1,340 @@
+// Package scenarios builds runnable simulations from nodes, the simulator
+// and its fault and adversary models. For now it holds the built-in default
+// network that `mattersim run` executes; scenario files come later.
+package scenarios
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"mattersim/clock"
+	"mattersim/nodes"
+	"mattersim/session"
+	"mattersim/session/message"
+	"mattersim/sim"
+	"mattersim/sim/adversary"
+	"mattersim/sim/fault"
+)
+
+// Defaults of the built-in network (DefaultOptions).
+const (
+	DefaultNodes        = 50
+	DefaultLossPercent  = 5.0
+	DefaultDuration     = time.Minute
+	DefaultReadInterval = 5 * time.Second
+	// DrainLimit bounds the wind-down after Duration: workloads stop
+	// starting work and the run continues until nothing is left to do
+	// (every read answered, given up or timed out) or this much virtual time
+	// has passed.
+	DrainLimit = 2 * time.Minute
+	// ReplayCap is how many frames each attacker rule captures at most.
+	ReplayCap = 250
+)
+
+// Link impairment besides loss: every directed link delays frames by
+// LinkDelay ± LinkJitter (uniform, netem "delay 2ms 2ms"), on top of the
+// switch's 1 ms hop, so frames sent close together arrive out of order.
+const (
+	LinkDelay  = 2 * time.Millisecond
+	LinkJitter = 2 * time.Millisecond
+)
+
+// Options configures the default network. The zero value is valid: 50
+// nodes, one virtual minute, no loss, seed 0, the attacker on.
+// DefaultOptions is the network `mattersim run` runs with no flags.
+type Options struct {
+	Seed  uint64
+	Nodes int // 1 controller + Nodes-1 devices; 0 = DefaultNodes; at least 2
+	// LossPercent is the Bernoulli loss on every directed link, in percent
+	// [0, 100].
+	LossPercent float64
+	// Duration is the virtual time during which the controller starts
+	// reads; 0 = DefaultDuration. The run then winds down (DrainLimit).
+	Duration time.Duration
+	// ReadInterval is the gap between two reads of one device; 0 =
+	// DefaultReadInterval.
+	ReadInterval time.Duration
+	// NoAttacker leaves the replaying attacker out.
+	NoAttacker bool
+	// Trace, if set, receives the JSON-lines trace (sim.Trace) with the
+	// session events of every node.
+	Trace io.Writer
+	// Pcap, if set, receives a capture of every frame (sim.Pcap).
+	Pcap io.Writer
+}
+
+// DefaultOptions returns the README's default network: seed 1, 50 nodes, 5%
+// loss, one virtual minute.
+func DefaultOptions() Options {
+	return Options{Seed: 1, Nodes: DefaultNodes, LossPercent: DefaultLossPercent, Duration: DefaultDuration}
+}
+
+// OptionError reports an invalid option.
+type OptionError struct {
+	Option string // the field, e.g. "Nodes"
+	Reason string
+}
+
+func (e *OptionError) Error() string { return "scenarios: " + e.Option + ": " + e.Reason }
+
+var _ error = (*OptionError)(nil)
+
+func (o Options) normalize() (Options, error) {
+	if o.Nodes == 0 {
+		o.Nodes = DefaultNodes
+	}
+	if o.Duration == 0 {
+		o.Duration = DefaultDuration
+	}
+	if o.ReadInterval == 0 {
+		o.ReadInterval = DefaultReadInterval
+	}
+	switch {
+	case o.Nodes < 2:
+		return o, &OptionError{"Nodes", fmt.Sprintf("need at least 2 (1 controller + 1 device), got %d", o.Nodes)}
+	case o.Nodes > 1<<16:
+		return o, &OptionError{"Nodes", fmt.Sprintf("at most %d, got %d", 1<<16, o.Nodes)}
+	case !(o.LossPercent >= 0 && o.LossPercent <= 100):
+		return o, &OptionError{"LossPercent", fmt.Sprintf("must be in [0, 100], got %v", o.LossPercent)}
+	case o.Duration < 0:
+		return o, &OptionError{"Duration", fmt.Sprintf("must be positive, got %s", o.Duration)}
+	case o.ReadInterval < 0:
+		return o, &OptionError{"ReadInterval", fmt.Sprintf("must be positive, got %s", o.ReadInterval)}
+	}
+	return o, nil
+}
+
+// Net is a built default network, ready to Run. Its fields are for tests
+// and reports; do not change them. Not safe for concurrent use.
+type Net struct {
+	Opts       Options // normalized
+	Engine     *sim.Engine
+	Net        *sim.Network
+	Nodes      []*nodes.Node // index 0 is the controller
+	Reader     *nodes.Reader
+	Responders []*nodes.Responder // Responders[i] runs on Nodes[i+1]
+	Attacker   *adversary.Attacker
+
+	trace *sim.Trace
+	bw    *bufio.Writer // pcap buffer
+	pcap  *sim.Pcap
+	ran   bool
+}
+
+// ControllerNodeID and DeviceNodeID give the operational node ids (spec
+// 2.5.5.1 operational range) of the controller and of device i (1-based
+// network index).
+const (
+	ControllerNodeID message.NodeID = 0x0000_0001_0000_0001
+	deviceNodeBase   message.NodeID = 0x0000_0002_0000_0000
+)
+
+// DeviceNodeID returns the operational node id of the device at network
+// index i.
+func DeviceNodeID(i int) message.NodeID { return deviceNodeBase + message.NodeID(i) }
+
+// Build builds the default network: Nodes virtual nodes on one switch, node
+// 0 the controller running a nodes.Reader over a secure session to every
+// other node, each a device running a nodes.Responder on its small data
+// model; LossPercent Bernoulli loss plus LinkDelay ± LinkJitter on every
+// directed link; and, unless NoAttacker, a replaying attacker (Attacker).
+// Sessions are installed from keys (nodes.InstallKeys) at time 0.
+func Build(opts Options) (*Net, error) {
+	opts, err := opts.normalize()
+	if err != nil {
+		return nil, err
+	}
+	e := sim.New(opts.Seed)
+	sn, err := sim.NewNetwork(e, sim.NetConfig{})
+	if err != nil {
+		return nil, err
+	}
+	d := &Net{Opts: opts, Engine: e, Net: sn}
+	if opts.Trace != nil {
+		d.trace = sim.NewTrace(opts.Trace)
+		e.SetTrace(d.trace)
+	}
+	if opts.Pcap != nil {
+		d.bw = bufio.NewWriterSize(opts.Pcap, 64<<10)
+		if d.pcap, err = sim.NewPcap(d.bw); err != nil {
+			return nil, fmt.Errorf("scenarios: pcap: %w", err)
+		}
+		sn.SetPcap(d.pcap)
+	}
+	seeds := e.Seeds()
+	d.Reader = &nodes.Reader{Interval: opts.ReadInterval, Rand: seeds.Stream(0, "workload/reader")}
+	for i := range opts.Nodes {
+		snode, err := sn.AddNode()
+		if err != nil {
+			return nil, err
+		}
+		cfg := session.Config{}
+		var w nodes.Workload
+		id := DeviceNodeID(i)
+		if i == 0 {
+			cfg.MaxSessions = max(session.DefaultMaxSessions, opts.Nodes)
+			w = d.Reader
+			id = ControllerNodeID
+		} else {
+			r := &nodes.Responder{Model: nodes.DeviceModel(i)}
+			d.Responders = append(d.Responders, r)
+			w = r
+		}
+		m, err := session.New(cfg, seeds.ChaCha8(i, "session/entropy"), seeds.PCG(i, "session/jitter"))
+		if err != nil {
+			return nil, fmt.Errorf("scenarios: node %d: %w", i, err)
+		}
+		nd := nodes.New(i, id, m, w)
+		sock, err := snode.Bind(sim.MatterPort, nd)
+		if err != nil {
+			return nil, err
+		}
+		nd.Attach(sock)
+		if d.trace != nil {
+			nd.OnEvent = traceEvent(d.trace)
+		}
+		d.Nodes = append(d.Nodes, nd)
+	}
+	specs := fault.Specs{}
+	if opts.LossPercent > 0 {
+		specs = append(specs, fault.LossRandom{P: opts.LossPercent / 100})
+	}
+	specs = append(specs, fault.Delay{Delay: LinkDelay, Jitter: LinkJitter})
+	sn.SetLinkSpec(-1, -1, specs)
+
+	est := &nodes.InstallKeys{Keys: seeds.ChaCha8(sim.NoNode, "establish/keys")}
+	var estErr error
+	for i := 1; i < opts.Nodes; i++ {
+		est.Establish(0, d.Nodes[0], d.Nodes[i], func(_ clock.Time, p nodes.Pair, err error) {
+			if err != nil {
+				estErr = errors.Join(estErr, err)
+				return
+			}
+			d.Reader.AddPeer(p.InitiatorRef)
+		})
+	}
+	if estErr != nil {
+		return nil, estErr
+	}
+	if !opts.NoAttacker {
+		d.Attacker = newAttacker(sn, opts.Nodes)
+		sn.OnDeliver(d.Attacker.Observe)
+	}
+	return d, nil
+}
+
+// newAttacker returns the default network's replaying attacker. It listens
+// on the receivers' links (Network.OnDeliver), so every frame it records
+// is one its receiver got: a replay the receiver accepts as new is then a
+// real replay-protection failure, never a late first copy of a frame the
+// network lost (which the spec lets a receiver accept, spec 4.6.5). Rules,
+// all on genuine secure unicast frames (spec 4.6.5.2 and 4.7.2 defend them):
+//
+//  1. "delayed": replay 1.5 s later to the original receiver;
+//  2. "window-moved": replay once the same flow has delivered 3 more frames,
+//     so the receiver's window has moved past the counter;
+//  3. "spoofed-source": replay device→controller frames 200 ms later from
+//     the last device's address;
+//  4. "redirected": replay controller→device frames 300 ms later to device
+//     1 (another session's keys: unknown session or MIC failure).
+func newAttacker(net *sim.Network, k int) *adversary.Attacker {
+	secure := fault.MatterMatch{Secure: fault.Yes}
+	last := k - 1
+	rules := []adversary.Rule{
+		{Name: "delayed", Match: fault.Match{Injected: fault.No, Matter: secure},
+			MaxCaptures: ReplayCap, Delay: 1500 * time.Millisecond},
+		{Name: "window-moved", Match: fault.Match{Injected: fault.No, Matter: secure},
+			MaxCaptures: ReplayCap, AfterFrames: 3},
+		{Name: "spoofed-source", Match: fault.Match{Injected: fault.No, To: []int{0}, Matter: secure},
+			MaxCaptures: ReplayCap, Delay: 200 * time.Millisecond,
+			Spoof: &adversary.Endpoint{Node: last, Addr: sim.Addr(last)}},
+		{Name: "redirected", Match: fault.Match{Injected: fault.No, From: []int{0}, Matter: secure},
+			MaxCaptures: ReplayCap, Delay: 300 * time.Millisecond,
+			Redirect: &adversary.Endpoint{Node: 1, Addr: sim.Addr(1)}},
+	}
+	return adversary.New(net, rules...)
+}
+
+// traceEvent writes each session event as one trace line, fields in a fixed
+// order: {"t":…,"ev":"session","node":i,"what":kind,"sess":ref[,"ex":exchange][,"ctr":n][,"attempt":n][,"reason":r][,"inj":1]}.
+func traceEvent(t *sim.Trace) nodes.EventHook {
+	var fs []sim.Field
+	return func(now clock.Time, n *nodes.Node, ev *session.Event, injected bool) {
+		fs = append(fs[:0], sim.Str("what", ev.Kind.String()))
+		if ev.Session != (session.Ref{}) {
+			fs = append(fs, sim.Str("sess", ev.Session.String()))
+		}
+		switch ev.Kind {
+		case session.EventMessage, session.EventDuplicate, session.EventUnknownExchange,
+			session.EventAck, session.EventRetransmit, session.EventGiveUp, session.EventExchangeClosed:
+			fs = append(fs, sim.Str("ex", ev.Exchange.String()))
+		}
+		switch ev.Kind {
+		case session.EventMessage, session.EventDuplicate, session.EventUnknownExchange,
+			session.EventAck, session.EventRetransmit, session.EventGiveUp,
+			session.EventMICFailure, session.EventUnknownSession:
+			fs = append(fs, sim.Int("ctr", int64(ev.Counter)))
+		}
+		switch ev.Kind {
+		case session.EventRetransmit, session.EventGiveUp:
+			fs = append(fs, sim.Int("attempt", int64(ev.Attempt)))
+		case session.EventSessionClosed:
+			fs = append(fs, sim.Str("reason", ev.Reason.String()))
+		}
+		if injected {
+			fs = append(fs, sim.Int("inj", 1))
+		}
+		t.Event(now, n.Index(), "session", fs...)
+	}
+}
+
+// Run starts the workloads at time 0, runs Duration of virtual time, stops
+// the workloads and winds down until quiescence or DrainLimit, then flushes
+// the trace and pcap and returns the summary. A Net runs once.
+func (d *Net) Run() (Summary, error) {
+	if d.ran {
+		return Summary{}, errors.New("scenarios: network already ran")
+	}
+	d.ran = true
+	wall := time.Now()
+	e := d.Engine
+	for _, nd := range d.Nodes {
+		nd.Start(e.Now())
+	}
+	e.RunUntil(clock.Time(d.Opts.Duration))
+	for _, nd := range d.Nodes {
+		nd.Stop(e.Now())
+	}
+	// Wind down: run until nothing is queued (the run is quiescent) or the
+	// drain limit, whichever first, so the virtual time reported is when
+	// the last event ran.
+	limit := clock.Time(d.Opts.Duration + DrainLimit)
+	for e.Next() <= limit && e.Step() {
+	}
+	s := d.summary(time.Since(wall))
+	var err error
+	if d.trace != nil {
+		err = d.trace.Flush()
+	}
+	if d.bw != nil {
+		if ferr := d.bw.Flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+		if perr := d.pcap.Err(); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return s, err
+}
+
+// Default builds and runs the default network with opts; see Build and Run.
+func Default(opts Options) (Summary, error) {
+	d, err := Build(opts)
+	if err != nil {
+		return Summary{}, err
+	}
+	return d.Run()
+}

@@ -1,0 +1,164 @@
+package scenarios
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func runTraced(t *testing.T, o Options) (Summary, [32]byte, [32]byte) {
+	t.Helper()
+	var tr, pc bytes.Buffer
+	o.Trace, o.Pcap = &tr, &pc
+	s, err := Default(o)
+	require.NoError(t, err)
+	require.NotZero(t, tr.Len())
+	return s, sha256.Sum256(tr.Bytes()), sha256.Sum256(pc.Bytes())
+}
+
+// A run is a pure function of (options, seed): same seed, same trace and
+// pcap byte for byte; another seed, another run (house style 3).
+func TestDefaultDeterministic(t *testing.T) {
+	o := Options{Seed: 1, Nodes: 20, LossPercent: 5, Duration: 20 * time.Second}
+	s1, tr1, pc1 := runTraced(t, o)
+	s2, tr2, pc2 := runTraced(t, o)
+	require.Equal(t, tr1, tr2)
+	require.Equal(t, pc1, pc2)
+	s1.Wall, s2.Wall = 0, 0
+	require.Equal(t, s1, s2)
+
+	o.Seed = 2
+	_, tr3, pc3 := runTraced(t, o)
+	require.NotEqual(t, tr1, tr3)
+	require.NotEqual(t, pc1, pc3)
+}
+
+// The attacker's replays reach the session cores and every one is refused:
+// injected = dropped by the network + refused, nothing accepted.
+func TestDefaultReplaysRefused(t *testing.T) {
+	d, err := Build(DefaultOptions())
+	require.NoError(t, err)
+	s, err := d.Run()
+	require.NoError(t, err)
+	p := s.Replays
+	require.NotZero(t, p.Injected)
+	require.Equal(t, d.Attacker.Stats().Replayed, p.Injected)
+	require.Zero(t, p.Accepted)
+	require.Zero(t, p.Fresh)
+	require.Zero(t, p.InFlight)
+	require.NotZero(t, p.Dropped) // 5% loss applies to replays too
+	require.Equal(t, p.Injected-p.Dropped, p.Refused)
+	require.Equal(t, p.Reached, p.Refused)
+	// Each rule did its part: replays to the right receiver are duplicates,
+	// redirected ones meet another node's session table.
+	require.NotZero(t, p.Duplicate)
+	require.NotZero(t, p.UnknownSession+p.MICFailure)
+	for i, r := range d.Attacker.Stats().Rules {
+		require.NotZero(t, r.Replayed, "rule %d (%s)", i, d.Attacker.Rules()[i].Name)
+	}
+	// Reads went on regardless.
+	require.Equal(t, s.Reads.Requests, s.Reads.Answered+s.Reads.GaveUp+s.Reads.TimedOut)
+	require.Greater(t, s.Reads.Answered, uint64(500)) // 49 devices, 12 reads each
+}
+
+// With heavy loss every read ends answered, given up or timed out, and the
+// counters add up across the controller, the devices and the switch.
+func TestDefaultLossAccounting(t *testing.T) {
+	d, err := Build(Options{Seed: 1, Nodes: 20, LossPercent: 55, Duration: time.Minute})
+	require.NoError(t, err)
+	s, err := d.Run()
+	require.NoError(t, err)
+	r := s.Reads
+	require.NotZero(t, r.Requests)
+	require.Equal(t, r.Requests, r.Answered+r.BadResponses+r.GaveUp+r.TimedOut+r.Aborted)
+	require.Zero(t, r.BadResponses)
+	require.Zero(t, r.Aborted)
+	require.Zero(t, d.Reader.InFlight())
+	require.NotZero(t, r.GaveUp)
+	require.NotZero(t, r.TimedOut)
+	require.NotZero(t, s.Session.Retransmissions)
+	// The controller sends only read requests reliably: its give-ups are the
+	// reads given up. A timed-out read's response was given up by its
+	// device (a device can also give up a response the controller got,
+	// when every ack was lost).
+	ctrl := d.Nodes[0].Stats()
+	require.Equal(t, r.GaveUp, ctrl.GiveUps)
+	devGiveUps := s.Session.GiveUps - ctrl.GiveUps
+	require.LessOrEqual(t, r.TimedOut, devGiveUps)
+	// Every datagram a core sent entered the switch, and every genuine frame
+	// the switch delivered reached a core.
+	require.Equal(t, s.Session.Sent, s.Net.Sent)
+	require.Equal(t, s.Net.Delivered, s.Session.Received)
+	require.Equal(t, s.Net.Sent+s.Net.Injected, s.Net.Delivered+s.Net.Dropped)
+	// Devices answered every request they received as new.
+	require.Equal(t, s.Devices.Requests, s.Devices.Responses)
+	require.Zero(t, s.Replays.Failures())
+}
+
+// 10,000 nodes: one controller reads each of 9,999 devices once, over
+// 9,999 secure sessions, with loss and the attacker. Its wall time is in
+// docs/bench/endtoend.md (not asserted).
+func TestDefault10kNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 gVisor stacks take ~2 s and ~400 MB")
+	}
+	start := time.Now()
+	d, err := Build(Options{Seed: 1, Nodes: 10000, LossPercent: 5, Duration: 2 * time.Second, ReadInterval: 2 * time.Second})
+	require.NoError(t, err)
+	build := time.Since(start)
+	s, err := d.Run()
+	require.NoError(t, err)
+	r := s.Reads
+	require.Equal(t, uint64(9999), r.Requests)
+	require.Equal(t, r.Requests, r.Answered+r.GaveUp+r.TimedOut)
+	require.Zero(t, s.Replays.Failures())
+	require.Equal(t, s.Replays.Injected-s.Replays.Dropped, s.Replays.Refused)
+	t.Logf("10k nodes: build %s, run %s (virtual %s), %d events, %d datagrams, %d reads answered",
+		build.Round(time.Millisecond), s.Wall.Round(time.Millisecond), s.Virtual.Round(time.Millisecond),
+		s.Events, s.Session.Sent, r.Answered)
+}
+
+func TestOptionErrors(t *testing.T) {
+	for _, c := range []struct {
+		o      Options
+		option string
+	}{
+		{Options{Nodes: 1}, "Nodes"},
+		{Options{Nodes: -3}, "Nodes"},
+		{Options{LossPercent: 101}, "LossPercent"},
+		{Options{LossPercent: -1}, "LossPercent"},
+		{Options{Duration: -time.Second}, "Duration"},
+		{Options{ReadInterval: -time.Second}, "ReadInterval"},
+	} {
+		_, err := Build(c.o)
+		var oe *OptionError
+		require.True(t, errors.As(err, &oe), "%+v: %v", c.o, err)
+		require.Equal(t, c.option, oe.Option)
+	}
+}
+
+// The zero Options is a valid network (50 nodes, a minute, no loss).
+func TestZeroOptions(t *testing.T) {
+	d, err := Build(Options{})
+	require.NoError(t, err)
+	require.Len(t, d.Nodes, DefaultNodes)
+	require.Equal(t, DefaultDuration, d.Opts.Duration)
+}
+
+func TestSummaryTable(t *testing.T) {
+	s, err := Default(Options{Seed: 3, Nodes: 5, Duration: 10 * time.Second})
+	require.NoError(t, err)
+	var b bytes.Buffer
+	require.NoError(t, s.WriteTable(&b))
+	out := b.String()
+	for _, want := range []string{"seed 3", "nodes                       5 (1 controller, 4 devices",
+		"loss 0%", "datagrams sent", "messages delivered", "duplicates dropped", "retransmissions",
+		"give-ups", "reads", "replays injected", "replays dropped by network", "replays refused",
+		"replays accepted            0", "virtual time", "wall time", "events processed"} {
+		require.Contains(t, out, want)
+	}
+}

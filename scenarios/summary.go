@@ -1,0 +1,150 @@
+package scenarios
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"mattersim/nodes"
+	"mattersim/sim"
+)
+
+// Replays accounts for the attacker's injected frames. Injected = Dropped +
+// Reached + InFlight, and Reached = Refused + Accepted + Fresh + (frames a
+// stack discarded before the core). A plain value.
+type Replays struct {
+	Injected uint64 // frames the attacker injected
+	Dropped  uint64 // dropped by the network (loss, no route)
+	Reached  uint64 // delivered to a node's stack
+	InFlight uint64 // still queued when the run ended
+	// Refused by the session core, and why.
+	Refused        uint64
+	Duplicate      uint64
+	MICFailure     uint64
+	UnknownSession uint64
+	Malformed      uint64
+	// Accepted: delivered to an application as a new message.
+	Accepted uint64
+	// Fresh: taken as new by the counter window without a delivery (a
+	// standalone ack, or no exchange).
+	Fresh uint64
+}
+
+// Failures returns the replays the core did not refuse (Accepted + Fresh).
+// The attacker replays only frames its receiver already got, so each one is
+// a replay-protection failure.
+func (r Replays) Failures() uint64 { return r.Accepted + r.Fresh }
+
+// Summary is the result of a run. A plain value.
+type Summary struct {
+	Seed        uint64
+	Nodes       int
+	LossPercent float64
+	Duration    time.Duration // virtual time during which reads started
+	Virtual     time.Duration // virtual time when the run ended
+	Wall        time.Duration // wall-clock time of Run
+	Events      uint64        // simulator events processed
+
+	Net     sim.NetStats         // frames at the switch
+	Session nodes.Stats          // session-core counters summed over nodes
+	Reads   nodes.ReaderStats    // the controller's reads
+	Devices nodes.ResponderStats // summed over devices
+	Replays Replays
+}
+
+func (d *Net) summary(wall time.Duration) Summary {
+	s := Summary{
+		Seed:        d.Opts.Seed,
+		Nodes:       d.Opts.Nodes,
+		LossPercent: d.Opts.LossPercent,
+		Duration:    d.Opts.Duration,
+		Virtual:     time.Duration(d.Engine.Now()),
+		Wall:        wall,
+		Events:      d.Engine.Processed(),
+		Net:         d.Net.Stats(),
+		Reads:       d.Reader.Stats(),
+	}
+	for _, nd := range d.Nodes {
+		s.Session.Add(nd.Stats())
+	}
+	for _, r := range d.Responders {
+		s.Devices.Add(r.Stats())
+	}
+	in := s.Session.Injected
+	reached, dropped := d.Net.InjectedStats()
+	s.Replays = Replays{
+		Injected:       s.Net.Injected,
+		Dropped:        dropped,
+		Reached:        reached,
+		InFlight:       s.Net.Injected - dropped - reached,
+		Refused:        in.Refused(),
+		Duplicate:      in.Duplicate,
+		MICFailure:     in.MICFailure,
+		UnknownSession: in.UnknownSession,
+		Malformed:      in.Malformed,
+		Accepted:       in.Accepted,
+		Fresh:          in.Fresh,
+	}
+	return s
+}
+
+// WriteTable writes the summary as an aligned two-column table: the
+// output of `mattersim run`.
+func (s Summary) WriteTable(w io.Writer) error {
+	var b strings.Builder
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(&b, "  %-27s %s\n", k, fmt.Sprintf(format, args...))
+	}
+	fmt.Fprintf(&b, "mattersim run: default network, seed %d\n", s.Seed)
+	row("nodes", "%d (1 controller, %d devices, secure sessions from installed keys)", s.Nodes, s.Nodes-1)
+	row("links", "loss %s%% | delay %s ±%s, +%s per hop", trimFloat(s.LossPercent), LinkDelay, LinkJitter, sim.DefaultLatency)
+	row("virtual time", "%s (reads started for %s, then wind-down)", round(s.Virtual), s.Duration)
+	speed := ""
+	if s.Wall > 0 {
+		speed = fmt.Sprintf(" (%.0fx real time)", float64(s.Virtual)/float64(s.Wall))
+	}
+	row("wall time", "%s%s", round(s.Wall), speed)
+	row("events processed", "%d", s.Events)
+	b.WriteByte('\n')
+	row("datagrams sent", "%d (switch: %d delivered, %d dropped)", s.Session.Sent, s.Net.Delivered-s.Replays.Reached, s.Net.Dropped-s.Replays.Dropped)
+	row("messages delivered", "%d", s.Session.Delivered)
+	row("duplicates dropped", "%d", s.Session.Duplicates)
+	row("retransmissions", "%d", s.Session.Retransmissions)
+	row("give-ups", "%d", s.Session.GiveUps)
+	r := s.Reads
+	row("reads", "%d sent: %d answered, %d gave up, %d timed out, %d bad, %d aborted", r.Requests, r.Answered, r.GaveUp, r.TimedOut, r.BadResponses, r.Aborted)
+	if r.Answered > 0 {
+		row("read latency", "mean %s, max %s", round(r.LatencySum/time.Duration(r.Answered)), round(r.LatencyMax))
+	}
+	b.WriteByte('\n')
+	p := s.Replays
+	row("replays injected", "%d", p.Injected)
+	row("replays dropped by network", "%d", p.Dropped)
+	row("replays refused", "%d (duplicate %d, MIC failure %d, unknown session %d, malformed %d)",
+		p.Refused, p.Duplicate, p.MICFailure, p.UnknownSession, p.Malformed)
+	row("replays accepted", "%d", p.Accepted)
+	if p.Fresh > 0 {
+		row("replays taken as new", "%d (window accepted, nothing delivered)", p.Fresh)
+	}
+	if p.InFlight > 0 {
+		row("replays in flight", "%d", p.InFlight)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func trimFloat(f float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", f), "0"), ".")
+}
+
+// round shortens a duration for display.
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d
+}
