@@ -36,6 +36,23 @@ type Marker interface {
 // call.
 type EventHook func(now clock.Time, n *Node, ev *session.Event, injected bool)
 
+// Handshaker runs session-establishment protocols (PASE, spec 4.14.1) on a
+// node, below its workload: it sees every session event before the
+// workload and consumes those that belong to a handshake (HandleEvent
+// returns true: the workload does not see them); its timers are folded
+// into the node's single transport timer. Like a Workload, its methods run
+// inside a node input and may call the node's Manager directly.
+type Handshaker interface {
+	// HandleEvent sees every session event of the node, in order, and
+	// reports whether it consumed it. ev and its payload are valid only
+	// during the call.
+	HandleEvent(now clock.Time, n *Node, ev *session.Event) bool
+	// HandleTimer runs the timers due at or before now.
+	HandleTimer(now clock.Time, n *Node)
+	// Deadline returns the earliest timer, or clock.Never.
+	Deadline() clock.Time
+}
+
 // Node is one virtual Matter node: a session.Manager driven by its
 // Transport, with a Workload on top. See the package documentation for the
 // driving loop.
@@ -49,6 +66,7 @@ type Node struct {
 	tr     Transport
 	mark   Marker
 	w      Workload
+	hs     Handshaker
 
 	// OnEvent, if set, sees every session event (for traces).
 	OnEvent EventHook
@@ -58,6 +76,9 @@ type Node struct {
 	armed clock.Time // the transport timer as last set
 	inj   bool       // the datagram being handled was injected
 	injV  session.EventKind
+	injU  bool // the injected datagram is unsecured (session 0 unicast)
+	injH  bool // its verdict event was consumed by the Handshaker
+	hdr   message.Header
 	ev    session.Event // the event being dispatched
 }
 
@@ -95,6 +116,16 @@ func (n *Node) Workload() Workload { return n.w }
 // Addr returns the transport's local address: where peers reach this node.
 func (n *Node) Addr() netip.AddrPort { return n.tr.LocalAddr() }
 
+// SetHandshaker installs h (nil: none) under the workload. Call it from
+// outside a node input, or from inside one of this node's inputs.
+func (n *Node) SetHandshaker(h Handshaker) {
+	n.hs = h
+	n.rearm()
+}
+
+// Handshaker returns the installed Handshaker, or nil.
+func (n *Node) Handshaker() Handshaker { return n.hs }
+
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats { return n.stats }
 
@@ -104,27 +135,40 @@ func (n *Node) HandleDatagram(now clock.Time, from netip.AddrPort, b []byte) {
 	n.depth++
 	n.stats.Received++
 	n.inj = n.mark != nil && n.mark.Injected()
-	n.injV = 0
+	n.injV, n.injU, n.injH = 0, false, false
 	if n.inj {
 		n.stats.Injected.Received++
+		// Handshake frames (session 0 unicast) carry no MIC: they are
+		// classified apart (InjectedStats.Unsecured).
+		if _, err := n.hdr.Decode(b); err == nil && !n.hdr.IsSecure() {
+			n.injU = true
+		}
 	}
 	n.m.HandleDatagram(now, from, b)
 	n.drain(now)
 	if n.inj {
-		n.stats.Injected.classify(n.injV)
+		if n.injU {
+			n.stats.Injected.Unsecured.classify(n.injV, n.injH)
+		} else {
+			n.stats.Injected.classify(n.injV)
+		}
 		n.inj = false
 	}
 	n.depth--
 	n.rearm()
 }
 
-// HandleTimer runs the core's due timers and then the workload's, drains
-// and re-arms.
+// HandleTimer runs the core's due timers, then the Handshaker's and the
+// workload's, drains and re-arms.
 func (n *Node) HandleTimer(now clock.Time) {
 	n.depth++
 	n.armed = clock.Never // the transport's timer has fired
 	if n.m.NextDeadline() <= now {
 		n.m.HandleTimeout(now)
+		n.drain(now)
+	}
+	if n.hs != nil && n.hs.Deadline() <= now {
+		n.hs.HandleTimer(now, n)
 		n.drain(now)
 	}
 	if n.w != nil && n.w.Deadline() <= now {
@@ -189,11 +233,18 @@ func (n *Node) drain(now clock.Time) {
 		n.ev = o.Event
 		ev := &n.ev
 		n.stats.count(ev.Kind)
-		if n.inj && n.injV == 0 && isVerdict(ev.Kind) {
+		verdict := n.inj && n.injV == 0 && isVerdict(ev.Kind)
+		if verdict {
 			n.injV = ev.Kind
 		}
 		if n.OnEvent != nil {
 			n.OnEvent(now, n, ev, n.inj)
+		}
+		if n.hs != nil && n.hs.HandleEvent(now, n, ev) {
+			if verdict {
+				n.injH = true
+			}
+			continue
 		}
 		if n.w != nil {
 			n.w.HandleEvent(now, n, ev)
@@ -208,6 +259,9 @@ func (n *Node) rearm() {
 		return
 	}
 	at := n.m.NextDeadline()
+	if n.hs != nil {
+		at = min(at, n.hs.Deadline())
+	}
 	if n.w != nil {
 		at = min(at, n.w.Deadline())
 	}
@@ -301,10 +355,19 @@ func (s *Stats) Add(o Stats) {
 	i.MICFailure += j.MICFailure
 	i.UnknownSession += j.UnknownSession
 	i.Malformed += j.Malformed
+	u, v := &i.Unsecured, j.Unsecured
+	u.Received += v.Received
+	u.Duplicate += v.Duplicate
+	u.UnknownSession += v.UnknownSession
+	u.Malformed += v.Malformed
+	u.Handshake += v.Handshake
+	u.Application += v.Application
+	u.Ignored += v.Ignored
 }
 
 // InjectedStats classifies injected datagrams by the core's verdict on each.
-// Received = Accepted + Fresh + Refused(). A plain value.
+// Received = Accepted + Fresh + Refused() + Unsecured.Received: the fields
+// other than Unsecured count secure (encrypted) frames. A plain value.
 type InjectedStats struct {
 	Received uint64 // injected datagrams handed to the core
 	// Accepted: delivered to the application as a new message. For a
@@ -319,6 +382,54 @@ type InjectedStats struct {
 	MICFailure     uint64 // did not authenticate (spec 4.7.2)
 	UnknownSession uint64 // no such session at the receiver
 	Malformed      uint64 // undecodable or unsupported
+
+	// Unsecured classifies injected handshake frames (session 0 unicast,
+	// spec 4.13.2.1), which have no MIC and only a best-effort counter.
+	Unsecured UnsecuredStats
+}
+
+// UnsecuredStats classifies injected unsecured (handshake) frames.
+// Received = Duplicate + UnknownSession + Malformed + Handshake +
+// Application + Ignored. A plain value.
+type UnsecuredStats struct {
+	Received       uint64
+	Duplicate      uint64 // the unsecured session's counter window had it (spec 4.6.5)
+	UnknownSession uint64 // a responder's reply for an unsecured session we no longer have
+	Malformed      uint64 // undecodable or unsupported
+	// Handshake: a new message the node's Handshaker consumed (a PASE
+	// responder refused or ignored it; no session results unless the
+	// handshake completes, which needs the passcode).
+	Handshake uint64
+	// Application: a new message on an unsecured session that reached the
+	// workload. Only unsecured messages nobody guards get there: a
+	// failure when a Handshaker is installed.
+	Application uint64
+	// Ignored: new to the window but no verdict (a standalone ack, or a
+	// message no exchange took).
+	Ignored uint64
+}
+
+func (s *UnsecuredStats) classify(v session.EventKind, handshake bool) {
+	s.Received++
+	switch v {
+	case session.EventDuplicate:
+		s.Duplicate++
+	case session.EventUnknownSession:
+		s.UnknownSession++
+	case session.EventMalformed, session.EventUnsupported:
+		s.Malformed++
+	case session.EventMessage, session.EventUnknownExchange:
+		switch {
+		case handshake:
+			s.Handshake++
+		case v == session.EventMessage:
+			s.Application++
+		default:
+			s.Ignored++
+		}
+	default:
+		s.Ignored++
+	}
 }
 
 // Refused returns the injected datagrams the core refused.

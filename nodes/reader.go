@@ -79,6 +79,7 @@ type Reader struct {
 	bySess  map[session.Ref]int      // lookup only, never iterated
 	q       timerQueue
 	stopped bool
+	started bool
 	req     []byte
 }
 
@@ -108,6 +109,22 @@ func (r *Reader) AddPeer(ref session.Ref) int {
 	return len(r.peers) - 1
 }
 
+// AddPeerAt adds a device session whose session was established at now
+// (a handshake that finished after Start) and returns its index. Before
+// Start it is AddPeer; after, the device's first read is placed within one
+// Interval of now (Rand, or at once when Rand is nil).
+func (r *Reader) AddPeerAt(now clock.Time, ref session.Ref) int {
+	i := r.AddPeer(ref)
+	if r.started {
+		var off time.Duration
+		if r.Rand != nil {
+			off = time.Duration(r.Rand.Int64N(int64(r.interval())))
+		}
+		r.q.push(timerEntry{at: now.Add(off), key: i, kind: timerRead})
+	}
+	return i
+}
+
 // Peers returns the number of device sessions.
 func (r *Reader) Peers() int { return len(r.peers) }
 
@@ -127,6 +144,7 @@ func (r *Reader) interval() time.Duration {
 // Start schedules each device's first read within one Interval.
 func (r *Reader) Start(now clock.Time, _ *Node) {
 	iv := r.interval()
+	r.started = true
 	if r.Path == (im.AttributePath{}) {
 		r.Path = VendorNamePath
 	}

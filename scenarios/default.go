@@ -32,7 +32,48 @@ const (
 	DrainLimit = 2 * time.Minute
 	// ReplayCap is how many frames each attacker rule captures at most.
 	ReplayCap = 250
+	// DefaultPasscode is the setup passcode of every device and the one
+	// the controller tries: the SDK's test passcode (connectedhomeip
+	// CHIPDeviceConfig.h CHIP_DEVICE_CONFIG_USE_TEST_SETUP_PIN_CODE).
+	DefaultPasscode uint32 = 20202021
 )
+
+// Establishment is how the controller's sessions with the devices are
+// opened.
+type Establishment uint8
+
+// Establishment methods.
+const (
+	// EstablishPASE (the zero value, the default) pairs every device by
+	// PASE over the simulated network (nodes.PASE, spec 4.14.1).
+	EstablishPASE Establishment = iota
+	// EstablishKeys installs CASE-style sessions from keys drawn from the
+	// run's seeded stream at time 0 (nodes.InstallKeys): no handshake. It
+	// keeps very large networks cheap: PASE costs one PBKDF2 (1000
+	// iterations, ~1 ms) per handshake at the controller.
+	EstablishKeys
+)
+
+func (e Establishment) String() string {
+	switch e {
+	case EstablishPASE:
+		return "pase"
+	case EstablishKeys:
+		return "keys"
+	}
+	return fmt.Sprintf("establishment(%d)", uint8(e))
+}
+
+// ParseEstablishment parses "pase" or "keys".
+func ParseEstablishment(s string) (Establishment, error) {
+	switch s {
+	case "pase":
+		return EstablishPASE, nil
+	case "keys":
+		return EstablishKeys, nil
+	}
+	return 0, &OptionError{"Establish", fmt.Sprintf("unknown method %q (want pase or keys)", s)}
+}
 
 // Link impairment besides loss: every directed link delays frames by
 // LinkDelay ± LinkJitter (uniform, netem "delay 2ms 2ms"), on top of the
@@ -43,7 +84,8 @@ const (
 )
 
 // Options configures the default network. The zero value is valid: 50
-// nodes, one virtual minute, no loss, seed 0, the attacker on.
+// nodes, one virtual minute, no loss, seed 0, the attacker on, sessions by
+// PASE with DefaultPasscode.
 // DefaultOptions is the network `mattersim run` runs with no flags.
 type Options struct {
 	Seed  uint64
@@ -59,6 +101,14 @@ type Options struct {
 	ReadInterval time.Duration
 	// NoAttacker leaves the replaying attacker out.
 	NoAttacker bool
+	// Establish is how sessions are opened; the zero value is PASE.
+	Establish Establishment
+	// Passcode is the controller's passcode, and every device's unless
+	// DevicePasscode says otherwise; 0 = DefaultPasscode. PASE only.
+	Passcode uint32
+	// DevicePasscode, if set, returns the passcode of the device at
+	// network index i (1-based). PASE only.
+	DevicePasscode func(i int) uint32
 	// Trace, if set, receives the JSON-lines trace (sim.Trace) with the
 	// session events of every node.
 	Trace io.Writer
@@ -103,6 +153,11 @@ func (o Options) normalize() (Options, error) {
 		return o, &OptionError{"Duration", fmt.Sprintf("must be positive, got %s", o.Duration)}
 	case o.ReadInterval < 0:
 		return o, &OptionError{"ReadInterval", fmt.Sprintf("must be positive, got %s", o.ReadInterval)}
+	case o.Establish > EstablishKeys:
+		return o, &OptionError{"Establish", fmt.Sprintf("unknown method %d", o.Establish)}
+	}
+	if o.Passcode == 0 {
+		o.Passcode = DefaultPasscode
 	}
 	return o, nil
 }
@@ -117,6 +172,10 @@ type Net struct {
 	Reader     *nodes.Reader
 	Responders []*nodes.Responder // Responders[i] runs on Nodes[i+1]
 	Attacker   *adversary.Attacker
+	// PASE is the establisher when Opts.Establish is EstablishPASE.
+	PASE *nodes.PASE
+	// EstablishErrors are the devices the controller could not pair.
+	EstablishErrors []error
 
 	trace *sim.Trace
 	bw    *bufio.Writer // pcap buffer
@@ -141,7 +200,9 @@ func DeviceNodeID(i int) message.NodeID { return deviceNodeBase + message.NodeID
 // other node, each a device running a nodes.Responder on its small data
 // model; LossPercent Bernoulli loss plus LinkDelay ± LinkJitter on every
 // directed link; and, unless NoAttacker, a replaying attacker (Attacker).
-// Sessions are installed from keys (nodes.InstallKeys) at time 0.
+// Sessions are opened by PASE from time 0 (nodes.PASE; each device's reads
+// start once it is paired) or, with EstablishKeys, installed from keys
+// (nodes.InstallKeys) at time 0.
 func Build(opts Options) (*Net, error) {
 	opts, err := opts.normalize()
 	if err != nil {
@@ -176,6 +237,9 @@ func Build(opts Options) (*Net, error) {
 		id := DeviceNodeID(i)
 		if i == 0 {
 			cfg.MaxSessions = max(session.DefaultMaxSessions, opts.Nodes)
+			// Room for every handshake in flight and the ones still
+			// waiting for their last ack (nodes.DefaultPASEInFlight).
+			cfg.MaxUnsecuredSessions = max(session.DefaultMaxUnsecuredSessions, 4*nodes.DefaultPASEInFlight)
 			w = d.Reader
 			id = ControllerNodeID
 		} else {
@@ -205,22 +269,41 @@ func Build(opts Options) (*Net, error) {
 	specs = append(specs, fault.Delay{Delay: LinkDelay, Jitter: LinkJitter})
 	sn.SetLinkSpec(-1, -1, specs)
 
-	est := &nodes.InstallKeys{Keys: seeds.ChaCha8(sim.NoNode, "establish/keys")}
-	var estErr error
+	var est nodes.Establisher
+	switch opts.Establish {
+	case EstablishKeys:
+		est = &nodes.InstallKeys{Keys: seeds.ChaCha8(sim.NoNode, "establish/keys")}
+	default:
+		d.PASE = &nodes.PASE{
+			Passcode: opts.Passcode,
+			Rand:     func(n *nodes.Node) io.Reader { return seeds.ChaCha8(n.Index(), "establish/pase") },
+		}
+		if f := opts.DevicePasscode; f != nil {
+			d.PASE.DevicePasscode = func(n *nodes.Node) uint32 { return f(n.Index()) }
+		}
+		est = d.PASE
+	}
 	for i := 1; i < opts.Nodes; i++ {
-		est.Establish(0, d.Nodes[0], d.Nodes[i], func(_ clock.Time, p nodes.Pair, err error) {
+		est.Establish(0, d.Nodes[0], d.Nodes[i], func(now clock.Time, p nodes.Pair, err error) {
+			if d.trace != nil && d.PASE != nil {
+				res := "paired"
+				if err != nil {
+					res = err.Error()
+				}
+				d.trace.Event(now, 0, "pairing", sim.Int("peer", int64(p.Responder.Index())), sim.Str("result", res))
+			}
 			if err != nil {
-				estErr = errors.Join(estErr, err)
+				d.EstablishErrors = append(d.EstablishErrors, err)
 				return
 			}
-			d.Reader.AddPeer(p.InitiatorRef)
+			d.Reader.AddPeerAt(now, p.InitiatorRef)
 		})
 	}
-	if estErr != nil {
-		return nil, estErr
+	if opts.Establish == EstablishKeys && len(d.EstablishErrors) > 0 {
+		return nil, errors.Join(d.EstablishErrors...)
 	}
 	if !opts.NoAttacker {
-		d.Attacker = newAttacker(sn, opts.Nodes)
+		d.Attacker = newAttacker(sn, opts.Nodes, opts.Establish == EstablishPASE)
 		sn.OnDeliver(d.Attacker.Observe)
 	}
 	return d, nil
@@ -239,8 +322,14 @@ func Build(opts Options) (*Net, error) {
 //  3. "spoofed-source": replay device→controller frames 200 ms later from
 //     the last device's address;
 //  4. "redirected": replay controller→device frames 300 ms later to device
-//     1 (another session's keys: unknown session or MIC failure).
-func newAttacker(net *sim.Network, k int) *adversary.Attacker {
+//     1 (another session's keys: unknown session or MIC failure);
+//  5. with PASE, "handshake": replay unsecured (handshake) frames 1.5 s
+//     later to their receiver. They carry no MIC (spec 4.13.2.1); what
+//     must hold is that none opens a session or reaches an application:
+//     a replayed PBKDFParamRequest meets a device that holds its PASE
+//     session and answers BUSY (one pairing at a time), replies for a
+//     finished handshake meet no unsecured session (nodes.UnsecuredStats).
+func newAttacker(net *sim.Network, k int, handshake bool) *adversary.Attacker {
 	secure := fault.MatterMatch{Secure: fault.Yes}
 	last := k - 1
 	rules := []adversary.Rule{
@@ -254,6 +343,11 @@ func newAttacker(net *sim.Network, k int) *adversary.Attacker {
 		{Name: "redirected", Match: fault.Match{Injected: fault.No, From: []int{0}, Matter: secure},
 			MaxCaptures: ReplayCap, Delay: 300 * time.Millisecond,
 			Redirect: &adversary.Endpoint{Node: 1, Addr: sim.Addr(1)}},
+	}
+	if handshake {
+		rules = append(rules, adversary.Rule{Name: "handshake",
+			Match:       fault.Match{Injected: fault.No, Matter: fault.MatterMatch{Secure: fault.No}},
+			MaxCaptures: ReplayCap, Delay: 1500 * time.Millisecond})
 	}
 	return adversary.New(net, rules...)
 }

@@ -11,8 +11,9 @@ import (
 )
 
 // Replays accounts for the attacker's injected frames. Injected = Dropped +
-// Reached + InFlight, and Reached = Refused + Accepted + Fresh + (frames a
-// stack discarded before the core). A plain value.
+// Reached + InFlight, and Reached = Refused + Accepted + Fresh +
+// Handshake.Received + (frames a stack discarded before the core). A plain
+// value.
 type Replays struct {
 	Injected uint64 // frames the attacker injected
 	Dropped  uint64 // dropped by the network (loss, no route)
@@ -29,12 +30,20 @@ type Replays struct {
 	// Fresh: taken as new by the counter window without a delivery (a
 	// standalone ack, or no exchange).
 	Fresh uint64
+	// Handshake classifies the replayed unsecured (handshake) frames that
+	// reached a core; the fields above count secure frames. Reached =
+	// Refused + Accepted + Fresh + Handshake.Received + discards.
+	Handshake nodes.UnsecuredStats
 }
 
-// Failures returns the replays the core did not refuse (Accepted + Fresh).
-// The attacker replays only frames its receiver already got, so each one is
-// a replay-protection failure.
-func (r Replays) Failures() uint64 { return r.Accepted + r.Fresh }
+// Failures returns the replays the core did not refuse (Accepted + Fresh)
+// plus the handshake replays that reached an application. The attacker
+// replays only frames its receiver already got, so each one is a
+// replay-protection failure. Handshake replays a PASE responder refused,
+// or that were new to an unsecured session's counter window without a
+// delivery (Handshake.Ignored: unsecured messages have no MIC, spec
+// 4.13.2.1), are not failures.
+func (r Replays) Failures() uint64 { return r.Accepted + r.Fresh + r.Handshake.Application }
 
 // Summary is the result of a run. A plain value.
 type Summary struct {
@@ -45,11 +54,13 @@ type Summary struct {
 	Virtual     time.Duration // virtual time when the run ended
 	Wall        time.Duration // wall-clock time of Run
 	Events      uint64        // simulator events processed
+	Establish   Establishment // how sessions were opened
 
 	Net     sim.NetStats         // frames at the switch
 	Session nodes.Stats          // session-core counters summed over nodes
 	Reads   nodes.ReaderStats    // the controller's reads
 	Devices nodes.ResponderStats // summed over devices
+	Pairing nodes.PairingStats   // PASE only
 	Replays Replays
 }
 
@@ -62,6 +73,7 @@ func (d *Net) summary(wall time.Duration) Summary {
 		Virtual:     time.Duration(d.Engine.Now()),
 		Wall:        wall,
 		Events:      d.Engine.Processed(),
+		Establish:   d.Opts.Establish,
 		Net:         d.Net.Stats(),
 		Reads:       d.Reader.Stats(),
 	}
@@ -70,6 +82,9 @@ func (d *Net) summary(wall time.Duration) Summary {
 	}
 	for _, r := range d.Responders {
 		s.Devices.Add(r.Stats())
+	}
+	if d.PASE != nil {
+		s.Pairing = d.PASE.Stats()
 	}
 	in := s.Session.Injected
 	reached, dropped := d.Net.InjectedStats()
@@ -85,6 +100,7 @@ func (d *Net) summary(wall time.Duration) Summary {
 		Malformed:      in.Malformed,
 		Accepted:       in.Accepted,
 		Fresh:          in.Fresh,
+		Handshake:      in.Unsecured,
 	}
 	return s
 }
@@ -97,7 +113,11 @@ func (s Summary) WriteTable(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-27s %s\n", k, fmt.Sprintf(format, args...))
 	}
 	fmt.Fprintf(&b, "mattersim run: default network, seed %d\n", s.Seed)
-	row("nodes", "%d (1 controller, %d devices, secure sessions from installed keys)", s.Nodes, s.Nodes-1)
+	from := "installed keys"
+	if s.Establish == EstablishPASE {
+		from = "PASE"
+	}
+	row("nodes", "%d (1 controller, %d devices, secure sessions from %s)", s.Nodes, s.Nodes-1, from)
 	row("links", "loss %s%% | delay %s ±%s, +%s per hop", trimFloat(s.LossPercent), LinkDelay, LinkJitter, sim.DefaultLatency)
 	row("virtual time", "%s (reads started for %s, then wind-down)", round(s.Virtual), s.Duration)
 	speed := ""
@@ -112,6 +132,14 @@ func (s Summary) WriteTable(w io.Writer) error {
 	row("duplicates dropped", "%d", s.Session.Duplicates)
 	row("retransmissions", "%d", s.Session.Retransmissions)
 	row("give-ups", "%d", s.Session.GiveUps)
+	if s.Establish == EstablishPASE {
+		g := s.Pairing
+		row("pairings (PASE)", "%d devices: %d paired, %d given up; %d attempts, %d failed (wrong passcode %d, no ack %d, timed out %d, busy %d, other %d)",
+			g.Devices, g.Succeeded, g.GaveUp, g.Attempts, g.Failed, g.WrongPasscode, g.NoAck, g.TimedOut, g.Busy, g.OtherFailures)
+		if g.Succeeded > 0 {
+			row("pairing latency", "mean %s, max %s", round(g.LatencySum/time.Duration(g.Succeeded)), round(g.LatencyMax))
+		}
+	}
 	r := s.Reads
 	row("reads", "%d sent: %d answered, %d gave up, %d timed out, %d bad, %d aborted", r.Requests, r.Answered, r.GaveUp, r.TimedOut, r.BadResponses, r.Aborted)
 	if r.Answered > 0 {
@@ -126,6 +154,10 @@ func (s Summary) WriteTable(w io.Writer) error {
 	row("replays accepted", "%d", p.Accepted)
 	if p.Fresh > 0 {
 		row("replays taken as new", "%d (window accepted, nothing delivered)", p.Fresh)
+	}
+	if h := p.Handshake; h.Received > 0 {
+		row("handshake replays", "%d (duplicate %d, unknown session %d, refused by PASE %d, ignored %d, to application %d)",
+			h.Received, h.Duplicate, h.UnknownSession, h.Handshake, h.Ignored, h.Application)
 	}
 	if p.InFlight > 0 {
 		row("replays in flight", "%d", p.InFlight)

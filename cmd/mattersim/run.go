@@ -24,6 +24,7 @@ type runOpts struct {
 	duration  time.Duration
 	interval  time.Duration
 	noAttack  bool
+	establish string
 	tracePath string
 	pcapPath  string
 }
@@ -38,7 +39,11 @@ func newRunCommand() *cobra.Command {
 
 The network: --nodes virtual nodes (1 controller + devices), each a real
 gVisor IPv6/UDP stack with mattersim's Matter session core on port 5540.
-The controller holds a secure session with every device and reads its Basic
+The controller pairs with every device by PASE over the simulated network
+(--establish pase, the default: SPAKE2+ with the device's passcode, handshake
+messages retransmitted by MRP, failed pairings retried after a backoff), or
+installs the sessions from seeded keys at time 0 (--establish keys). Once a
+device is paired, the controller reads its Basic
 Information VendorName attribute every --interval (Interaction Model
 ReadRequest -> ReportData, reliable messages with MRP). Every link loses
 --loss percent of frames and delays them 2ms +-2ms (so frames reorder). An
@@ -53,7 +58,8 @@ Exit status: 0 when every replayed frame was refused, 1 when any was accepted
 by a session core, 2 for bad flags.`,
 		Example: `  mattersim run
   mattersim run --seed 7 --nodes 200 --loss 10 --duration 5m
-  mattersim run --nodes 10 --duration 5s --trace run.jsonl --pcap run.pcap`,
+  mattersim run --nodes 10 --duration 5s --trace run.jsonl --pcap run.pcap
+  mattersim run --establish keys --nodes 2000`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return badInput("run: unexpected argument %q", args[0])
@@ -74,6 +80,7 @@ by a session core, 2 for bad flags.`,
 	f.DurationVar(&o.duration, "duration", d.Duration, "virtual time during which the controller reads (e.g. 60s, 5m)")
 	f.DurationVar(&o.interval, "interval", scenarios.DefaultReadInterval, "virtual time between two reads of one device")
 	f.BoolVar(&o.noAttack, "no-attacker", false, "leave the replaying attacker out")
+	f.StringVar(&o.establish, "establish", d.Establish.String(), "how sessions are opened: pase (handshake over the network) or keys (installed at time 0)")
 	f.StringVar(&o.tracePath, "trace", "", "write the event trace to `FILE` (JSON lines)")
 	f.StringVar(&o.pcapPath, "pcap", "", "write every frame to `FILE` (pcap, raw IPv6, nanosecond timestamps)")
 	return c
@@ -92,6 +99,9 @@ func (o runOpts) validate() error {
 	case o.interval <= 0:
 		return badInput("run: --interval must be positive, got %s", o.interval)
 	}
+	if _, err := scenarios.ParseEstablishment(o.establish); err != nil {
+		return badInput("run: --establish must be pase or keys, got %q", o.establish)
+	}
 	return nil
 }
 
@@ -104,6 +114,7 @@ func runDefault(stdout io.Writer, o runOpts) (err error) {
 		ReadInterval: o.interval,
 		NoAttacker:   o.noAttack,
 	}
+	opts.Establish, _ = scenarios.ParseEstablishment(o.establish) // validated
 	closeFile := func(f *os.File, flag string) {
 		if cerr := f.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("run: %s: %w", flag, cerr)

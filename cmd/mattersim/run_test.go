@@ -12,10 +12,19 @@ func TestRunSmall(t *testing.T) {
 	code, out, stderr := runCLI(t, "run", "--nodes", "10", "--duration", "5s")
 	require.Equal(t, 0, code, stderr)
 	require.Empty(t, stderr)
-	for _, want := range []string{"seed 1", "10 (1 controller, 9 devices", "loss 5%", "messages delivered",
+	for _, want := range []string{"seed 1", "10 (1 controller, 9 devices, secure sessions from PASE)", "loss 5%", "messages delivered",
+		"pairings (PASE)             9 devices: 9 paired, 0 given up", "pairing latency",
 		"replays injected", "replays refused", "replays accepted            0", "events processed"} {
 		require.Contains(t, out, want)
 	}
+}
+
+func TestRunEstablishKeys(t *testing.T) {
+	code, out, stderr := runCLI(t, "run", "--nodes", "10", "--duration", "5s", "--establish", "keys")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "10 (1 controller, 9 devices, secure sessions from installed keys)")
+	require.NotContains(t, out, "pairing")
+	require.Contains(t, out, "replays accepted            0")
 }
 
 // The same flags write the same trace and pcap; --seed changes them.
@@ -34,7 +43,9 @@ func TestRunTraceAndPcapDeterministic(t *testing.T) {
 		require.Greater(t, len(b), 24)
 		return string(a), string(b)
 	}
+	// The default (PASE) run's trace has the pairings.
 	t1, p1 := files("a", "5")
+	require.Contains(t, t1, `"ev":"pairing"`)
 	t2, p2 := files("b", "5")
 	t3, p3 := files("c", "6")
 	require.Equal(t, t1, t2)
@@ -60,6 +71,7 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"--seed", "-1"}, "--seed"},
 		{[]string{"--trace", "/nonexistent-dir/x.jsonl", "--nodes", "2", "--duration", "1s"}, "--trace"},
 		{[]string{"extra"}, "extra"},
+		{[]string{"--establish", "case"}, "--establish"},
 	} {
 		code, out, stderr := runCLI(t, append([]string{"run"}, c.args...)...)
 		require.Equal(t, 2, code, "%v: %s", c.args, stderr)
