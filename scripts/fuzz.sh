@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs every native Go fuzz target in the module for the given time each.
+# -timeout 0: go test's default 10m limit would otherwise kill a 10m fuzz run
+# just before it ends ("context deadline exceeded").
 # Usage: scripts/fuzz.sh 10s   (make fuzz-smoke)   scripts/fuzz.sh 10m   (make fuzz)
 set -euo pipefail
 time=${1:-10s}
@@ -10,7 +12,7 @@ for pkg in $(go list ./...); do
 	for t in $targets; do
 		found=$((found + 1))
 		echo "fuzz: $pkg $t for $time"
-		go test -run '^$' -fuzz "^${t}\$" -fuzztime "$time" "$pkg" >/tmp/fuzz.$$.log 2>&1 || {
+		go test -run '^$' -timeout 0 -fuzz "^${t}\$" -fuzztime "$time" "$pkg" >/tmp/fuzz.$$.log 2>&1 || {
 			cat /tmp/fuzz.$$.log
 			rm -f /tmp/fuzz.$$.log
 			echo "fuzz: $t FAILED"
