@@ -4,4 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go mod download
+
+# tshark lets the pcap test read our captures with Wireshark's own parser
+# (the test falls back to a structural check without it). Only as root.
+if ! command -v tshark >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "setup: installing tshark for the pcap test"
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; } ||
+		echo "setup: could not install tshark; the pcap test checks structure only"
+fi
+
 if [ -x scripts/setup-interop.sh ]; then scripts/setup-interop.sh; fi
