@@ -1,6 +1,7 @@
 package session
 
 import (
+	"mattersim/session/counter"
 	"mattersim/session/mrp"
 )
 
@@ -9,7 +10,8 @@ import (
 const (
 	DefaultMaxSessions          = 16
 	DefaultMaxUnsecuredSessions = 8
-	DefaultWindowSize           = 32 // MSG_COUNTER_WINDOW_SIZE (spec 4.6.5.1)
+	DefaultWindowSize           = counter.DefaultWindowSize // MSG_COUNTER_WINDOW_SIZE (spec 4.6.5.1)
+	MaxWindowSize               = counter.MaxWindowSize     // research extension: the bitmap is 64 bits
 )
 
 // Config holds the per-node parameters of a Manager. The zero value is
@@ -29,8 +31,10 @@ type Config struct {
 	// recently active entry is recycled. Default 8.
 	MaxUnsecuredSessions int
 	// WindowSize is the reception window width in counters (spec 4.6.5.1,
-	// MSG_COUNTER_WINDOW_SIZE, default 32). Values above 32 are limited to 32:
-	// the window is a 32-bit bitmap.
+	// MSG_COUNTER_WINDOW_SIZE, default 32) for every session's window
+	// (counter.Window). 0 or negative means the default; sizes other than
+	// 32 are a research extension, and values above MaxWindowSize (64) are
+	// limited to 64, the width of the window's bitmap.
 	WindowSize int
 }
 
@@ -47,8 +51,11 @@ func (c Config) normalize() Config {
 	if c.MaxUnsecuredSessions <= 0 {
 		c.MaxUnsecuredSessions = DefaultMaxUnsecuredSessions
 	}
-	if c.WindowSize <= 0 || c.WindowSize > 32 {
+	if c.WindowSize <= 0 {
 		c.WindowSize = DefaultWindowSize
+	}
+	if c.WindowSize > MaxWindowSize {
+		c.WindowSize = MaxWindowSize
 	}
 	return c
 }

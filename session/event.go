@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"mattersim/session/counter"
 	"mattersim/session/message"
 )
 
@@ -115,10 +116,15 @@ type Event struct {
 	Vendor   uint16
 	Opcode   uint8
 	Reliable bool // the received message had R
-	Payload  []byte
-	Attempt  int         // retransmit/give-up: transmissions made so far
-	Reason   CloseReason // session-closed
-	Err      error       // malformed/mic-failure: the cause (e.g. *message.DecodeError)
+	// Verdict is the reception window's classification of Counter
+	// (message, duplicate and unknown-exchange events; spec 4.6.5-4.6.7):
+	// a duplicate event carries Duplicate or BehindWindow, the SDK treating
+	// both alike.
+	Verdict counter.Verdict
+	Payload []byte
+	Attempt int         // retransmit/give-up: transmissions made so far
+	Reason  CloseReason // session-closed
+	Err     error       // malformed/mic-failure: the cause (e.g. *message.DecodeError)
 }
 
 // String formats e on one line for traces, e.g.

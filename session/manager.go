@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mattersim/clock"
+	"mattersim/session/counter"
 	"mattersim/session/message"
 	"mattersim/session/mrp"
 	"mattersim/session/security"
@@ -30,9 +31,9 @@ type Manager struct {
 	secure    map[uint16]*sess
 	reserved  map[uint16]struct{}
 	unsecured map[Ref]*sess
-	nextID    uint16 // local session id allocation cursor
-	nextExch  uint16 // exchange id allocation cursor (spec 4.10.2: random start, then +1)
-	unenc     outCounter
+	nextID    uint16               // local session id allocation cursor
+	nextExch  uint16               // exchange id allocation cursor (spec 4.10.2: random start, then +1)
+	unenc     *counter.Unencrypted // the node's global unencrypted counter (spec 4.6.1)
 	seq       uint64
 
 	live []*exchange // exchanges that may hold timers, in creation order
@@ -55,10 +56,10 @@ type sess struct {
 	peerNode  message.NodeID
 	peer      netip.AddrPort
 	enc, dec  *security.CCM
-	encNode   message.NodeID // nonce node id when sending
-	decNode   message.NodeID // nonce node id when receiving
-	ctr       outCounter     // secure sessions only
-	win       window
+	encNode   message.NodeID  // nonce node id when sending
+	decNode   message.NodeID  // nonce node id when receiving
+	ctr       *counter.Secure // secure sessions only
+	win       counter.Window  // reception window (spec 4.6.5)
 	peerIv    mrp.Intervals
 	lastRx    clock.Time
 	heard     bool
@@ -119,13 +120,37 @@ func New(cfg Config, entropy io.Reader, jitter rand.Source) (*Manager, error) {
 	if err := m.read(b[:], "initial counters and ids"); err != nil {
 		return nil, err
 	}
-	m.unenc = outCounter{next: initCounter(binary.LittleEndian.Uint32(b[:])), wraps: true}
+	m.unenc = counter.UnencryptedAt(initialCounter(b[:4]))
 	m.nextID = binary.LittleEndian.Uint16(b[4:])
 	if m.nextID == 0 {
 		m.nextID = 1
 	}
 	m.nextExch = binary.LittleEndian.Uint16(b[6:])
 	return m, nil
+}
+
+// word is a counter.Source that yields one fixed 32-bit value: the core
+// draws its entropy in one read per need (so the stream layout, and with
+// it every seeded run, stays as it is) and lets counter map it into range.
+type word uint32
+
+func (w word) Uint32() uint32 { return uint32(w) }
+
+// initialCounter maps four little-endian entropy bytes to an initial
+// message counter in [1, 2^28] (spec 4.6.1.1; counter.InitialValue).
+func initialCounter(b []byte) uint32 {
+	return counter.InitialValue(word(binary.LittleEndian.Uint32(b)))
+}
+
+// newWindow returns an empty reception window with the configured size.
+// Config.normalize keeps the size in 1..counter.MaxWindowSize, so NewWindow
+// cannot fail here.
+func (m *Manager) newWindow(p counter.Policy) counter.Window {
+	w, err := counter.NewWindow(p, m.cfg.WindowSize)
+	if err != nil {
+		panic("session: " + err.Error()) // unreachable: normalize bounds the size
+	}
+	return w
 }
 
 func (m *Manager) read(b []byte, what string) error {

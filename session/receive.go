@@ -5,8 +5,10 @@ import (
 	"slices"
 
 	"mattersim/clock"
+	"mattersim/session/counter"
 	"mattersim/session/message"
 	"mattersim/session/security"
+	"mattersim/session/status"
 )
 
 // HandleDatagram processes one received datagram (spec 4.7.2, message
@@ -51,7 +53,7 @@ func (m *Manager) receiveSecure(now clock.Time, from netip.AddrPort, b []byte, n
 	}
 	// Window check first (pure), then authenticate; commit only after the
 	// MIC verified and the protocol header decoded (spec 4.6.5.2, 4.7.2).
-	v := s.win.verify(ctr)
+	v := s.win.Verify(ctr)
 	start := len(m.arena)
 	m.arena = slices.Grow(m.arena, len(b))
 	pt, err := security.OpenMessage(m.arena[start:start], s.dec, b, n, s.decNode)
@@ -66,16 +68,15 @@ func (m *Manager) receiveSecure(now clock.Time, from netip.AddrPort, b []byte, n
 		return
 	}
 	m.arena = m.arena[:start+len(pt)]
-	dup := v == vDup
-	if !dup {
-		s.win.commit(ctr)
+	if v.Accepted() {
+		s.win.Commit(ctr)
 		// Only an authenticated, new message may move the peer address
 		// (spec 4.13.2.1); a replayed datagram from elsewhere must not.
 		s.peer = from
 		s.lastRx, s.heard = now, true
 		s.active = now
 	}
-	m.dispatch(now, s, from, ctr, ph, pt[pn:], dup)
+	m.dispatch(now, s, from, ctr, v, ph, pt[pn:])
 }
 
 func (m *Manager) receiveUnsecured(now clock.Time, from netip.AddrPort, b []byte, n int) {
@@ -107,20 +108,22 @@ func (m *Manager) receiveUnsecured(now clock.Time, from netip.AddrPort, b []byte
 		}
 		s = m.addUnsecured(now, ref)
 	}
-	dup := s.win.verify(ctr) == vDup
-	if !dup {
-		s.win.commit(ctr)
+	v := s.win.Verify(ctr)
+	if v.Accepted() {
+		s.win.Commit(ctr)
 		s.lastRx, s.heard = now, true
 		s.active = now
 	}
 	start := len(m.arena)
 	m.arena = append(m.arena, b[n+pn:]...)
-	m.dispatch(now, s, from, ctr, ph, m.arena[start:], dup)
+	m.dispatch(now, s, from, ctr, v, ph, m.arena[start:])
 }
 
 // dispatch runs MRP ack processing and exchange dispatch for an accepted or
-// duplicate message (spec 4.10.5, 4.12.5).
-func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uint32, ph *message.ProtocolHeader, payload []byte, dup bool) {
+// duplicate message (spec 4.10.5, 4.12.5); v is the window's verdict, and
+// any verdict that is not Accepted is a duplicate (spec 4.6.7).
+func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uint32, v counter.Verdict, ph *message.ProtocolHeader, payload []byte) {
+	dup := !v.Accepted()
 	key := exKey{id: ph.ExchangeID, initiator: !ph.Flags.Initiator()}
 	x := s.exchanges[key]
 	reliable := ph.Flags.Reliable()
@@ -141,6 +144,7 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 		Vendor:   ph.VendorID,
 		Opcode:   ph.Opcode,
 		Reliable: reliable,
+		Verdict:  v,
 		Payload:  payload,
 	}
 	if dup {
@@ -195,4 +199,11 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 	}
 	ev.Kind = EventMessage
 	m.emit(ev)
+}
+
+// isCloseSession reports whether a Secure Channel StatusReport payload is
+// CloseSession (spec 4.11.1.4); a payload that does not decode is not.
+func isCloseSession(payload []byte) bool {
+	r, err := status.Decode(payload)
+	return err == nil && r.IsCloseSession()
 }

@@ -97,16 +97,16 @@ func (m *Manager) transmit(now clock.Time, x *exchange, msg Message) error {
 		return ErrTooLarge
 	}
 	// Counter last, after every check that could refuse the message.
-	var ok bool
 	if s.ref.Secure() {
-		h.Counter, ok = s.ctr.take()
-		if !ok {
+		c, err := s.ctr.Next()
+		if err != nil { // counter.ErrExhausted, the only error
 			m.emit(Event{Kind: EventCounterExhausted, Session: s.ref})
 			m.closeSession(now, s, ClosedExhausted, false)
 			return ErrExhausted
 		}
+		h.Counter = c
 	} else {
-		h.Counter, _ = m.unenc.take()
+		h.Counter = m.unenc.Next()
 	}
 	x.ackPending = false
 	var buf []byte

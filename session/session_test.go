@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"mattersim/session/counter"
 	"mattersim/session/message"
 	"mattersim/session/security"
 )
@@ -19,7 +20,7 @@ func pcg() rand.Source { return rand.NewPCG(1, 2) }
 // snapshot renders every piece of observable state of m.
 func snapshot(m *Manager) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "unenc=%d deadline=%s reserved=%d\n", m.unenc.next, m.NextDeadline(), len(m.reserved))
+	fmt.Fprintf(&b, "unenc=%d deadline=%s reserved=%d\n", m.unenc.Peek(), m.NextDeadline(), len(m.reserved))
 	for _, r := range m.Sessions() {
 		in, _ := m.SessionInfo(r)
 		fmt.Fprintf(&b, "%+v\n", in)
@@ -248,7 +249,7 @@ func TestLocalSessionIDs(t *testing.T) {
 func TestCounterExhaustion(t *testing.T) {
 	p := newPair(t, Config{}, 3, pcg)
 	a := p.a
-	a.m.secure[a.ref.LocalID].ctr.next = 0xFFFFFFFE
+	a.m.secure[a.ref.LocalID].ctr = counter.SecureAt(0xFFFFFFFE)
 	drainAll(a.m)
 	x, err := a.m.NewExchange(a.ref)
 	require.NoError(t, err)
@@ -260,6 +261,9 @@ func TestCounterExhaustion(t *testing.T) {
 	_, err = h.Decode(out[1].Data)
 	require.NoError(t, err)
 	require.Equal(t, uint32(0xFFFFFFFF), h.Counter)
+	in, ok := a.m.SessionInfo(a.ref)
+	require.True(t, ok)
+	require.True(t, in.CounterExhausted)
 	// The reliable message is still awaiting its ack; the next send fails.
 	y, err := a.m.NewExchange(a.ref)
 	require.NoError(t, err)
@@ -267,7 +271,7 @@ func TestCounterExhaustion(t *testing.T) {
 	out = drainAll(a.m)
 	require.Equal(t, []string{"counter-exhausted", "exchange-closed", "exchange-closed", "session-closed"}, kinds(out))
 	require.Equal(t, ClosedExhausted, out[3].Event.Reason)
-	_, ok := a.m.SessionInfo(a.ref)
+	_, ok = a.m.SessionInfo(a.ref)
 	require.False(t, ok)
 	require.Equal(t, int64(1<<63-1), int64(a.m.NextDeadline()), "no timers left")
 }
@@ -324,12 +328,12 @@ func TestUnsecuredSessions(t *testing.T) {
 	require.False(t, h.HasSource)
 	require.Equal(t, message.DestinationNode, h.DestKind)
 	require.Equal(t, ra.Ephemeral, h.DestNode)
-	unencBefore := a.unenc.next
+	unencBefore := a.unenc.Peek()
 	a.HandleDatagram(1e9, addrB, out[0].Data)
 	got := drainAll(a)
 	require.Equal(t, []string{"message"}, kinds(got))
 	require.Equal(t, x, got[0].Event.Exchange)
-	require.Equal(t, unencBefore, a.unenc.next, "receiving consumes no counter")
+	require.Equal(t, unencBefore, a.unenc.Peek(), "receiving consumes no counter")
 	// The same reply from another address belongs to no session.
 	a.HandleDatagram(1e9, netip.MustParseAddrPort("[fd00::c]:5540"), out[0].Data)
 	require.Equal(t, []string{"unknown-session"}, kinds(drainAll(a)))

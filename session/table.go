@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"mattersim/clock"
+	"mattersim/session/counter"
 	"mattersim/session/message"
 	"mattersim/session/mrp"
 	"mattersim/session/security"
+	"mattersim/session/status"
 )
 
 func (m *Manager) lookup(r Ref) *sess {
@@ -53,7 +55,7 @@ func (m *Manager) addUnsecured(now clock.Time, r Ref) *sess {
 		kind:      Unsecured,
 		initiator: r.Initiator,
 		peer:      r.Peer,
-		win:       newWindow(policyUnencrypted, m.cfg.WindowSize),
+		win:       m.newWindow(counter.PolicyUnencrypted),
 		active:    now,
 		seq:       m.seq,
 		peerIv:    mrp.Intervals{}.Normalize(),
@@ -157,8 +159,8 @@ func (m *Manager) InstallSecureSession(now clock.Time, p SecureSession) (Ref, er
 		peerID:    p.PeerID,
 		peerNode:  p.PeerNodeID,
 		peer:      p.Peer,
-		ctr:       outCounter{next: initCounter(binary.LittleEndian.Uint32(b[:]))},
-		win:       newWindow(policySecureUnicast, m.cfg.WindowSize),
+		ctr:       counter.SecureAt(initialCounter(b[:])),
+		win:       m.newWindow(counter.PolicySecureUnicast),
 		peerIv:    p.PeerIntervals.Normalize(),
 		active:    now,
 		seq:       m.seq,
@@ -227,7 +229,7 @@ func (m *Manager) closeSession(now clock.Time, s *sess, why CloseReason, tell bo
 		_ = m.transmit(now, x, Message{
 			Protocol: message.ProtocolSecureChannel,
 			Opcode:   message.OpStatusReport,
-			Payload:  appendCloseSession(nil),
+			Payload:  status.CloseSession().Append(nil),
 		})
 		if m.lookup(s.ref) != s {
 			return // transmit exhausted the counter and closed it already
@@ -272,16 +274,18 @@ func (m *Manager) SessionInfo(r Ref) (Info, bool) {
 		Peer:       s.peer,
 		PeerNodeID: s.peerNode,
 		Initiator:  s.initiator,
-		WindowMax:  s.win.max,
-		WindowBits: s.win.bits,
+		WindowMax:  s.win.Max(),
+		WindowBits: uint32(s.win.Bitmap()),
+		Window:     s.win,
 		Exchanges:  len(s.exchanges),
 		LastRx:     time.Duration(s.lastRx),
 		GiveUps:    s.giveUps,
 	}
 	if s.ref.Secure() {
-		in.NextCounter = s.ctr.next
+		in.NextCounter, _ = s.ctr.Peek()
+		in.CounterExhausted = s.ctr.Exhausted()
 	} else {
-		in.NextCounter = m.unenc.next
+		in.NextCounter = m.unenc.Peek()
 	}
 	for _, x := range s.exchanges {
 		if x.rtx.valid {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"mattersim/session/counter"
 	"mattersim/session/message"
 	"mattersim/session/mrp"
 )
@@ -124,10 +125,18 @@ type Info struct {
 	PeerNodeID  message.NodeID
 	Initiator   bool
 	NextCounter uint32 // the counter the next message will carry (secure), or the node's global unencrypted counter
-	WindowMax   uint32 // reception window: largest counter accepted
-	WindowBits  uint32 // reception window bitmap (bit i = max-1-i seen)
-	Exchanges   int    // open exchanges, including ones waiting on an ack
-	Pending     int    // reliable messages awaiting an ack
-	LastRx      time.Duration
-	GiveUps     int // MRP give-ups on this session
+	// CounterExhausted: a secure session's counter has used 0xFFFFFFFF, so
+	// no further message can be sent (spec 4.6.1); NextCounter then stays
+	// at 0xFFFFFFFF.
+	CounterExhausted bool
+	WindowMax        uint32 // reception window: largest counter accepted
+	// WindowBits is the low 32 bits of the window bitmap (bit i = max-1-i
+	// seen); Window holds all of it when WindowSize exceeds 32.
+	WindowBits uint32
+	// Window is a copy of the reception window (size, policy, full bitmap).
+	Window    counter.Window
+	Exchanges int // open exchanges, including ones waiting on an ack
+	Pending   int // reliable messages awaiting an ack
+	LastRx    time.Duration
+	GiveUps   int // MRP give-ups on this session
 }

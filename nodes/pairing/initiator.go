@@ -11,6 +11,7 @@ import (
 	"mattersim/session"
 	"mattersim/session/message"
 	"mattersim/session/pase"
+	"mattersim/session/status"
 )
 
 // DefaultTimeout bounds a whole initiator handshake when
@@ -181,10 +182,8 @@ func (p *Initiator) Abort(now clock.Time, cause error) {
 	if p.done {
 		return
 	}
-	report := pase.StatusReport{GeneralCode: pase.GeneralFailure, ProtocolID: pase.ProtocolIDSecureChannel,
-		ProtocolCode: pase.CodeInvalidParameter}
 	msg := session.Message{Protocol: message.ProtocolSecureChannel,
-		Opcode: pase.OpStatusReport, Payload: report.Append(nil), Reliable: true}
+		Opcode: pase.OpStatusReport, Payload: status.InvalidParam().Append(nil), Reliable: true}
 	if err := p.m.Send(now, p.x, msg); errors.Is(err, session.ErrBusy) {
 		// Our last handshake message is still unacknowledged: send the
 		// report once, without R, rather than not at all.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mattersim/clock"
+	"mattersim/session/status"
 )
 
 // Sentinel errors. Errors returned by the state machines wrap them, so test
@@ -40,8 +41,12 @@ var (
 // PeerStatusError reports a StatusReport from the peer that ended the
 // handshake. It matches ErrWrongPasscode when the responder rejected the
 // initiator's key confirmation, and ErrBusy for a BUSY report.
+//
+// Unless the report is a general SUCCESS (a success out of turn), it
+// unwraps to a *status.Error carrying the same report, so callers that only
+// know the status package can match it with errors.As.
 type PeerStatusError struct {
-	Status StatusReport
+	Status status.Report
 	State  State // the state in which it arrived
 	// WrongPasscode is set when the report is INVALID_PARAMETER in answer to
 	// Pake3 (initiator) or to Pake2 (responder, the initiator's cB check).
@@ -52,11 +57,11 @@ type PeerStatusError struct {
 
 func (e *PeerStatusError) Error() string {
 	s := fmt.Sprintf("pase: peer sent StatusReport general=%d protocol=0x%08x code=%d in %s",
-		e.Status.GeneralCode, e.Status.ProtocolID, e.Status.ProtocolCode, e.State)
+		uint16(e.Status.General), uint32(e.Status.Protocol), e.Status.Code, e.State)
 	if e.WrongPasscode {
 		s += " (wrong passcode)"
 	}
-	if e.Status.ProtocolCode == CodeBusy && e.Status.ProtocolID == ProtocolIDSecureChannel {
+	if e.isBusy() {
 		s += fmt.Sprintf(" (busy, retry after %v)", e.Wait)
 	}
 	return s
@@ -68,9 +73,16 @@ func (e *PeerStatusError) Is(target error) bool {
 	case ErrWrongPasscode:
 		return e.WrongPasscode
 	case ErrBusy:
-		return e.Status.ProtocolID == ProtocolIDSecureChannel && e.Status.ProtocolCode == CodeBusy
+		return e.isBusy()
 	}
 	return false
+}
+
+// Unwrap returns the report as a *status.Error (status.Report.Err).
+func (e *PeerStatusError) Unwrap() error { return e.Status.Err() }
+
+func (e *PeerStatusError) isBusy() bool {
+	return e.Status.Protocol == status.SecureChannel && e.Status.Code == status.CodeBusy
 }
 
 // TimeoutError reports an expired deadline; it matches ErrTimeout.

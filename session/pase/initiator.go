@@ -177,16 +177,16 @@ func (i *Initiator) Handle(now clock.Time, opcode uint8, payload []byte) (Output
 }
 
 func (i *Initiator) handleStatus(payload []byte) (Output, error) {
-	var s StatusReport
-	if err := s.Decode(payload); err != nil {
+	s, err := decodeStatus(payload)
+	if err != nil {
 		return i.fail(err, false)
 	}
-	if i.state == StateWaitStatus && s.IsSuccess() {
+	if i.state == StateWaitStatus && s.IsSessionEstablished() {
 		i.terminal(StateEstablished)
 		return Output{Done: true}, nil
 	}
 	e := &PeerStatusError{Status: s, State: i.state}
-	if s.ProtocolID == ProtocolIDSecureChannel && s.ProtocolCode == CodeInvalidParameter && i.state == StateWaitStatus {
+	if isInvalidParam(s) && i.state == StateWaitStatus {
 		e.WrongPasscode = true // the responder's cA check failed (spec 4.14.1.3)
 	}
 	if w, ok := s.BusyWait(); ok {

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"mattersim/session/message"
+	"mattersim/session/params"
 	"mattersim/session/spake2p"
 	"mattersim/tlv"
 )
@@ -27,6 +28,13 @@ const RandomLen = 32
 // DefaultPasscodeID is the only passcode id Matter defines
 // (connectedhomeip kDefaultCommissioningPasscodeId).
 const DefaultPasscodeID = 0
+
+// SessionParams are the session parameters a peer advertises in tag 5 of
+// PBKDFParamRequest and PBKDFParamResponse (spec 4.12.8). It is
+// params.Params: only the fields marked present (Set) are sent, and a
+// decoded value keeps exactly the fields the peer sent; Effective fills in
+// the spec defaults.
+type SessionParams = params.Params
 
 // PBKDFParams are the PBKDF2 parameters a device advertises
 // (pbkdf_parameters, spec 4.14.1.2).
@@ -81,7 +89,7 @@ func (m *PBKDFParamRequest) Append(b []byte) []byte {
 	w.PutUint(ctx(3), uint64(m.PasscodeID))
 	w.PutBool(ctx(4), m.HasPBKDFParameters)
 	if m.Params != nil {
-		appendParams(w, ctx(5), m.Params)
+		m.Params.Encode(w, ctx(5))
 	}
 	w.EndContainer()
 	return w.Bytes()
@@ -101,7 +109,7 @@ func (m *PBKDFParamResponse) Append(b []byte) []byte {
 		w.EndContainer()
 	}
 	if m.Params != nil {
-		appendParams(w, ctx(5), m.Params)
+		m.Params.Encode(w, ctx(5))
 	}
 	w.EndContainer()
 	return w.Bytes()
@@ -237,8 +245,10 @@ func (s *structWalker) u16(name string) (uint16, error) {
 	return v, nil
 }
 
+// sessionParams decodes the session-parameter structure as sent (absent
+// fields stay absent; spec 4.12.8).
 func (s *structWalker) sessionParams(name string) (*SessionParams, error) {
-	p, err := decodeParams(&s.r)
+	p, err := params.Decode(&s.r)
 	if err != nil {
 		return nil, s.fail(name, "bad session parameters", err)
 	}

@@ -111,8 +111,9 @@ type Result struct {
 	AttestationChallenge [16]byte
 	LocalSessionID       uint16
 	PeerSessionID        uint16
-	// PeerParams are the peer's session parameters, with defaults for
-	// anything it left out (or all defaults when it sent none).
+	// PeerParams are the peer's session parameters with the spec defaults
+	// for anything it left out, or all defaults when it sent none
+	// (params.Params.Effective; Has still tells what it sent).
 	PeerParams SessionParams
 }
 
@@ -126,9 +127,9 @@ func deriveResult(ke [16]byte, local, peer uint16, pp *SessionParams) (Result, e
 	copy(r.R2IKey[:], out[16:32])
 	copy(r.AttestationChallenge[:], out[32:48])
 	if pp != nil {
-		r.PeerParams = *pp
+		r.PeerParams = pp.Effective()
 	} else {
-		r.PeerParams = defaultParams()
+		r.PeerParams = SessionParams{}.Effective()
 	}
 	return r, nil
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mattersim/clock"
+	"mattersim/session/params"
 	"mattersim/session/spake2p"
+	"mattersim/session/status"
 	"mattersim/tlv"
 )
 
@@ -35,15 +37,26 @@ var testVerifier = func() spake2p.Verifier {
 	return v
 }()
 
+// present returns p with fields fs marked present: only present fields
+// are sent (params.Params).
+func present(p SessionParams, fs ...params.Field) *SessionParams {
+	for _, f := range fs {
+		p.Set(f)
+	}
+	return &p
+}
+
 func seeded(seed byte) *rand.ChaCha8 { return rand.NewChaCha8([32]byte{seed}) }
 
 func newPair(t testing.TB, passcode uint32, seed byte, mutI func(*InitiatorConfig), mutR func(*ResponderConfig)) (*Initiator, *Responder) {
 	ic := InitiatorConfig{Passcode: passcode, LocalSessionID: 0x1111, Rand: seeded(seed),
-		Params: &SessionParams{IdleInterval: 5000 * time.Millisecond, ActiveInterval: 300 * time.Millisecond}}
+		Params: present(SessionParams{IdleInterval: 5000 * time.Millisecond, ActiveInterval: 300 * time.Millisecond},
+			params.IdleInterval, params.ActiveInterval)}
 	rc := ResponderConfig{Verifier: testVerifier, Salt: testSalt, Iterations: testIterations,
 		LocalSessionID: 0x2222, Rand: seeded(seed + 100),
-		Params: &SessionParams{IdleInterval: 500 * time.Millisecond, ActiveInterval: 300 * time.Millisecond,
-			ActiveThreshold: 4 * time.Second, SpecificationVersion: 0x01040000}}
+		Params: present(SessionParams{IdleInterval: 500 * time.Millisecond, ActiveInterval: 300 * time.Millisecond,
+			ActiveThreshold: 4 * time.Second, SpecificationVersion: 0x01040000},
+			params.IdleInterval, params.ActiveInterval, params.ActiveThreshold, params.SpecificationVersion)}
 	if mutI != nil {
 		mutI(&ic)
 	}
@@ -211,8 +224,11 @@ func TestMatterJSStyleResponse(t *testing.T) {
 	require.Equal(t, uint32(1000), pr.PBKDF.Iterations)
 	require.Equal(t, 4000*time.Millisecond, pr.Params.ActiveThreshold)
 	require.Equal(t, uint32(0x01060000), pr.Params.SpecificationVersion)
+	require.True(t, pr.Params.Has(params.SupportedTransports), "a zero value sent is present")
+	require.False(t, pr.Params.Has(params.MaxTCPMessageSize))
 
-	// Missing optional session-parameter fields take defaults.
+	// Missing optional session-parameter fields are absent as decoded and
+	// take the spec defaults in the handshake's Result (spec 4.12.8).
 	w.Reset()
 	w.StartStruct(tlv.AnonymousTag())
 	w.PutBytes(tlv.ContextTag(1), make([]byte, 32))
@@ -222,7 +238,12 @@ func TestMatterJSStyleResponse(t *testing.T) {
 	w.EndContainer()
 	w.EndContainer()
 	require.NoError(t, pr.Decode(w.Bytes()))
-	require.Equal(t, defaultParams(), *pr.Params)
+	require.Equal(t, SessionParams{}, *pr.Params)
+	eff := pr.Params.Effective()
+	require.Equal(t, 500*time.Millisecond, eff.IdleInterval)
+	require.Equal(t, 300*time.Millisecond, eff.ActiveInterval)
+	require.Equal(t, 4*time.Second, eff.ActiveThreshold)
+	require.Equal(t, uint16(1), eff.MaxPathsPerInvoke)
 }
 
 func TestMessageRoundTrip(t *testing.T) {
@@ -231,7 +252,8 @@ func TestMessageRoundTrip(t *testing.T) {
 		rnd[i] = byte(i)
 	}
 	req := PBKDFParamRequest{InitiatorRandom: rnd, InitiatorSessionID: 0xBEEF, HasPBKDFParameters: true,
-		Params: &SessionParams{IdleInterval: time.Second, ActiveInterval: 2 * time.Second, ActiveThreshold: 3 * time.Second, MaxPathsPerInvoke: 1}}
+		Params: present(SessionParams{IdleInterval: time.Second, ActiveInterval: 2 * time.Second, ActiveThreshold: 3 * time.Second, MaxPathsPerInvoke: 1},
+			params.IdleInterval, params.ActiveInterval, params.ActiveThreshold, params.MaxPathsPerInvoke)}
 	var req2 PBKDFParamRequest
 	require.NoError(t, req2.Decode(req.Append(nil)))
 	require.Equal(t, req, req2)
@@ -462,6 +484,12 @@ func TestBusy(t *testing.T) {
 	var pse *PeerStatusError
 	require.ErrorAs(t, err, &pse)
 	require.Equal(t, 20*time.Second, pse.Wait)
+	var se *status.Error // the report, for callers that know only package status
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, status.GeneralBusy, se.Report.General)
+	w, ok := se.Report.BusyWait()
+	require.True(t, ok)
+	require.Equal(t, 20*time.Second, w)
 
 	// The first pairing is undisturbed.
 	out, err = iniA.Handle(0, rout.Opcode, rout.Payload)
@@ -683,4 +711,25 @@ func TestAbort(t *testing.T) {
 	require.True(t, o.Send)
 	require.Equal(t, []byte{1, 0, 0, 0, 0, 0, 2, 0}, o.Payload)
 	require.Equal(t, StateFailed, ini.State())
+}
+
+// TestPeerParamsDefaults: a peer that sends no session parameters, or only
+// some, yields a Result with the spec defaults for the rest (spec 4.12.8),
+// and Has still tells what it sent.
+func TestPeerParamsDefaults(t *testing.T) {
+	ini, resp := newPair(t, testPasscode, 4, func(c *InitiatorConfig) { c.Params = nil }, nil)
+	_, iErr, rErr := drive(t, ini, resp, 0)
+	require.NoError(t, iErr)
+	require.NoError(t, rErr)
+	rr, ok := resp.Result()
+	require.True(t, ok)
+	require.Equal(t, SessionParams{}.Effective(), rr.PeerParams)
+	require.Equal(t, 500*time.Millisecond, rr.PeerParams.IdleInterval)
+	require.False(t, rr.PeerParams.Has(params.IdleInterval))
+	ri, ok := ini.Result()
+	require.True(t, ok)
+	require.True(t, ri.PeerParams.Has(params.ActiveThreshold))
+	require.False(t, ri.PeerParams.Has(params.MaxPathsPerInvoke))
+	require.Equal(t, uint16(params.DefaultMaxPathsPerInvoke), ri.PeerParams.MaxPathsPerInvoke)
+	require.Equal(t, uint32(0x01040000), ri.PeerParams.SpecificationVersion)
 }

@@ -244,14 +244,14 @@ func (r *Responder) busyReply(wait time.Duration) (Output, error) {
 }
 
 func (r *Responder) handlePeerStatus(payload []byte) (Output, error) {
-	var s StatusReport
-	if err := s.Decode(payload); err != nil {
+	s, err := decodeStatus(payload)
+	if err != nil {
 		return Output{}, r.fail(err)
 	}
 	// The initiator rejecting our Pake2 with INVALID_PARAMETER means its cB
 	// check failed: the passcodes differ.
 	e := &PeerStatusError{Status: s, State: r.state,
-		WrongPasscode: r.state == StateWaitPake3 && s.ProtocolID == ProtocolIDSecureChannel && s.ProtocolCode == CodeInvalidParameter}
+		WrongPasscode: r.state == StateWaitPake3 && isInvalidParam(s)}
 	return Output{}, r.fail(e)
 }
 
