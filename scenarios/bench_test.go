@@ -2,122 +2,12 @@ package scenarios
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
-	"mattersim/clock"
-	"mattersim/nodes"
-	"mattersim/session"
-	"mattersim/sim"
 	"mattersim/sim/simbench"
 )
-
-// e2e is a prepared end-to-end benchmark network: k nodes, each a session
-// core on a gVisor stack, joined in pairs by installed secure sessions (2
-// nodes: one pair; more: a random perfect matching). One message goes
-// initiator core → initiator stack → switch → responder stack → responder
-// core, whose Responder closes the exchange and so sends the standalone ack
-// straight back: 2 encrypted datagrams per message, both counted.
-type e2e struct {
-	e       *sim.Engine
-	nodes   []*nodes.Node
-	pairs   []nodes.Pair
-	rng     *rand.Rand
-	payload []byte
-	msgs    uint64
-}
-
-func newE2E(tb testing.TB, k int) *e2e {
-	tb.Helper()
-	e := sim.New(1)
-	sn, err := sim.NewNetwork(e, sim.NetConfig{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	seeds := e.Seeds()
-	b := &e2e{e: e, rng: seeds.Stream(sim.NoNode, "bench/pairs"), payload: make([]byte, simbench.PayloadSize)}
-	for i := range k {
-		snode, err := sn.AddNode()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		m, err := session.New(session.Config{}, seeds.ChaCha8(i, "session/entropy"), seeds.PCG(i, "session/jitter"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		nd := nodes.New(i, DeviceNodeID(i), m, &nodes.Responder{})
-		sock, err := snode.Bind(sim.MatterPort, nd)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		nd.Attach(sock)
-		b.nodes = append(b.nodes, nd)
-	}
-	order := make([]int, k)
-	for i := range order {
-		order[i] = i
-	}
-	if k > 2 {
-		b.rng.Shuffle(k, func(i, j int) { order[i], order[j] = order[j], order[i] })
-	}
-	est := &nodes.InstallKeys{Keys: seeds.ChaCha8(sim.NoNode, "establish/keys")}
-	for i := 0; i+1 < k; i += 2 {
-		est.Establish(0, b.nodes[order[i]], b.nodes[order[i+1]], func(_ clock.Time, p nodes.Pair, err error) {
-			if err != nil {
-				tb.Fatal(err)
-			}
-			b.pairs = append(b.pairs, p)
-		})
-	}
-	return b
-}
-
-// send sends count messages, one at a time, each from a random pair in a
-// random direction (2 nodes: always node 0 → node 1), running the engine
-// to quiescence after each: the message and its ack are both delivered.
-func (b *e2e) send(tb testing.TB, count int) {
-	for range count {
-		p := b.pairs[0]
-		from, ref := p.Initiator, p.InitiatorRef
-		if len(b.pairs) > 1 {
-			p = b.pairs[b.rng.IntN(len(b.pairs))]
-			from, ref = p.Initiator, p.InitiatorRef
-			if b.rng.IntN(2) == 1 {
-				from, ref = p.Responder, p.ResponderRef
-			}
-		}
-		now := b.e.Now()
-		err := from.Do(now, func(m *session.Manager) error {
-			ex, err := m.NewExchange(ref)
-			if err != nil {
-				return err
-			}
-			if err := m.Send(now, ex, session.Message{Protocol: nodes.SenderProtocol, Vendor: nodes.SenderVendor,
-				Opcode: 1, Payload: b.payload, Reliable: true}); err != nil {
-				return err
-			}
-			return m.CloseExchange(now, ex)
-		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		b.e.Run()
-		b.msgs++
-	}
-}
-
-func (b *e2e) check(tb testing.TB) {
-	var s nodes.Stats
-	for _, nd := range b.nodes {
-		s.Add(nd.Stats())
-	}
-	if s.Delivered != b.msgs || s.Acks != b.msgs || s.Sent != 2*b.msgs || s.Retransmissions != 0 {
-		tb.Fatalf("%d messages: delivered %d, acked %d, datagrams %d, retransmissions %d",
-			b.msgs, s.Delivered, s.Acks, s.Sent, s.Retransmissions)
-	}
-}
 
 // BenchmarkEndToEndSecure measures one encrypted Matter datagram delivered
 // session core to session core through two gVisor stacks, counting the
@@ -151,14 +41,18 @@ func BenchmarkEndToEndSecure(b *testing.B) {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
-				n.send(b, m)
+				if err := n.Send(m); err != nil {
+					b.Fatal(err)
+				}
 				t2 := time.Now()
 				floor += t1.Sub(t0)
 				sess += t2.Sub(t1)
 				done += m
 			}
 			b.StopTimer()
-			n.check(b)
+			if err := n.Check(); err != nil {
+				b.Fatal(err)
+			}
 			dg := float64(2 * b.N)
 			b.ReportMetric(float64(sess.Nanoseconds())/dg, "ns/datagram")
 			b.ReportMetric(float64(floor.Nanoseconds())/dg, "floor-ns/datagram")
@@ -170,7 +64,7 @@ func BenchmarkEndToEndSecure(b *testing.B) {
 var (
 	benchMu    sync.Mutex
 	benchDgram = map[int]*simbench.Datagrams{}
-	benchE2E   = map[int]*e2e{}
+	benchE2E   = map[int]*EndToEnd{}
 )
 
 // cachedDatagrams builds the netstack floor network once per size and test
@@ -194,14 +88,19 @@ func cachedDatagrams(b *testing.B, k int) *simbench.Datagrams {
 
 // cachedE2E builds the session network once per size, warmed with 1,000
 // messages.
-func cachedE2E(b *testing.B, k int) *e2e {
+func cachedE2E(b *testing.B, k int) *EndToEnd {
 	benchMu.Lock()
 	defer benchMu.Unlock()
 	if n := benchE2E[k]; n != nil {
 		return n
 	}
-	n := newE2E(b, k)
-	n.send(b, 1000)
+	n, err := NewEndToEnd(k, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := n.Send(1000); err != nil {
+		b.Fatal(err)
+	}
 	benchE2E[k] = n
 	return n
 }
@@ -210,8 +109,15 @@ func cachedE2E(b *testing.B, k int) *e2e {
 // is delivered and acked, two datagrams each, on 2 and 100 nodes.
 func TestEndToEndSecureWorkload(t *testing.T) {
 	for _, k := range []int{2, 100} {
-		n := newE2E(t, k)
-		n.send(t, 500)
-		n.check(t)
+		n, err := NewEndToEnd(k, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Send(500); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Check(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

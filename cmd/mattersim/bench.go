@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mattersim/scenarios"
 	"mattersim/sim/simbench"
 )
 
@@ -17,7 +18,7 @@ func init() {
 }
 
 // benchFigures are the figures `mattersim bench` can print, in print order.
-var benchFigures = []string{"datagram", "datagram-n", "memory", "speedup"}
+var benchFigures = []string{"datagram", "datagram-n", "secure", "secure-n", "memory", "speedup"}
 
 type benchOpts struct {
 	nodes, datagrams, speedupNodes int
@@ -30,18 +31,23 @@ func newBenchCommand() *cobra.Command {
 	o := benchOpts{}
 	c := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure the simulator: datagram cost, memory and build time per node, virtual-time speed-up",
+		Short: "Measure the simulator: datagram cost bare and through session cores, memory and build time per node, virtual-time speed-up",
 		Long: `Measure the simulator core on this machine and print one line per figure:
 
   datagram    wall time per 64-byte UDP datagram between 2 nodes (sender's
               gVisor stack -> switch -> event queue -> receiver's stack)
   datagram-n  the same on --nodes nodes with a random pair per datagram
+  secure      wall time per encrypted Matter datagram delivered session core to
+              session core (messages and their acks) between 2 nodes, next to
+              the datagram floor measured interleaved with it, and their ratio
+  secure-n    the same on --nodes nodes with random pairs
   memory      heap per idle node and build time for --nodes nodes
   speedup     virtual time / wall time for --speedup-nodes nodes, each sending
               a 64-byte echo request to a random node every --interval
 
 Figures vary by tens of percent between runs on a shared VM; rerun before
-comparing. Go benchmarks with the same workloads: go test -bench . ./sim/`,
+comparing. Go benchmarks with the same workloads: go test -bench . ./sim/
+and go test -bench EndToEndSecure ./scenarios/.`,
 		Example: `  mattersim bench
   mattersim bench --only datagram,speedup --datagrams 50000
   mattersim bench --nodes 100000 --only memory`,
@@ -59,8 +65,8 @@ comparing. Go benchmarks with the same workloads: go test -bench . ./sim/`,
 		},
 	}
 	f := c.Flags()
-	f.IntVar(&o.nodes, "nodes", 10000, "node count for datagram-n and memory")
-	f.IntVar(&o.datagrams, "datagrams", 100000, "datagrams timed for datagram and datagram-n")
+	f.IntVar(&o.nodes, "nodes", 10000, "node count for datagram-n, secure-n and memory")
+	f.IntVar(&o.datagrams, "datagrams", 100000, "datagrams timed for datagram, datagram-n, secure and secure-n")
 	f.IntVar(&o.speedupNodes, "speedup-nodes", 200, "node count for speedup")
 	f.DurationVar(&o.virtual, "virtual", 10*time.Minute, "virtual time simulated for speedup")
 	f.DurationVar(&o.interval, "interval", 10*time.Second, "per-node send interval for speedup")
@@ -105,6 +111,21 @@ func runBench(w io.Writer, o benchOpts) error {
 			return err
 		}
 		printDatagram(w, "datagram-n", r)
+	}
+	for _, fig := range []struct {
+		name  string
+		nodes int
+	}{{"secure", 2}, {"secure-n", o.nodes}} {
+		if !o.want(fig.name) {
+			continue
+		}
+		r, err := scenarios.RunEndToEnd(fig.nodes, max(o.datagrams/2, 1), o.seed)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%-11s %d nodes, %d encrypted datagrams: %v/datagram, floor %v/datagram, %.2fx the floor\n",
+			fig.name, r.Nodes, r.Datagrams, r.PerDatagram().Round(10*time.Nanosecond),
+			r.FloorPerDatagram().Round(10*time.Nanosecond), r.Ratio())
 	}
 	if o.want("memory") {
 		m, err := simbench.IdleNodes(o.nodes, o.seed)
