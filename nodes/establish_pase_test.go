@@ -83,7 +83,9 @@ func TestPASESerialised(t *testing.T) {
 	require.Equal(t, 3, rd.Peers())
 	require.NotZero(t, rd.Stats().Answered)
 	require.Zero(t, rd.Stats().SendErrors)
-	// The handshake's unsecured sessions are gone at both ends.
+	// The handshake's unsecured sessions are gone at both ends once the
+	// controller's retired ones have lingered (session.Config.UnsecuredLinger).
+	f.runUntil(clock.Time(15 * time.Second))
 	for _, n := range ns {
 		for _, r := range n.Manager().Sessions() {
 			require.True(t, r.Secure(), "node %d: %s", n.Index(), r)

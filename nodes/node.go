@@ -84,8 +84,14 @@ type Node struct {
 
 // New returns a node with index index (its position in the network, used in
 // traces), operational node id nodeID, core m and workload w (nil: none).
+// If w implements Unsoliciting, its registrations are made on m.
 // Attach a transport before the network delivers anything.
 func New(index int, nodeID message.NodeID, m *session.Manager, w Workload) *Node {
+	if u, ok := w.(Unsoliciting); ok {
+		for _, r := range u.Unsolicited() {
+			m.RegisterUnsolicited(r)
+		}
+	}
 	return &Node{index: index, nodeID: nodeID, m: m, w: w, armed: clock.Never}
 }
 
@@ -276,7 +282,7 @@ func isVerdict(k session.EventKind) bool {
 	switch k {
 	case session.EventMessage, session.EventDuplicate, session.EventMICFailure,
 		session.EventUnknownSession, session.EventMalformed, session.EventUnsupported,
-		session.EventUnknownExchange:
+		session.EventUnknownExchange, session.EventUnhandled, session.EventTableFull:
 		return true
 	}
 	return false
@@ -294,6 +300,8 @@ type Stats struct {
 	UnknownSession  uint64 // no session for the message's session id
 	Malformed       uint64 // undecodable or unsupported datagrams
 	UnknownExchange uint64 // new messages no exchange took (spec 4.10.5.2)
+	Unhandled       uint64 // unsolicited messages no registration accepts (session.EventUnhandled)
+	TableFull       uint64 // messages dropped for want of a session or exchange slot (session.EventTableFull)
 	Acks            uint64 // reliable messages acknowledged (spec 4.12.5.1)
 	Retransmissions uint64 // MRP retransmissions (spec 4.12.2.1)
 	GiveUps         uint64 // MRP give-ups after MaxTransmissions
@@ -318,6 +326,10 @@ func (s *Stats) count(k session.EventKind) {
 		s.Malformed++
 	case session.EventUnknownExchange:
 		s.UnknownExchange++
+	case session.EventUnhandled:
+		s.Unhandled++
+	case session.EventTableFull:
+		s.TableFull++
 	case session.EventAck:
 		s.Acks++
 	case session.EventRetransmit:
@@ -342,6 +354,8 @@ func (s *Stats) Add(o Stats) {
 	s.UnknownSession += o.UnknownSession
 	s.Malformed += o.Malformed
 	s.UnknownExchange += o.UnknownExchange
+	s.Unhandled += o.Unhandled
+	s.TableFull += o.TableFull
 	s.Acks += o.Acks
 	s.Retransmissions += o.Retransmissions
 	s.GiveUps += o.GiveUps
@@ -404,8 +418,9 @@ type UnsecuredStats struct {
 	// workload. Only unsecured messages nobody guards get there: a
 	// failure when a Handshaker is installed.
 	Application uint64
-	// Ignored: new to the window but no verdict (a standalone ack, or a
-	// message no exchange took).
+	// Ignored: new to the window but no verdict (a standalone ack, a
+	// message no exchange took or no registration accepts, or one dropped
+	// for want of a table slot).
 	Ignored uint64
 }
 
@@ -418,6 +433,8 @@ func (s *UnsecuredStats) classify(v session.EventKind, handshake bool) {
 		s.UnknownSession++
 	case session.EventMalformed, session.EventUnsupported:
 		s.Malformed++
+	case session.EventUnhandled:
+		s.Ignored++ // the core dropped it: no exchange, nothing consumed it
 	case session.EventMessage, session.EventUnknownExchange:
 		switch {
 		case handshake:

@@ -50,8 +50,9 @@ func (s *ResponderStats) Add(o ResponderStats) {
 // that open an exchange (spec 4.10.5.2, unsolicited) with the response
 // im.Server computes from Model, sent reliably on the same exchange, and
 // then closes the exchange (released once the response is acked or given
-// up). Other application messages are counted and their exchange closed,
-// which sends the pending ack at once. Set Model before the first
+// up). Sender messages (SenderProtocol) are counted as one-way and their
+// exchange closed, which sends the pending ack at once; it registers both
+// (Unsolicited), so other protocols open no exchange. Set Model before the first
 // message (nil: an empty node, which answers every read with an
 // UNSUPPORTED_ENDPOINT status). Not safe for concurrent use.
 type Responder struct {
@@ -62,7 +63,19 @@ type Responder struct {
 	buf   []byte
 }
 
-var _ Workload = (*Responder)(nil)
+var (
+	_ Workload     = (*Responder)(nil)
+	_ Unsoliciting = (*Responder)(nil)
+)
+
+// Unsolicited registers what a device answers on its secure sessions:
+// Interaction Model requests and Sender messages (spec 4.10.5.2).
+func (r *Responder) Unsolicited() []session.Unsolicited {
+	return []session.Unsolicited{
+		{Protocol: message.ProtocolID(im.ProtocolID), AnyOpcode: true, Secure: true},
+		{Protocol: SenderProtocol, Vendor: SenderVendor, AnyOpcode: true, Secure: true},
+	}
+}
 
 // Stats returns the counters.
 func (r *Responder) Stats() ResponderStats { return r.stats }

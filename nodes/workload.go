@@ -31,11 +31,35 @@ type Workload interface {
 	Deadline() clock.Time
 }
 
+// Unsoliciting is implemented by workloads that take unsolicited messages
+// (spec 4.10.5.2): New registers what Unsolicited returns on the node's
+// Manager (session.Manager.RegisterUnsolicited), so that only those open
+// an exchange; every other unsolicited message is acked if asked and
+// dropped by the core. A workload that registers must close every
+// exchange it is delivered, answered or not.
+type Unsoliciting interface {
+	Unsolicited() []session.Unsolicited
+}
+
 // Workloads runs several workloads on one node, in slice order. A nil or
 // empty Workloads does nothing.
 type Workloads []Workload
 
-var _ Workload = Workloads(nil)
+var (
+	_ Workload     = Workloads(nil)
+	_ Unsoliciting = Workloads(nil)
+)
+
+// Unsolicited returns the registrations of the workloads that make any.
+func (ws Workloads) Unsolicited() []session.Unsolicited {
+	var us []session.Unsolicited
+	for _, w := range ws {
+		if u, ok := w.(Unsoliciting); ok {
+			us = append(us, u.Unsolicited()...)
+		}
+	}
+	return us
+}
 
 // Start starts each workload.
 func (ws Workloads) Start(now clock.Time, n *Node) {

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"time"
+
 	"mattersim/session/counter"
 	"mattersim/session/mrp"
 )
@@ -10,8 +12,14 @@ import (
 const (
 	DefaultMaxSessions          = 16
 	DefaultMaxUnsecuredSessions = 8
-	DefaultWindowSize           = counter.DefaultWindowSize // MSG_COUNTER_WINDOW_SIZE (spec 4.6.5.1)
-	MaxWindowSize               = counter.MaxWindowSize     // research extension: the bitmap is 64 bits
+	// DefaultMaxExchanges bounds the responder exchanges peers can make us
+	// open. The SDK's whole exchange pool is
+	// CHIP_CONFIG_MAX_EXCHANGE_CONTEXTS (16); we bound only the exchanges
+	// unsolicited messages open, more loosely, so that a simulated device
+	// serving many controllers is not limited by it.
+	DefaultMaxExchanges = 64
+	DefaultWindowSize   = counter.DefaultWindowSize // MSG_COUNTER_WINDOW_SIZE (spec 4.6.5.1)
+	MaxWindowSize       = counter.MaxWindowSize     // research extension: the bitmap is 64 bits
 )
 
 // Config holds the per-node parameters of a Manager. The zero value is
@@ -27,9 +35,28 @@ type Config struct {
 	// Installing one more evicts the least recently active session, which
 	// is sent CloseSession (spec 4.13.2.1). Default 16.
 	MaxSessions int
-	// MaxUnsecuredSessions bounds the unsecured session table; the least
-	// recently active entry is recycled. Default 8.
+	// MaxUnsecuredSessions bounds the unsecured session table. When it is
+	// full, the least recently active entry that is idle (no exchanges, so
+	// no pending ack and no retransmission) is recycled; if none is idle
+	// the new session is refused: OpenUnsecured returns ErrTableFull and a
+	// received message is dropped with EventTableFull (connectedhomeip
+	// UnauthenticatedSessionTable.h FindLeastRecentUsedEntry picks only
+	// entries nobody holds). Default 8.
 	MaxUnsecuredSessions int
+	// MaxExchanges bounds the exchanges opened by unsolicited messages
+	// (responder exchanges, spec 4.10.5.2) open at once across the
+	// Manager, released or not yet; a message that would open one more is
+	// dropped with EventTableFull, without an ack. Exchanges we open
+	// (NewExchange) are not limited. Default DefaultMaxExchanges.
+	MaxExchanges int
+	// UnsecuredLinger is how long RetireSession keeps an unsecured session
+	// before removing it, so that a peer still retransmitting its last
+	// handshake message (our ack was lost) is acked again rather than
+	// meeting an unknown session. 0 means the peer's worst-case
+	// retransmission span towards us: the sum of the MRP backoffs of
+	// MaxTransmissions transmissions at the larger of our Local intervals,
+	// with full jitter (spec 4.12.2.1). Negative removes at once.
+	UnsecuredLinger time.Duration
 	// WindowSize is the reception window width in counters (spec 4.6.5.1,
 	// MSG_COUNTER_WINDOW_SIZE, default 32) for every session's window
 	// (counter.Window). 0 or negative means the default; sizes other than
@@ -51,6 +78,16 @@ func (c Config) normalize() Config {
 	if c.MaxUnsecuredSessions <= 0 {
 		c.MaxUnsecuredSessions = DefaultMaxUnsecuredSessions
 	}
+	if c.MaxExchanges <= 0 {
+		c.MaxExchanges = DefaultMaxExchanges
+	}
+	if c.UnsecuredLinger == 0 {
+		i := max(c.Local.Idle, c.Local.Active)
+		for n := range c.MRP.MaxTransmissions {
+			c.UnsecuredLinger += c.MRP.Backoff(i, n, 1)
+		}
+	}
+
 	if c.WindowSize <= 0 {
 		c.WindowSize = DefaultWindowSize
 	}

@@ -60,13 +60,24 @@
 // # Reception
 //
 // HandleDatagram decodes the message header, finds the session (secure by
-// local session id; unsecured by peer address and the initiator's ephemeral
-// node id), checks the reception window without changing it, authenticates
-// and decrypts, and only then commits the counter and moves the peer
-// address. MRP ack processing follows, then exchange dispatch. A duplicate
-// is never delivered; if it asked for an ack it is re-acked at once. Every
-// malformed, unknown, unauthenticated or replayed input is dropped with a
-// typed Event and changes no state.
+// local session id; unsecured by the initiator's ephemeral node id and our
+// role, whatever the address), checks the reception window without
+// changing it, authenticates and decrypts, and only then commits the
+// counter and moves the peer address. MRP ack processing follows (not for
+// duplicates), then exchange dispatch. A duplicate is never delivered; if
+// it asked for an ack it is re-acked at once. Every malformed, unknown,
+// unauthenticated or replayed input is dropped with a typed Event and
+// changes no state.
+//
+// # Unsolicited messages
+//
+// A message with the I flag that matches no open exchange opens a
+// responder exchange only if the driver registered it
+// (RegisterUnsolicited); otherwise it is acked if asked and dropped with
+// EventUnhandled, and it leaves no session or exchange behind. Responder
+// exchanges are capped by Config.MaxExchanges and the unsecured table
+// recycles only idle sessions, so unauthenticated input cannot grow the
+// Manager. The driver must close every exchange delivered to it.
 //
 // # Concurrency
 //

@@ -15,6 +15,7 @@ var (
 	ErrNoLocalID      = errors.New("session: no free local session id")
 	ErrInvalidSession = errors.New("session: invalid secure session parameters")
 	ErrExchangeClosed = errors.New("session: exchange is closed")
+	ErrTableFull      = errors.New("session: unsecured session table full of sessions in use")
 )
 
 // EntropyError reports that the injected random source failed.

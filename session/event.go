@@ -46,6 +46,17 @@ const (
 	EventCounterExhausted
 	// EventExchangeClosed: an exchange was released (closed and idle, or its session closed).
 	EventExchangeClosed
+	// EventUnhandled: an unsolicited message (I flag, no open exchange) that
+	// no registration accepts (Manager.RegisterUnsolicited); acked if it had
+	// R, then dropped. No exchange or session is created for it
+	// (connectedhomeip ExchangeMgr.cpp OnMessageReceived).
+	EventUnhandled
+	// EventTableFull: a message that would open an unsecured session or a
+	// responder exchange found no room (every unsecured session in use, or
+	// Config.MaxExchanges reached); dropped without an ack, as the SDK
+	// drops it (SessionManager.cpp "UnauthenticatedSession exhausted",
+	// ExchangeMgr.cpp exchange pool exhausted).
+	EventTableFull
 )
 
 var eventNames = [...]string{
@@ -63,6 +74,8 @@ var eventNames = [...]string{
 	EventSessionClosed:    "session-closed",
 	EventCounterExhausted: "counter-exhausted",
 	EventExchangeClosed:   "exchange-closed",
+	EventUnhandled:        "unhandled",
+	EventTableFull:        "table-full",
 }
 
 func (k EventKind) String() string {
@@ -106,6 +119,10 @@ func (r CloseReason) String() string {
 // Payload aliases a buffer the Manager reuses: it is valid until the first
 // input call (HandleDatagram, HandleTimeout, or a sending method) made after
 // Poll has returned false. Copy it to keep it.
+//
+// For EventUnhandled and EventTableFull on an unsecured session, Session
+// names the session the message belongs to, which need not be in the
+// table (no state is kept for such messages).
 type Event struct {
 	Kind     EventKind
 	Session  Ref
@@ -133,7 +150,7 @@ func (e Event) String() string {
 	var b strings.Builder
 	b.WriteString(e.Kind.String())
 	switch e.Kind {
-	case EventMessage, EventDuplicate, EventUnknownExchange:
+	case EventMessage, EventDuplicate, EventUnknownExchange, EventUnhandled:
 		fmt.Fprintf(&b, " %s ctr=%#x proto=%#x op=%#x len=%d", e.Exchange, e.Counter, uint16(e.Protocol), e.Opcode, len(e.Payload))
 		if e.Reliable {
 			b.WriteString(" R")
@@ -148,7 +165,7 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " %s", e.Session)
 	case EventSessionClosed:
 		fmt.Fprintf(&b, " %s reason=%s", e.Session, e.Reason)
-	case EventMICFailure, EventUnknownSession, EventUnsupported:
+	case EventMICFailure, EventUnknownSession, EventUnsupported, EventTableFull:
 		if e.Session != (Ref{}) {
 			fmt.Fprintf(&b, " %s", e.Session)
 		}

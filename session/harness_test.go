@@ -38,8 +38,16 @@ func newManager(t testing.TB, cfg Config, seed uint64, jitter rand.Source) *Mana
 	binary.LittleEndian.PutUint64(s[:], seed)
 	m, err := New(cfg, rand.NewChaCha8(s), jitter)
 	require.NoError(t, err)
+	// The test protocol is handled on both kinds of session, and Secure
+	// Channel on unsecured ones, as a PASE/CASE responder registers it.
+	m.RegisterUnsolicited(Unsolicited{Protocol: testProto, AnyOpcode: true, Secure: true})
+	m.RegisterUnsolicited(Unsolicited{Protocol: testProto, AnyOpcode: true})
+	m.RegisterUnsolicited(Unsolicited{Protocol: message.ProtocolSecureChannel, AnyOpcode: true})
 	return m
 }
+
+// testProto is the protocol id of test application messages.
+const testProto = message.ProtocolID(4)
 
 // node is one side of a test pair.
 type node struct {

@@ -30,13 +30,16 @@ type Manager struct {
 
 	secure    map[uint16]*sess
 	reserved  map[uint16]struct{}
-	unsecured map[Ref]*sess
-	nextID    uint16               // local session id allocation cursor
-	nextExch  uint16               // exchange id allocation cursor (spec 4.10.2: random start, then +1)
-	unenc     *counter.Unencrypted // the node's global unencrypted counter (spec 4.6.1)
+	unsecured map[unsecKey]*sess
+	handlers  map[Unsolicited]struct{} // RegisterUnsolicited
+	nextID    uint16                   // local session id allocation cursor
+	nextExch  uint16                   // exchange id allocation cursor (spec 4.10.2: random start, then +1)
+	unenc     *counter.Unencrypted     // the node's global unencrypted counter (spec 4.6.1)
 	seq       uint64
 
-	live []*exchange // exchanges that may hold timers, in creation order
+	live    []*exchange // exchanges that may hold timers, in creation order
+	open    int         // exchanges not yet released
+	inbound int         // of which responder exchanges (Config.MaxExchanges)
 
 	out     []Output
 	outHead int
@@ -67,7 +70,21 @@ type sess struct {
 	seq       uint64
 	exchanges map[exKey]*exchange
 	giveUps   int
+	// retiring: RetireSession was called; the session is removed at
+	// retireAt (unsecured sessions only).
+	retiring bool
+	retireAt clock.Time
 }
+
+// unsecKey is how a received unsecured message finds its session: the
+// initiator's ephemeral node id and our role, not the peer address
+// (connectedhomeip UnauthenticatedSessionTable.h FindEntry).
+type unsecKey struct {
+	ephemeral message.NodeID
+	initiator bool // we are the initiator
+}
+
+func keyOf(r Ref) unsecKey { return unsecKey{ephemeral: r.Ephemeral, initiator: r.Initiator} }
 
 type exKey struct {
 	id        uint16
@@ -114,7 +131,8 @@ func New(cfg Config, entropy io.Reader, jitter rand.Source) (*Manager, error) {
 		jitter:    rand.New(jitter),
 		secure:    make(map[uint16]*sess),
 		reserved:  make(map[uint16]struct{}),
-		unsecured: make(map[Ref]*sess),
+		unsecured: make(map[unsecKey]*sess),
+		handlers:  make(map[Unsolicited]struct{}),
 	}
 	var b [8]byte
 	if err := m.read(b[:], "initial counters and ids"); err != nil {
@@ -208,6 +226,11 @@ func (m *Manager) NextDeadline() clock.Time {
 			t = x.rtx.at
 		}
 	}
+	for _, s := range m.unsecured { // a handful at most (MaxUnsecuredSessions)
+		if s.retiring && s.retireAt < t {
+			t = s.retireAt
+		}
+	}
 	return t
 }
 
@@ -272,6 +295,22 @@ func (m *Manager) HandleTimeout(now clock.Time) {
 	}
 	clear(m.due)
 	m.due = m.due[:0]
+	m.expireRetired(now)
+}
+
+// expireRetired removes the retired unsecured sessions whose linger has
+// passed, oldest first.
+func (m *Manager) expireRetired(now clock.Time) {
+	var due []*sess
+	for _, s := range m.unsecured {
+		if s.retiring && s.retireAt <= now {
+			due = append(due, s)
+		}
+	}
+	slices.SortFunc(due, func(a, b *sess) int { return cmpU64(a.seq, b.seq) })
+	for _, s := range due {
+		m.closeSession(now, s, ClosedRemoved, false)
+	}
 }
 
 func cmpTime(a, b clock.Time) int {
@@ -318,6 +357,10 @@ func (m *Manager) maybeRelease(x *exchange) {
 }
 
 func (m *Manager) dropExchange(x *exchange) {
+	m.open--
+	if !x.key.initiator {
+		m.inbound--
+	}
 	x.removed = true
 	x.rtx = retrans{}
 	x.ackPending = false
@@ -332,6 +375,51 @@ func (m *Manager) newExchange(s *sess, key exKey) *exchange {
 		s.exchanges = make(map[exKey]*exchange)
 	}
 	s.exchanges[key] = x
+	m.open++
+	if !key.initiator {
+		m.inbound++
+	}
+	// Keep released exchanges from piling up in live between deadline
+	// queries (a busy receiver may not ask for a while).
+	if len(m.live) >= 64 && len(m.live) >= 2*m.open {
+		m.compact()
+	}
 	m.live = append(m.live, x)
 	return x
+}
+
+// RegisterUnsolicited makes the Manager open a responder exchange for
+// unsolicited messages matching u (spec 4.10.5.2; connectedhomeip
+// ExchangeManager::RegisterUnsolicitedMessageHandlerForType): their handler
+// (the driver) must close every exchange delivered to it, answered or not.
+// Unsolicited messages nothing accepts are acked if they asked for it and
+// dropped with EventUnhandled; they create no exchange and no session.
+// CloseSession on a secure session is always handled by the core itself
+// (spec 4.11.1.4).
+func (m *Manager) RegisterUnsolicited(u Unsolicited) {
+	m.handlers[u.norm()] = struct{}{}
+}
+
+// UnregisterUnsolicited undoes RegisterUnsolicited(u); open exchanges stay.
+func (m *Manager) UnregisterUnsolicited(u Unsolicited) {
+	delete(m.handlers, u.norm())
+}
+
+func (u Unsolicited) norm() Unsolicited {
+	if u.AnyOpcode {
+		u.Opcode = 0
+	}
+	return u
+}
+
+// accepts reports whether an unsolicited message with header ph on a
+// session of the given kind opens an exchange.
+func (m *Manager) accepts(ph *message.ProtocolHeader, secure bool) bool {
+	u := Unsolicited{Protocol: ph.ProtocolID, Vendor: ph.VendorID, Opcode: ph.Opcode, Secure: secure}
+	if _, ok := m.handlers[u]; ok {
+		return true
+	}
+	u.Opcode, u.AnyOpcode = 0, true
+	_, ok := m.handlers[u]
+	return ok
 }

@@ -7,6 +7,7 @@ import (
 	"mattersim/clock"
 	"mattersim/session/counter"
 	"mattersim/session/message"
+	"mattersim/session/mrp"
 	"mattersim/session/security"
 	"mattersim/session/status"
 )
@@ -75,6 +76,11 @@ func (m *Manager) receiveSecure(now clock.Time, from netip.AddrPort, b []byte, n
 		s.peer = from
 		s.lastRx, s.heard = now, true
 		s.active = now
+	} else {
+		// An authenticated duplicate still shows the peer is active
+		// (connectedhomeip MarkActiveRx), which picks the MRP interval
+		// (spec 4.12.8); it moves neither the address nor the LRU order.
+		s.lastRx, s.heard = now, true
 	}
 	m.dispatch(now, s, from, ctr, v, ph, pt[pn:])
 }
@@ -100,23 +106,61 @@ func (m *Manager) receiveUnsecured(now clock.Time, from netip.AddrPort, b []byte
 		m.emit(Event{Kind: EventMalformed, From: from, Counter: ctr, Err: err})
 		return
 	}
-	s := m.unsecured[ref]
+	start := len(m.arena)
+	m.arena = append(m.arena, b[n+pn:]...)
+	payload := m.arena[start:]
+	// Matched by ephemeral id and role only, whatever the address
+	// (connectedhomeip UnauthenticatedSessionTable.h FindEntry).
+	s := m.unsecured[keyOf(ref)]
 	if s == nil {
 		if ref.Initiator {
 			m.emit(Event{Kind: EventUnknownSession, From: from, Counter: ctr})
 			return
 		}
-		s = m.addUnsecured(now, ref)
+		if !m.opensExchange(ph, false) {
+			// Nothing would keep state for it (a stray ack, an unhandled
+			// protocol): answer, if at all, from a session that is never
+			// entered in the table, so unauthenticated bytes cannot fill it.
+			tmp := m.transient(ref, from)
+			m.dispatch(now, tmp, from, ctr, tmp.win.Verify(ctr), ph, payload)
+			return
+		}
+		if m.inbound >= m.cfg.MaxExchanges {
+			m.emit(Event{Kind: EventTableFull, Session: ref, From: from, Counter: ctr})
+			return
+		}
+		if s = m.addUnsecured(now, ref, from); s == nil {
+			m.emit(Event{Kind: EventTableFull, Session: ref, From: from, Counter: ctr})
+			return
+		}
 	}
 	v := s.win.Verify(ctr)
 	if v.Accepted() {
 		s.win.Commit(ctr)
+		// The session follows the peer's address, on a new message only
+		// (connectedhomeip UnauthenticatedMessageDispatch SetPeerAddress).
+		s.peer = from
 		s.lastRx, s.heard = now, true
 		s.active = now
+	} else {
+		s.lastRx, s.heard = now, true // peer activity only (MarkActiveRx)
 	}
-	start := len(m.arena)
-	m.arena = append(m.arena, b[n+pn:]...)
-	m.dispatch(now, s, from, ctr, v, ph, m.arena[start:])
+	m.dispatch(now, s, from, ctr, v, ph, payload)
+}
+
+// opensExchange reports whether a new message with header ph that matches
+// no open exchange would open a responder exchange: it has I, is not a
+// standalone ack, and a registration accepts it (spec 4.10.5.2).
+func (m *Manager) opensExchange(ph *message.ProtocolHeader, secure bool) bool {
+	return ph.Flags.Initiator() && !ph.Is(message.ProtocolSecureChannel, message.OpStandaloneAck) &&
+		m.accepts(ph, secure)
+}
+
+// transient returns an unsecured session value that is not in the table,
+// for acking a message no session will hold.
+func (m *Manager) transient(r Ref, from netip.AddrPort) *sess {
+	return &sess{ref: r, kind: Unsecured, peer: from, peerIv: mrp.Intervals{}.Normalize(),
+		win: m.newWindow(counter.PolicyUnencrypted)}
 }
 
 // dispatch runs MRP ack processing and exchange dispatch for an accepted or
@@ -127,14 +171,6 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 	key := exKey{id: ph.ExchangeID, initiator: !ph.Flags.Initiator()}
 	x := s.exchanges[key]
 	reliable := ph.Flags.Reliable()
-	// A piggybacked or standalone ack removes the matching retransmission
-	// entry; an unmatched ack is ignored and the message still processed
-	// (spec 4.12.5.1; connectedhomeip CheckAndRemRetransTable).
-	if ph.Flags.Ack() && x != nil && x.rtx.valid && x.rtx.counter == ph.AckCounter {
-		x.rtx = retrans{}
-		m.emit(Event{Kind: EventAck, Session: s.ref, Exchange: x.ref(), Counter: ph.AckCounter})
-		defer m.maybeRelease(x)
-	}
 	ev := Event{
 		Session:  s.ref,
 		Exchange: Exchange{Session: s.ref, ID: key.id, Initiator: key.initiator},
@@ -148,8 +184,11 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 		Payload:  payload,
 	}
 	if dup {
-		// Never delivered twice; re-acked at once if it asked for an ack,
-		// since the peer evidently missed our ack (spec 4.12.5.2.2).
+		// Never delivered twice, and its ack field is not processed (a
+		// replay must not clear a retransmission; connectedhomeip
+		// ExchangeContext::HandleMessage). Re-acked at once if it asked
+		// for an ack, since the peer evidently missed our ack (spec
+		// 4.12.5.2.2).
 		ev.Kind = EventDuplicate
 		m.emit(ev)
 		if reliable {
@@ -157,11 +196,43 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 		}
 		return
 	}
+	// A piggybacked or standalone ack removes the matching retransmission
+	// entry; an unmatched ack is ignored and the message still processed
+	// (spec 4.12.5.1; connectedhomeip CheckAndRemRetransTable).
+	if ph.Flags.Ack() && x != nil && x.rtx.valid && x.rtx.counter == ph.AckCounter {
+		x.rtx = retrans{}
+		m.emit(Event{Kind: EventAck, Session: s.ref, Exchange: x.ref(), Counter: ph.AckCounter})
+		defer m.maybeRelease(x)
+	}
 	standalone := ph.Is(message.ProtocolSecureChannel, message.OpStandaloneAck)
+	secure := s.ref.Secure()
+	if x == nil && secure && ph.Flags.Initiator() && ph.Is(message.ProtocolSecureChannel, message.OpStatusReport) && isCloseSession(payload) {
+		// CloseSession on a new exchange (spec 4.11.1.4), the core's own
+		// unsolicited handler: ack if asked, then tear down without
+		// replying over the session.
+		if reliable {
+			m.ackNow(now, s, key, ctr, nil)
+		}
+		m.closeSession(now, s, ClosedByPeer, false)
+		return
+	}
 	if x == nil || x.closing {
-		if ph.Flags.Initiator() && !standalone && x == nil {
+		switch {
+		case x == nil && m.opensExchange(ph, secure):
+			if m.inbound >= m.cfg.MaxExchanges {
+				ev.Kind = EventTableFull // no ack: no room (ExchangeMgr.cpp)
+				m.emit(ev)
+				return
+			}
 			x = m.newExchange(s, key) // unsolicited: we are the responder (spec 4.10.5.2)
-		} else {
+		case x == nil && ph.Flags.Initiator() && !standalone:
+			if reliable {
+				m.ackNow(now, s, key, ctr, nil)
+			}
+			ev.Kind = EventUnhandled
+			m.emit(ev)
+			return
+		default:
 			if reliable {
 				m.ackNow(now, s, key, ctr, x)
 			}
@@ -188,9 +259,8 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 	if standalone {
 		return
 	}
-	if s.ref.Secure() && ph.Is(message.ProtocolSecureChannel, message.OpStatusReport) && isCloseSession(payload) {
-		// CloseSession (spec 4.11.1.4): ack if asked, then tear down
-		// without replying over the session.
+	if secure && ph.Is(message.ProtocolSecureChannel, message.OpStatusReport) && isCloseSession(payload) {
+		// CloseSession on an open exchange: ack if asked, then tear down.
 		if x.ackPending {
 			m.flushAck(now, x)
 		}

@@ -277,8 +277,9 @@ func TestCounterExhaustion(t *testing.T) {
 }
 
 // TestUnsecuredSessions: the initiator's random ephemeral node id is the
-// source node id; the responder keys its session by (address, that id) and
-// answers with it as destination; one global unencrypted counter; MRP works
+// source node id; the responder keys its session by that id and its role,
+// not the address (connectedhomeip UnauthenticatedSessionTable.h FindEntry),
+// and answers with it as destination; one global unencrypted counter; MRP works
 // on unsecured sessions too (spec 4.13.2.1, 4.12).
 func TestUnsecuredSessions(t *testing.T) {
 	a := newManager(t, Config{}, 21, jitterHalf)
@@ -334,8 +335,23 @@ func TestUnsecuredSessions(t *testing.T) {
 	require.Equal(t, []string{"message"}, kinds(got))
 	require.Equal(t, x, got[0].Event.Exchange)
 	require.Equal(t, unencBefore, a.unenc.Peek(), "receiving consumes no counter")
-	// The same reply from another address belongs to no session.
-	a.HandleDatagram(1e9, netip.MustParseAddrPort("[fd00::c]:5540"), out[0].Data)
+	// The same reply from another address finds the session (matched by
+	// ephemeral id, not address) and is a duplicate: it does not move the
+	// session's address.
+	addrC := netip.MustParseAddrPort("[fd00::c]:5540")
+	a.HandleDatagram(1e9, addrC, out[0].Data)
+	require.Equal(t, []string{"duplicate", "datagram"}, kinds(drainAll(a)))
+	in, ok := a.SessionInfo(ra)
+	require.True(t, ok)
+	require.Equal(t, addrB, in.Peer)
+	// A reply for an ephemeral id a never drew belongs to no session.
+	other := append([]byte(nil), out[0].Data...)
+	h.DestNode++
+	hb := h.Append(nil)
+	hn, err := h.Decode(out[0].Data)
+	require.NoError(t, err)
+	other = append(hb, other[hn:]...)
+	a.HandleDatagram(1e9, addrB, other)
 	require.Equal(t, []string{"unknown-session"}, kinds(drainAll(a)))
 }
 

@@ -18,13 +18,24 @@ func (m *Manager) lookup(r Ref) *sess {
 	if r.Secure() {
 		return m.secure[r.LocalID]
 	}
-	return m.unsecured[r]
+	if s := m.unsecured[keyOf(r)]; s != nil && s.ref == r {
+		return s
+	}
+	return nil
 }
+
+// maxOperationalNodeID is the top of the operational node id range
+// (spec 2.5.5.1: 0x0000_0000_0000_0001..0xFFFF_FFEF_FFFF_FFFF).
+const maxOperationalNodeID = 0xFFFF_FFEF_FFFF_FFFF
 
 // OpenUnsecured creates an unsecured session towards peer with us as
 // initiator, for a session-establishment handshake (spec 4.13.2.1): it picks
-// a random ephemeral initiator node id, carried as the source node id of
-// every message we send on it; the responder answers with it as destination.
+// a random ephemeral initiator node id in the operational range (drawn
+// again until it is one, as connectedhomeip SessionManager
+// CreateUnauthenticatedSession does), carried as the source node id of
+// every message we send on it; the responder answers with it as
+// destination. If the table is full of sessions in use it returns
+// ErrTableFull.
 func (m *Manager) OpenUnsecured(now clock.Time, peer netip.AddrPort) (Ref, error) {
 	m.begin()
 	var b [8]byte
@@ -34,42 +45,73 @@ func (m *Manager) OpenUnsecured(now clock.Time, peer netip.AddrPort) (Ref, error
 		}
 		id := message.NodeID(binary.LittleEndian.Uint64(b[:]))
 		r := Ref{Peer: peer, Ephemeral: id, Initiator: true}
-		if id != 0 && m.unsecured[r] == nil {
-			m.addUnsecured(now, r)
+		if id != 0 && id <= maxOperationalNodeID && m.unsecured[keyOf(r)] == nil {
+			if m.addUnsecured(now, r, peer) == nil {
+				return Ref{}, ErrTableFull
+			}
 			return r, nil
 		}
 	}
 }
 
-// addUnsecured enters an unsecured session, recycling the least recently
-// active one if the table is full.
-func (m *Manager) addUnsecured(now clock.Time, r Ref) *sess {
+// addUnsecured enters an unsecured session. If the table is full it
+// recycles the least recently active idle session (no exchanges: no
+// pending ack, no retransmission); if none is idle it returns nil
+// (connectedhomeip UnauthenticatedSessionTable.h AllocEntry).
+func (m *Manager) addUnsecured(now clock.Time, r Ref, peer netip.AddrPort) *sess {
 	if len(m.unsecured) >= m.cfg.MaxUnsecuredSessions {
-		if v := lruOf(m.unsecured); v != nil {
-			m.closeSession(now, v, ClosedEvicted, false)
+		v := lruOf(m.unsecured, func(s *sess) bool { return len(s.exchanges) == 0 })
+		if v == nil {
+			return nil
 		}
+		m.closeSession(now, v, ClosedEvicted, false)
 	}
 	m.seq++
 	s := &sess{
 		ref:       r,
 		kind:      Unsecured,
 		initiator: r.Initiator,
-		peer:      r.Peer,
+		peer:      peer,
 		win:       m.newWindow(counter.PolicyUnencrypted),
 		active:    now,
 		seq:       m.seq,
 		peerIv:    mrp.Intervals{}.Normalize(),
 	}
-	m.unsecured[r] = s
+	m.unsecured[keyOf(r)] = s
 	m.emit(Event{Kind: EventSessionOpened, Session: r})
 	return s
 }
 
-// lru returns the least recently active session of t; ties go to the
-// oldest session, so the choice is deterministic.
-func lruOf[K comparable](t map[K]*sess) *sess {
+// RetireSession marks unsecured session r for silent removal after
+// Config.UnsecuredLinger: until then it stays in the table, so a peer that
+// retransmits its last handshake message because our ack was lost is
+// acked again instead of meeting an unknown session (connectedhomeip keeps
+// the entry until the table reuses it). It may still be recycled sooner
+// when the table is full and it is idle. Drivers call it once the
+// handshake exchange on it is done. Secure sessions: ErrNoSession.
+func (m *Manager) RetireSession(now clock.Time, r Ref) error {
+	m.begin()
+	s := m.lookup(r)
+	if s == nil || r.Secure() {
+		return ErrNoSession
+	}
+	if m.cfg.UnsecuredLinger < 0 {
+		m.closeSession(now, s, ClosedRemoved, false)
+		return nil
+	}
+	s.retiring, s.retireAt = true, now.Add(m.cfg.UnsecuredLinger)
+	return nil
+}
+
+// lruOf returns the least recently active session of t that ok accepts
+// (nil: any); ties go to the oldest session, so the choice is
+// deterministic.
+func lruOf[K comparable](t map[K]*sess, ok func(*sess) bool) *sess {
 	var v *sess
 	for _, s := range t {
+		if ok != nil && !ok(s) {
+			continue
+		}
 		if v == nil || s.active < v.active || (s.active == v.active && s.seq < v.seq) {
 			v = s
 		}
@@ -119,7 +161,7 @@ func (m *Manager) allocLocalID(now clock.Time) (uint16, error) {
 	return 0, ErrNoLocalID
 }
 
-func (m *Manager) lruSecure() *sess { return lruOf(m.secure) }
+func (m *Manager) lruSecure() *sess { return lruOf(m.secure, nil) }
 
 // evict closes s to make room, telling the peer with CloseSession.
 func (m *Manager) evict(now clock.Time, s *sess) {
@@ -206,8 +248,9 @@ func (m *Manager) CloseSession(now clock.Time, r Ref) error {
 	return nil
 }
 
-// RemoveSession drops session r silently (no message to the peer), e.g. an
-// unsecured session once its handshake finished.
+// RemoveSession drops session r silently (no message to the peer) at once.
+// For an unsecured session whose handshake finished, RetireSession is
+// usually better: it keeps answering the peer's retransmissions a while.
 func (m *Manager) RemoveSession(now clock.Time, r Ref) error {
 	m.begin()
 	s := m.lookup(r)
@@ -246,7 +289,7 @@ func (m *Manager) closeSession(now clock.Time, s *sess, why CloseReason, tell bo
 	if s.ref.Secure() {
 		delete(m.secure, s.ref.LocalID)
 	} else {
-		delete(m.unsecured, s.ref)
+		delete(m.unsecured, keyOf(s.ref))
 	}
 	m.emit(Event{Kind: EventSessionClosed, Session: s.ref, Reason: why})
 }

@@ -37,14 +37,20 @@ func (k Kind) String() string {
 // Ref names a session in a Manager's table. It is a comparable value.
 //
 // A secure session is named by its local session id alone (LocalID != 0).
-// An unsecured session is named by the peer address, the ephemeral node id
-// the initiator picked for it, and which side we are (spec 4.13.2.1;
-// connectedhomeip src/transport/UnauthenticatedSessionTable.h).
+// An unsecured session is matched on reception by the ephemeral node id the
+// initiator picked for it and which side we are, not by address (spec
+// 4.13.2.1; connectedhomeip src/transport/UnauthenticatedSessionTable.h
+// FindEntry): a peer that answers from another address or port is still
+// found, and the session's address follows it (Info.Peer).
 type Ref struct {
 	// LocalID is our local session id; 0 for an unsecured session.
 	LocalID uint16
-	// Peer, Ephemeral and Initiator identify an unsecured session.
-	Peer      netip.AddrPort
+	// Peer is the address an unsecured session was created with. It is
+	// part of the handle (a Ref from an earlier session with the same
+	// ephemeral id but another address names no session) but not of the
+	// reception match; the current peer address is Info.Peer.
+	Peer netip.AddrPort
+	// Ephemeral and Initiator identify an unsecured session.
 	Ephemeral message.NodeID
 	Initiator bool
 }
@@ -80,6 +86,24 @@ func (e Exchange) String() string {
 		role = "i"
 	}
 	return fmt.Sprintf("%s/x%d%s", e.Session, e.ID, role)
+}
+
+// Unsolicited names the messages a Manager opens a responder exchange for
+// (spec 4.10.5.2): those with the I flag that match no open exchange. It is
+// the SDK's unsolicited message handler registration (connectedhomeip
+// src/messaging/ExchangeMgr.cpp RegisterUnsolicitedMessageHandlerForType,
+// with the exchange's encryption requirement). Any other unsolicited
+// message is acked if it asked for an ack and dropped with EventUnhandled,
+// creating no exchange and no session. A comparable value.
+type Unsolicited struct {
+	Protocol message.ProtocolID
+	Vendor   uint16 // 0 = Matter standard protocol
+	// Opcode is the one message type accepted, unless AnyOpcode is set.
+	Opcode    uint8
+	AnyOpcode bool
+	// Secure selects messages on secure (PASE/CASE) sessions; false
+	// selects unsecured sessions (session establishment, spec 4.13.2.1).
+	Secure bool
 }
 
 // Message is an application message to send on an exchange.

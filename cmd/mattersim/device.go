@@ -131,6 +131,10 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	// Interaction Model requests open exchanges on secure sessions only;
+	// the PASE responder registers PBKDFParamRequest on unsecured ones.
+	// Nothing else opens an exchange (spec 4.10.5.2).
+	m.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, AnyOpcode: true, Secure: true})
 	resp, err := pairing.NewResponder(m, pairing.ResponderConfig{
 		Verifier: ver, Salt: salt, Iterations: deviceIterations, Rand: crand.Reader,
 	})
@@ -189,7 +193,13 @@ func (d *deviceLoop) HandleEvent(m *session.Manager, now clock.Time, ev session.
 			d.logf("session %s closed (%s)", ev.Session, ev.Reason)
 		}
 	case session.EventMessage:
-		if !ev.Session.Secure() || ev.Exchange.Initiator || ev.Protocol != message.ProtocolInteractionModel {
+		if ev.Exchange.Initiator {
+			return // we open no exchanges; nothing to do
+		}
+		if !ev.Session.Secure() || ev.Protocol != message.ProtocolInteractionModel {
+			// Not served: close the exchange rather than leave it open
+			// until the session dies (acks the message if asked).
+			_ = m.CloseExchange(now, ev.Exchange)
 			return
 		}
 		d.serve(m, now, ev)

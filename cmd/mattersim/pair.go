@@ -106,8 +106,19 @@ func printPair(w io.Writer, r *pairResult, asJSON bool) error {
 // pairHandshake drives a pairing.Initiator on the udp loop.
 type pairHandshake struct{ p *pairing.Initiator }
 
-func (h *pairHandshake) HandleEvent(_ *session.Manager, now clock.Time, ev session.Event) {
-	h.p.HandleEvent(now, ev)
+func (h *pairHandshake) HandleEvent(m *session.Manager, now clock.Time, ev session.Event) {
+	if !h.p.HandleEvent(now, ev) {
+		closeUnsolicited(m, now, ev)
+	}
+}
+
+// closeUnsolicited closes the exchange of an unsolicited message nobody
+// handles. The commissioner registers no unsolicited messages, so the core
+// opens none; this only guards against leaving one open (spec 4.10.5.2).
+func closeUnsolicited(m *session.Manager, now clock.Time, ev session.Event) {
+	if ev.Kind == session.EventMessage && !ev.Exchange.Initiator {
+		_ = m.CloseExchange(now, ev.Exchange)
+	}
 }
 func (h *pairHandshake) HandleTimeout(_ *session.Manager, now clock.Time) { h.p.HandleTimeout(now) }
 func (h *pairHandshake) Deadline() clock.Time                             { return h.p.Deadline() }
@@ -136,6 +147,8 @@ func (r *pairRead) HandleEvent(m *session.Manager, now clock.Time, ev session.Ev
 		r.err = fmt.Errorf("no answer to the ReadRequest: %w (sent %d times)", pairing.ErrNoAck, ev.Attempt)
 	case ev.Kind == session.EventSessionClosed && ev.Session == r.x.Session:
 		r.err = fmt.Errorf("the device closed the PASE session before answering the read (%s)", ev.Reason)
+	default:
+		closeUnsolicited(m, now, ev)
 	}
 }
 

@@ -67,6 +67,7 @@ type Initiator struct {
 	last    uint8 // opcode of the last handshake message we sent
 
 	done    bool
+	retired bool // the unsecured session has been retired
 	cleaned bool // the unsecured session has been removed
 	est     Established
 	err     error
@@ -146,8 +147,10 @@ func (p *Initiator) Session() (Established, bool) { return p.est, p.done && p.er
 func (p *Initiator) Exchange() session.Exchange { return p.x }
 
 // Idle reports whether the handshake has ended and its unsecured session
-// has been removed: its last message (the final ack, or our failure report)
-// has been acknowledged or given up on.
+// is gone: its last message (the final ack, or our failure report) has
+// been acknowledged or given up on, and the session, retired then
+// (session.Manager.RetireSession), has lingered long enough to ack the
+// peer's retransmissions of its final message, or was recycled.
 func (p *Initiator) Idle() bool { return p.done && p.cleaned }
 
 // Deadline returns when HandleTimeout has work: the handshake timeout, or
@@ -307,10 +310,16 @@ func (p *Initiator) closeExchange(now clock.Time) {
 	}
 }
 
+// cleanup retires the unsecured session rather than removing it: if our
+// ack of the responder's final StatusReport is lost, its retransmissions
+// still find the session and are acked again (the SDK keeps the entry
+// until its table reuses it). Idle turns true when the session closes.
 func (p *Initiator) cleanup(now clock.Time) {
-	if p.cleaned {
+	if p.cleaned || p.retired {
 		return
 	}
-	p.cleaned = true
-	_ = p.m.RemoveSession(now, p.unsec)
+	p.retired = true
+	if err := p.m.RetireSession(now, p.unsec); err != nil {
+		p.cleaned = true
+	}
 }

@@ -34,6 +34,7 @@ func device(t testing.TB, n *testNet, seed uint64, cfg ResponderConfig) (*tnode,
 	r, err := NewResponder(nd.m, cfg)
 	require.NoError(t, err)
 	nd.glue = append(nd.glue, r)
+	nd.m.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, AnyOpcode: true, Secure: true})
 	srv := im.NewServer(im.NewLight(im.InteropBasicInfo(), 1).Node)
 	nd.app = func(now clock.Time, ev session.Event) {
 		if ev.Kind != session.EventMessage || !ev.Session.Secure() || ev.Protocol != message.ProtocolInteractionModel || ev.Exchange.Initiator {
@@ -146,10 +147,16 @@ func TestSpec_4_14_1_PASEThenRead(t *testing.T) {
 	require.Equal(t, session.PASE, info.Kind)
 	require.Equal(t, est.Result.PeerSessionID, info.PeerID)
 
-	n.settle(5 * time.Second)
+	// The device drops its unsecured session once its StatusReport is
+	// acked; the controller retires its own and keeps it for the linger
+	// (a lost final ack is then answered again), then removes it.
+	n.settle(time.Second)
+	onlySecure(t, dev.m)
+	require.False(t, p.Idle())
+	require.Len(t, ctl.m.Sessions(), 2)
+	n.settle(ctl.m.Config().UnsecuredLinger)
 	require.True(t, p.Idle())
 	onlySecure(t, ctl.m)
-	onlySecure(t, dev.m)
 
 	require.Equal(t, im.InteropBasicInfo().VendorName, readVendorName(t, n, ctl, est.Ref))
 
@@ -221,7 +228,7 @@ func TestWrongPasscode(t *testing.T) {
 	_, ok := p.Session()
 	require.False(t, ok)
 
-	n.settle(5 * time.Second)
+	n.settle(10 * time.Second) // past the controller's linger
 	ns := notices(r)
 	require.Len(t, ns, 1)
 	require.Equal(t, NoticeFailed, ns[0].Kind)
@@ -291,7 +298,7 @@ func TestGiveUpSilentPeer(t *testing.T) {
 	require.ErrorIs(t, p.Err(), ErrNoAck)
 	require.Less(t, n.now, clock.Time(0).Add(time.Minute))
 	require.Contains(t, p.Err().Error(), "PBKDFParamRequest sent 5 times")
-	n.settle(time.Second)
+	n.settle(10 * time.Second) // past the linger
 	require.Empty(t, ctl.m.Sessions())
 }
 
@@ -314,7 +321,7 @@ func TestBusy(t *testing.T) {
 	}
 	require.ElementsMatch(t, []NoticeKind{NoticeEstablished, NoticeRefused}, got)
 	require.Equal(t, 0, r.Failures())
-	n.settle(5 * time.Second)
+	n.settle(10 * time.Second) // past the controllers' linger
 	onlySecure(t, dev.m)
 	onlySecure(t, b.m)
 }
@@ -355,13 +362,45 @@ func TestAbortFreesDevice(t *testing.T) {
 	cause := errors.New("interrupted")
 	n.do(ctl, func(now clock.Time) { p.Abort(now, cause) })
 	require.ErrorIs(t, p.Err(), cause)
-	n.settle(2 * time.Second)
+	n.settle(10 * time.Second) // past the controller's linger
 	ns := notices(r)
 	require.Len(t, ns, 1)
 	require.Equal(t, NoticeFailed, ns[0].Kind)
 	require.Equal(t, pase.StateIdle, r.State())
 	require.Empty(t, dev.m.Sessions())
 	require.Empty(t, ctl.m.Sessions())
+}
+
+// Finding 4 (lost final ack): the controller's standalone ack of the
+// device's final StatusReport is lost; the device retransmits it, and the
+// controller's retired unsecured session, still there, acks it again, so
+// the device does not give up (connectedhomeip keeps the entry until the
+// table reuses it). Removing the session at once left the retransmissions
+// to meet an unknown session until the device gave up.
+func TestLostFinalAckIsAckedAgain(t *testing.T) {
+	n := newNet(t)
+	dev, _ := device(t, n, 1, ResponderConfig{})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	var p *Initiator
+	lost := 0
+	n.lose = func(pk pkt) bool {
+		if lost == 0 && p != nil && p.Done() && pk.from == ctl.addr {
+			lost++
+			return true
+		}
+		return false
+	}
+	p = startPair(t, n, ctl, dev, testPasscode, 3, 0)
+	n.runUntil(p.Done, 10*time.Second)
+	require.NoError(t, p.Err())
+	n.settle(ctl.m.Config().UnsecuredLinger + time.Second)
+	require.Equal(t, 1, lost)
+	require.Zero(t, count(dev.events, session.EventGiveUp), "the device gave up on its StatusReport")
+	require.Positive(t, count(dev.events, session.EventRetransmit))
+	require.Positive(t, count(ctl.events, session.EventDuplicate), "the retransmission was re-acked")
+	require.True(t, p.Idle())
+	onlySecure(t, ctl.m)
+	onlySecure(t, dev.m)
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -148,9 +148,17 @@ func NewResponder(m *session.Manager, cfg ResponderConfig) (*Responder, error) {
 	if err != nil {
 		return nil, err
 	}
+	// PBKDFParamRequest on an unsecured session is the one unsolicited
+	// message PASE takes (connectedhomeip PASESession registers it).
+	m.RegisterUnsolicited(paseRequest)
 	return &Responder{m: m, cfg: cfg, hs: hs, failSafeAt: clock.Never,
 		closing: make(map[session.Exchange]session.Ref)}, nil
 }
+
+// paseRequest is the registration a Responder makes on its Manager
+// (session.Manager.RegisterUnsolicited): PBKDFParamRequest on unsecured
+// sessions (spec 4.14.1.2).
+var paseRequest = session.Unsolicited{Protocol: message.ProtocolSecureChannel, Opcode: pase.OpPBKDFParamRequest}
 
 // Failures returns the number of failed attempts so far.
 func (r *Responder) Failures() int { return r.hs.Failures() }
@@ -222,7 +230,11 @@ func (r *Responder) HandleEvent(now clock.Time, ev session.Event) bool {
 			return true
 		}
 		if ev.Opcode != pase.OpPBKDFParamRequest {
-			return false
+			// Not ours to answer, but a Secure Channel exchange opened on
+			// an unsecured session has no other owner: close it so it is
+			// not left open (it acks the message if asked).
+			_ = r.m.CloseExchange(now, ev.Exchange)
+			return true
 		}
 		r.request(now, ev)
 		return true

@@ -34,6 +34,7 @@ func TestLoopback1000With20PercentDrop(t *testing.T) {
 	mk := func(seed uint64) *Node {
 		m, err := session.New(cfg, rand.Reader, mrand.NewPCG(seed, seed))
 		require.NoError(t, err)
+		m.RegisterUnsolicited(session.Unsolicited{Protocol: 4, AnyOpcode: true, Secure: true})
 		drops := mrand.New(mrand.NewPCG(seed, 99))
 		return Start(listen(t), m, Options{Drop: func(netip.AddrPort, []byte) bool { return drops.Float64() < 0.2 }})
 	}
