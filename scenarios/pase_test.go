@@ -134,12 +134,12 @@ func TestEstablishDeterministic(t *testing.T) {
 //     time: it answers StatusReport BUSY and counts a refusal
 //     (pairing.NoticeRefused), no failure, no session. Only a replay that
 //     arrives while the unsecured session still exists is a duplicate.
-//   - replayed Pake1/Pake3 find no pairing in progress: consumed by the
-//     node's PASE handshaker, which closes their exchange.
+//   - replayed Pake1/Pake3 are unsolicited messages nobody registered for:
+//     the core acks them if asked and drops them as unhandled, opening no
+//     exchange and no session (Ignored).
 //   - replayed device→controller frames name an ephemeral node id the
 //     controller no longer has: unknown session.
-//   - replayed standalone acks are new to the window and deliver nothing
-//     (Ignored).
+//   - replayed standalone acks deliver nothing and leave no state (Ignored).
 func TestPASEHandshakeReplays(t *testing.T) {
 	d, err := Build(DefaultOptions())
 	require.NoError(t, err)
