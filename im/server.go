@@ -18,6 +18,27 @@ type Server struct {
 	Node *Node
 	// Revision is written in responses; 0 means the package's Revision.
 	Revision uint8
+	// MaxPayload is the largest response payload the transport can carry
+	// (0: DefaultMaxPayload; negative: no limit). A response that does not
+	// fit is replaced by a StatusResponse RESOURCE_EXHAUSTED, so the client
+	// hears why instead of timing out. Chunking a report over several
+	// ReportData messages (spec 8.4.3, MoreChunkedMessages) is not
+	// implemented.
+	MaxPayload int
+}
+
+// DefaultMaxPayload is the largest IM payload that fits one unicast
+// message on a secure session over UDP: 1232 bytes (IPv6 minimum MTU less
+// IPv6 and UDP headers, spec 4.4.4) less an 8-byte message header (no node
+// ids), a 10-byte protocol header (with the piggybacked ack counter) and
+// the 16-byte MIC (spec 4.4.1, 4.4.3).
+const DefaultMaxPayload = 1232 - 8 - 10 - 16
+
+func (s *Server) maxPayload() int {
+	if s.MaxPayload == 0 {
+		return DefaultMaxPayload
+	}
+	return s.MaxPayload
 }
 
 // NewServer returns a server for n.
@@ -33,6 +54,8 @@ func (s *Server) revision() uint8 {
 // Handle processes one unsolicited request (opcode op, TLV payload) and
 // appends the response payload to dst. ok is false when no response is
 // due (a StatusResponse received, or an Invoke with SuppressResponse).
+// A response longer than MaxPayload becomes StatusResponse
+// RESOURCE_EXHAUSTED (no chunking, see Server).
 //
 //   - ReadRequest → ReportData (SuppressResponse set, spec 8.4.3.4), or
 //     StatusResponse INVALID_ACTION when malformed.
@@ -41,6 +64,17 @@ func (s *Server) revision() uint8 {
 //   - every other opcode → StatusResponse INVALID_ACTION (as
 //     connectedhomeip InteractionModelEngine does for unsupported messages).
 func (s *Server) Handle(dst []byte, op Opcode, payload []byte) (resp Opcode, out []byte, ok bool) {
+	start := len(dst)
+	resp, out, ok = s.handle(dst, op, payload)
+	if ok && resp != OpStatusResponse {
+		if limit := s.maxPayload(); limit >= 0 && len(out)-start > limit {
+			return s.status(out[:start], StatusResourceExhausted)
+		}
+	}
+	return resp, out, ok
+}
+
+func (s *Server) handle(dst []byte, op Opcode, payload []byte) (resp Opcode, out []byte, ok bool) {
 	switch op {
 	case OpStatusResponse:
 		return 0, dst, false

@@ -185,6 +185,8 @@ func TestReadWildcards(t *testing.T) {
 		require.Equal(t, "1/0x0006/0x0000", rep.AttributeReports[0].Path.String())
 	})
 	t.Run("everything", func(t *testing.T) {
+		// Larger than one message (see TestOversizeResponse): lift the limit.
+		s := &Server{Node: s.Node, MaxPayload: -1}
 		rep := readPaths(t, s, AttributePathWildcard())
 		// ep0: Descriptor 9 + Basic 16+5; ep1: 15.
 		require.Len(t, rep.AttributeReports, 9+21+15)
@@ -350,4 +352,40 @@ func TestServerRevision(t *testing.T) {
 	s.Revision = 11
 	rep := readPaths(t, s, ConcreteAttribute(0, 0x28, 1))
 	require.Equal(t, uint8(11), rep.Revision)
+}
+
+// Review finding 4: a response that does not fit one message (a full
+// wildcard read of the interop light, well over 1232 bytes) is answered
+// with StatusResponse RESOURCE_EXHAUSTED (spec 8.10.1, 0x89) instead of
+// nothing; chunking (spec 8.4.3 MoreChunkedMessages) is not implemented.
+func TestOversizeResponse(t *testing.T) {
+	_, s := newTestServer()
+	req := AppendReadRequest(nil, NewReadRequest(AttributePathWildcard()))
+	full, st := (&Server{Node: s.Node, MaxPayload: -1}).Read(NewReadRequest(AttributePathWildcard()))
+	require.Equal(t, StatusSuccess, st)
+	size := len(AppendReportData(nil, full))
+	require.Greater(t, size, DefaultMaxPayload, "the test needs a report that does not fit")
+
+	for i, tc := range []struct {
+		max  int
+		want Status // StatusSuccess: a ReportData
+	}{
+		{0, StatusResourceExhausted},        // 1: default budget
+		{size - 1, StatusResourceExhausted}, // 2: one byte short
+		{size, StatusSuccess},               // 3: exactly fits
+		{-1, StatusSuccess},                 // 4: no limit
+	} {
+		srv := &Server{Node: s.Node, MaxPayload: tc.max}
+		dst := []byte{0xAA}
+		op, out, ok := srv.Handle(dst, OpReadRequest, req)
+		require.True(t, ok, "case %d", i+1)
+		require.Equal(t, byte(0xAA), out[0], "case %d: dst kept", i+1)
+		if tc.want == StatusSuccess {
+			require.Equal(t, OpReportData, op, "case %d", i+1)
+			require.Len(t, out, 1+size, "case %d", i+1)
+			continue
+		}
+		require.Equal(t, tc.want, statusOf(t, op, out[1:]), "case %d", i+1)
+	}
+	require.Equal(t, StatusResourceExhausted, Status(0x89))
 }

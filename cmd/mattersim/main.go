@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -64,6 +65,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	if isUnknownCommand(err) {
+		err = usageError{err}
+	}
 	fmt.Fprintln(stderr, "mattersim:", err)
 	var ue usageError
 	var ce exitCodeError
@@ -75,6 +79,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		return 1
 	}
+}
+
+// isUnknownCommand reports whether err is cobra's "unknown command" error
+// for a mistyped subcommand (cobra v1.10 has no typed error for it), which
+// is bad input like a bad flag.
+func isUnknownCommand(err error) bool {
+	var ue usageError
+	return !errors.As(err, &ue) && strings.HasPrefix(err.Error(), "unknown command ")
 }
 
 func main() {

@@ -99,7 +99,11 @@ func printPair(w io.Writer, r *pairResult, asJSON bool) error {
 		r.Peer, r.HandshakeMs, r.LocalSession, r.PeerSession)
 	fmt.Fprintf(w, "VendorName: %s\n", r.VendorName)
 	fmt.Fprintf(w, "ProductName: %s\n", r.ProductName)
-	fmt.Fprintln(w, "CloseSession sent")
+	if r.SessionClosed {
+		fmt.Fprintln(w, "CloseSession sent")
+	} else {
+		fmt.Fprintln(w, "CloseSession not sent (the session was already closed)")
+	}
 	return nil
 }
 
@@ -214,9 +218,10 @@ func runPair(ctx context.Context, addr netip.Addr, port uint16, passcode uint32,
 	}
 	if err := p.Err(); err != nil {
 		// Let our FAILURE report (if any) reach the device: wait until its
-		// exchange is done, briefly.
+		// exchange is released (acked or given up on), at most 1 s; the
+		// retired session's linger is no reason to stay.
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
-		_ = drive(wctx, node, hs, p.Idle)
+		_ = drive(wctx, node, hs, p.Settled)
 		cancel()
 		return nil, err
 	}

@@ -171,3 +171,19 @@ func TestPairDeviceBadFlags(t *testing.T) {
 		require.True(t, strings.HasPrefix(errOut, "mattersim: "), errOut)
 	}
 }
+
+// Review finding 6: the text output says CloseSession was sent only when
+// it was.
+func TestPrintPairCloseSession(t *testing.T) {
+	for i, tc := range []struct {
+		closed bool
+		want   string
+	}{
+		{true, "CloseSession sent\n"},                                       // 1
+		{false, "CloseSession not sent (the session was already closed)\n"}, // 2
+	} {
+		var b strings.Builder
+		require.NoError(t, printPair(&b, &pairResult{Peer: "[::1]:5540", SessionClosed: tc.closed}, false))
+		require.True(t, strings.HasSuffix(b.String(), tc.want), "case %d: %q", i+1, b.String())
+	}
+}

@@ -153,6 +153,13 @@ func (p *Initiator) Exchange() session.Exchange { return p.x }
 // peer's retransmissions of its final message, or was recycled.
 func (p *Initiator) Idle() bool { return p.done && p.cleaned }
 
+// Settled reports whether the handshake has ended and its exchange is
+// released: our last message (the final ack, or our failure report) has
+// been acknowledged or given up on, so the peer has heard the outcome.
+// Unlike Idle it does not wait for the unsecured session's linger; a
+// caller about to exit waits for Settled.
+func (p *Initiator) Settled() bool { return p.done && (p.retired || p.cleaned) }
+
 // Deadline returns when HandleTimeout has work: the handshake timeout, or
 // clock.Never once it has ended.
 func (p *Initiator) Deadline() clock.Time {

@@ -421,3 +421,153 @@ func TestConfigErrors(t *testing.T) {
 	_, err := NewResponder(m, ResponderConfig{Rand: seededReader(1), Salt: []byte("short"), Iterations: 1000})
 	require.ErrorIs(t, err, pase.ErrConfig)
 }
+
+// rawRequest opens an unsecured exchange from nd to peer and sends a
+// PBKDFParamRequest on it, with no Initiator behind it.
+func rawRequest(t testing.TB, n *testNet, nd, peer *tnode, sessionID uint16) session.Exchange {
+	t.Helper()
+	var x session.Exchange
+	n.do(nd, func(now clock.Time) {
+		ref, err := nd.m.OpenUnsecured(now, peer.addr)
+		require.NoError(t, err)
+		x, err = nd.m.NewExchange(ref)
+		require.NoError(t, err)
+		sendRaw(t, nd, now, x, pase.OpPBKDFParamRequest, (&pase.PBKDFParamRequest{InitiatorSessionID: sessionID}).Append(nil))
+	})
+	return x
+}
+
+func sendRaw(t testing.TB, nd *tnode, now clock.Time, x session.Exchange, op uint8, payload []byte) {
+	t.Helper()
+	require.NoError(t, nd.m.Send(now, x, session.Message{Protocol: message.ProtocolSecureChannel,
+		Opcode: op, Payload: payload, Reliable: true}))
+}
+
+// settleBounded is settle with a cap on the number of steps, so that a
+// responder whose deadline stays in the past fails the test instead of
+// hanging it.
+func settleBounded(t testing.TB, n *testNet, d time.Duration) {
+	t.Helper()
+	limit := n.now.Add(d)
+	for i := 0; n.step(limit); i++ {
+		require.Less(t, i, 10000, "the network never settles at %s (a deadline stuck in the past?)", n.now)
+	}
+	n.now = max(n.now, limit)
+}
+
+// Review finding 1: a second PBKDFParamRequest (new counter) on the exchange
+// of the pairing in progress is answered BUSY and changes nothing; the
+// glue used to treat pase's ErrBusy as the end of the attempt, freeing the
+// slot while pase still waited for Pake1, and its deadline then stayed in
+// the past forever (the driver spun at 100% CPU).
+func TestSecondRequestOnSameExchange(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{StepTimeout: time.Second})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	x := rawRequest(t, n, ctl, dev, 7)
+	settleBounded(t, n, 100*time.Millisecond)
+	require.Equal(t, pase.StateWaitPake1, r.State())
+	n.do(ctl, func(now clock.Time) {
+		sendRaw(t, ctl, now, x, pase.OpPBKDFParamRequest, (&pase.PBKDFParamRequest{InitiatorSessionID: 8}).Append(nil))
+	})
+	settleBounded(t, n, 100*time.Millisecond)
+	require.Empty(t, notices(r), "a refused request must not end the pairing")
+	require.True(t, r.active)
+	require.Equal(t, pase.StateWaitPake1, r.State())
+
+	settleBounded(t, n, 2*time.Second) // past the step timeout
+	ns := notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeFailed, ns[0].Kind)
+	require.ErrorIs(t, ns[0].Err, pase.ErrTimeout)
+	require.Equal(t, pase.StateIdle, r.State())
+	require.Equal(t, clock.Never, r.Deadline())
+	require.False(t, r.active)
+}
+
+// Review finding 2: a wrong opcode that ends the attempt and closes the
+// window (MaxFailures reached) is a failure like any other: noticed, and
+// the slot freed. It used to be taken for a stray message.
+func TestWrongOpcodeClosingWindow(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{MaxFailures: 1})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	x := rawRequest(t, n, ctl, dev, 7)
+	settleBounded(t, n, 100*time.Millisecond)
+	require.Equal(t, pase.StateWaitPake1, r.State())
+	n.do(ctl, func(now clock.Time) {
+		sendRaw(t, ctl, now, x, pase.OpPake3, (&pase.Pake3{}).Append(nil))
+	})
+	settleBounded(t, n, time.Second)
+	require.Equal(t, pase.StateClosed, r.State())
+	require.False(t, r.active)
+	ns := notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeFailed, ns[0].Kind)
+	require.ErrorIs(t, ns[0].Err, pase.ErrWindowClosed)
+	require.ErrorIs(t, ns[0].Err, pase.ErrUnexpectedMessage)
+	settleBounded(t, n, 10*time.Second)
+	require.Empty(t, dev.m.Sessions())
+}
+
+// Review finding 3: a PBKDFParamRequest arriving exactly at a stale
+// pairing's deadline, before HandleTimeout ran, starts a real pairing (the
+// stale one is expired first), not a phantom one the glue does not track.
+func TestRequestAtStaleDeadline(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{StepTimeout: time.Second})
+	a := controller(n, "a", "[fd00::a]:40000", 2)
+	b := controller(n, "b", "[fd00::b]:40000", 3)
+	rawRequest(t, n, a, dev, 7) // reaches the device at 5 ms, then silence
+	settleBounded(t, n, time.Second)
+	require.Equal(t, clock.Time(0).Add(time.Second), n.now)
+	require.Equal(t, pase.StateWaitPake1, r.State())
+	require.Equal(t, clock.Time(0).Add(time.Second+latency), r.Deadline())
+	pb := startPair(t, n, b, dev, testPasscode, 5, 0) // arrives at 1.005 s
+	n.runUntil(pb.Done, 10*time.Second)
+	require.NoError(t, pb.Err())
+	var kinds []NoticeKind
+	for _, no := range notices(r) {
+		kinds = append(kinds, no.Kind)
+	}
+	require.Equal(t, []NoticeKind{NoticeFailed, NoticeEstablished}, kinds)
+}
+
+// Review finding 6: MRP giving up on a handshake message ends the pairing
+// at once (pase.Responder.Abort) instead of at the step timeout.
+func TestGiveUpFreesResponder(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{StepTimeout: time.Minute, PairingTimeout: time.Minute})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	rawRequest(t, n, ctl, dev, 7)
+	n.lose = func(p pkt) bool { return p.from == ctl.addr } // ctl never acks the response
+	n.runUntil(func() bool { return count(dev.events, session.EventGiveUp) > 0 }, time.Minute)
+	require.Less(t, n.now, clock.Time(0).Add(30*time.Second))
+	ns := notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeFailed, ns[0].Kind)
+	require.ErrorIs(t, ns[0].Err, ErrNoAck)
+	require.Equal(t, pase.StateIdle, r.State())
+	require.False(t, r.active)
+}
+
+// Review finding 6: after a failure the initiator is Settled as soon as
+// the device acked its FAILURE report (one round trip), well before Idle
+// (the unsecured session's linger), which is what `mattersim pair` waits
+// for before exiting.
+func TestSettledBeforeIdle(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	p := startPair(t, n, ctl, dev, 20202022, 3, 0)
+	n.runUntil(p.Done, 10*time.Second)
+	require.ErrorIs(t, p.Err(), pase.ErrWrongPasscode)
+	doneAt := n.now
+	require.False(t, p.Settled(), "the FAILURE report is not acked yet")
+	n.runUntil(p.Settled, time.Second)
+	require.LessOrEqual(t, n.now.Sub(doneAt), 2*latency+100*time.Millisecond)
+	require.False(t, p.Idle(), "Settled does not wait for the linger")
+	require.Equal(t, 1, r.Failures(), "the device heard the failure")
+	n.runUntil(p.Idle, ctl.m.Config().UnsecuredLinger+time.Second)
+	require.True(t, p.Settled())
+}

@@ -188,18 +188,34 @@ func (r *Responder) Deadline() clock.Time {
 // HandleTimeout expires a pairing whose deadline passed (counted as a
 // failure) and closes an established session whose fail-safe expired.
 func (r *Responder) HandleTimeout(now clock.Time) {
-	if r.active {
-		waiting := awaited(r.hs.State())
-		if _, err := r.hs.HandleTimeout(now); err != nil {
-			r.failed(now, waiting, err)
-		}
-	}
+	r.expire(now)
 	if r.est != (session.Ref{}) && now >= r.failSafeAt {
 		ref, peer := r.est, r.estPeer
 		r.release()
 		_ = r.m.CloseSession(now, ref)
 		r.notify(Notice{Kind: NoticeFailSafe, At: now, Peer: peer, Session: ref})
 	}
+}
+
+// expire ends the pairing in progress if its deadline passed. pase is
+// always asked, even when no pairing is tracked here, so that pase's
+// deadline moves on and Deadline never stays in the past (a driver would
+// otherwise re-arm its timer at the same instant forever).
+func (r *Responder) expire(now clock.Time) {
+	waiting := awaited(r.hs.State())
+	_, err := r.hs.HandleTimeout(now)
+	if r.active && ended(err) {
+		r.failed(now, waiting, err)
+	}
+}
+
+// ended reports whether err from pase.Responder ended the pairing attempt
+// (an *AttemptError: counted, pase back to idle or closed). ErrBusy,
+// ErrWindowClosed and ErrUnexpectedMessage on their own are refusals or
+// strays that leave the pairing in progress as it was.
+func ended(err error) bool {
+	var ae *pase.AttemptError
+	return errors.As(err, &ae)
 }
 
 // Close closes the commissioning window: no further pairings. An
@@ -225,6 +241,11 @@ func (r *Responder) HandleEvent(now clock.Time, ev session.Event) bool {
 		if ev.Protocol != message.ProtocolSecureChannel || ev.Exchange.Initiator {
 			return false
 		}
+		// A pairing whose deadline passed ends before the message is looked
+		// at, even if HandleTimeout has not run yet: otherwise a new
+		// PBKDFParamRequest would be served by pase (which expires the stale
+		// pairing itself) while this glue still tracked the old one.
+		r.expire(now)
 		if r.active && ev.Exchange == r.x {
 			r.step(now, ev)
 			return true
@@ -247,10 +268,15 @@ func (r *Responder) HandleEvent(now clock.Time, ev session.Event) bool {
 			return true
 		}
 	case session.EventGiveUp:
-		// A handshake message we sent was never acked. The pairing stays
-		// until its step timeout (pase.Responder has no abort), as in the
-		// SDK; the exchange is released and removed via EventExchangeClosed.
+		// A handshake message we sent was never acked (spec 4.12.2.1): the
+		// peer is gone, so end the pairing now (counted, as a timeout
+		// would be) and free the slot for the next commissioner instead
+		// of holding it until the step timeout.
 		if r.active && ev.Exchange == r.x {
+			waiting := awaited(r.hs.State())
+			if err := r.hs.Abort(ErrNoAck); err != nil {
+				r.failed(now, waiting, err)
+			}
 			return true
 		}
 		_, ok := r.closing[ev.Exchange]
@@ -316,20 +342,27 @@ func (r *Responder) step(now clock.Time, ev session.Event) {
 	}
 	r.peer = ev.From
 	out, err := r.hs.Handle(now, ev.Opcode, ev.Payload)
+	var serr error
 	if out.Send {
-		if serr := r.m.Send(now, r.x, session.Message{Protocol: message.ProtocolSecureChannel,
-			Opcode: out.Opcode, Payload: out.Payload, Reliable: true}); serr != nil && err == nil {
-			err = serr
-		}
+		serr = r.m.Send(now, r.x, session.Message{Protocol: message.ProtocolSecureChannel,
+			Opcode: out.Opcode, Payload: out.Payload, Reliable: true})
 	}
-	if err != nil {
-		if errors.Is(err, pase.ErrUnexpectedMessage) && r.hs.State() != pase.StateIdle {
-			return // a stray message the pairing ignores; nothing counted
-		}
+	switch {
+	case ended(err):
+		// pase ended the attempt (counted; idle again, or the window closed).
 		r.failed(now, waiting, err)
-		return
-	}
-	if out.Done {
+	case err != nil:
+		// A refusal (ErrBusy for a second PBKDFParamRequest, whose BUSY
+		// report went out above) or a stray message: the pairing in
+		// progress goes on unchanged, and so must our view of it.
+	case serr != nil && out.Done:
+		// Established in pase but the final StatusReport could not be sent:
+		// give the slot back (nothing counted: the passcode was right).
+		r.hs.Release()
+		r.failed(now, waiting, serr)
+	case serr != nil:
+		r.failed(now, waiting, r.hs.Abort(serr))
+	case out.Done:
 		r.establish(now)
 	}
 }
