@@ -3,7 +3,7 @@
 // StatusResponse, a small data model for virtual devices, and a Server that
 // turns one request payload into one response payload.
 //
-// Scope (see docs/readme/im.md):
+// Scope (see README.md):
 //   - Codecs (spec 8.9 "Message" and 8.10 "Information Blocks"): ReadRequest,
 //     ReportData, InvokeRequest, InvokeResponse, StatusResponse, with their
 //     information blocks AttributePathIB, AttributeDataIB, AttributeStatusIB,

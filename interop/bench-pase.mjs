@@ -3,12 +3,12 @@
 // matter.js device.mjs in the same namespace) and closes it with
 // CloseSession, N times in a row in one process (importing matter.js costs
 // seconds, so never start a process per handshake). This is the matter.js
-// side of the benchmark ratio in docs/bench/interop.md.
+// side of the benchmark ratio in BENCHMARKS.md.
 //
 // SAFETY: run ONLY inside a network namespace the test or script created,
 // with MATTER_PATH_ROOT set to a fresh directory. TestMatterJSPASERate
 // (interop/bench_test.go) does all of that; the command is in
-// docs/bench/interop.md.
+// BENCHMARKS.md.
 //
 // Env: HOST (::1), PORT (5540), PASSCODE (20202021), DISCRIMINATOR (3840),
 // N (200 timed handshakes), WARMUP (5 untimed handshakes first).

@@ -15,7 +15,7 @@ import (
 
 // TestMatterJSPASERate measures matter.js's own PASE rate (controller to
 // device, sequential, CloseSession after each) for the benchmark ratio in
-// docs/bench/interop.md. It is a measurement, not a check, so it runs only
+// BENCHMARKS.md. It is a measurement, not a check, so it runs only
 // with INTEROP_BENCH=1:
 //
 //	INTEROP_BENCH=1 go test -count=1 -tags interop -run TestMatterJSPASERate -v ./interop/

@@ -24,7 +24,7 @@ import (
 //
 // Sub-benchmarks: 2 nodes, and 10,000 nodes with random pairs (5,000
 // sessions; floor on its own 10,000-node network with random pairs).
-// Results: docs/bench/endtoend.md.
+// Results: BENCHMARKS.md.
 func BenchmarkEndToEndSecure(b *testing.B) {
 	for _, k := range []int{2, 10000} {
 		b.Run(fmt.Sprintf("nodes=%d", k), func(b *testing.B) {

@@ -105,7 +105,7 @@ func TestDefaultLossAccounting(t *testing.T) {
 
 // 10,000 nodes: one controller reads each of 9,999 devices once, over
 // 9,999 secure sessions, with loss and the attacker. Its wall time is in
-// docs/bench/endtoend.md (not asserted). Sessions are installed from keys:
+// BENCHMARKS.md (not asserted). Sessions are installed from keys:
 // this test measures the network and the session cores at scale, and PASE
 // would add 9,999 handshakes (two PBKDF2 each, one per device verifier
 // and one at the controller) and a pairing phase of its own.

@@ -14,7 +14,7 @@ skip() {
 	exit 0
 }
 
-[ "$(id -u)" = 0 ] || skip "network namespaces need root (run as root, or see docs/readme/interop.md)"
+[ "$(id -u)" = 0 ] || skip "network namespaces need root (run as root, or see README.md)"
 command -v ip >/dev/null 2>&1 || skip "iproute2 'ip' not found"
 if [ ! -f interop/node_modules/@matter/main/package.json ]; then
 	if [ "${CI:-}" = true ]; then

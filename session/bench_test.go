@@ -49,7 +49,7 @@ func benchReceive(b *testing.B, flags message.ExchangeFlags) {
 	}
 }
 
-// BenchmarkReceiveSecure64 is the reference figure (docs/bench/session.md):
+// BenchmarkReceiveSecure64 is the reference figure (BENCHMARKS.md):
 // an encrypted message with a 64-byte payload and R=1 on an open exchange.
 func BenchmarkReceiveSecure64(b *testing.B) {
 	benchReceive(b, message.InitiatorFlag|message.ReliableFlag)

@@ -34,7 +34,7 @@ func buildEchoNet(t testing.TB, seed uint64, k int, interval time.Duration, limi
 
 // Test10kNodeEcho runs the echo workload on 10,000 nodes: every node sends
 // one request to a random peer and must get its reply. Its run time is
-// recorded in docs/bench/simulator.md, not asserted.
+// recorded in BENCHMARKS.md, not asserted.
 func Test10kNodeEcho(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10k nodes: skipped in -short")

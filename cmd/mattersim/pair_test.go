@@ -146,7 +146,7 @@ func TestPairClosedPort(t *testing.T) {
 	require.Less(t, time.Since(start), 4*time.Second)
 
 	// With a longer timeout MRP gives up first (ICMP port-unreachable is not
-	// seen on the unconnected socket; see docs/readme/pairing.md).
+	// seen on the unconnected socket; see README.md).
 	code, _, errOut = runCLI(t, "pair", "--peer", addr, "--timeout", "20s")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "no answer from "+addr)

@@ -11,7 +11,7 @@ import (
 // virtual test network: pase state machines, this glue, the session core's
 // framing, AES-CCM-free unsecured messages, MRP acks and session install,
 // then CloseSession. Compare with session/pase BenchmarkPASE (state machines
-// only) and with matter.js (docs/bench/pase-ratio.md).
+// only) and with matter.js (BENCHMARKS.md).
 func BenchmarkPairing(b *testing.B) {
 	n := newNet(b)
 	dev, _ := device(b, n, 1, ResponderConfig{})
