@@ -354,7 +354,7 @@ func TestServerRevision(t *testing.T) {
 	require.Equal(t, uint8(11), rep.Revision)
 }
 
-// Review finding 4: a response that does not fit one message (a full
+// A response that does not fit one message (a full
 // wildcard read of the interop light, well over 1232 bytes) is answered
 // with StatusResponse RESOURCE_EXHAUSTED (spec 8.10.1, 0x89) instead of
 // nothing; chunking (spec 8.4.3 MoreChunkedMessages) is not implemented.

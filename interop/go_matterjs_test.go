@@ -17,8 +17,7 @@ import (
 	"mattersim/internal/netns"
 )
 
-// Live tests of our commands against matter.js 0.17.9 (shared/interop.md
-// recipes R1 and R2): `mattersim pair` against interop/device.mjs, and the
+// Live tests of our commands against matter.js 0.17.9: `mattersim pair` against interop/device.mjs, and the
 // matter.js controller (interop/controller.mjs MODE=pase) against
 // `mattersim device`, each in a loopback-only namespace the test creates.
 

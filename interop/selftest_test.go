@@ -13,8 +13,8 @@ import (
 	"mattersim/internal/netns"
 )
 
-// TestHarnessProbeAgainstMatterJSDevice proves the harness end to end before
-// our own PASE exists (shared/interop.md recipe R4): a matter.js device in a
+// TestHarnessProbeAgainstMatterJSDevice proves the harness end to end
+// independently of our PASE code: a matter.js device in a
 // fresh loopback-only namespace, the reference probe completes PASE, reads
 // VendorName over the encrypted session and closes it.
 func TestHarnessProbeAgainstMatterJSDevice(t *testing.T) {
@@ -43,8 +43,8 @@ func TestHarnessProbeAgainstMatterJSDevice(t *testing.T) {
 }
 
 // TestHarnessMatterJSControllerPASE runs the matter.js controller against the
-// matter.js device (recipe R2 with the matter.js device standing in for
-// ours), so the controller side of the harness is known to work too.
+// matter.js device, so the controller side of the harness is known to work
+// independently of our code.
 func TestHarnessMatterJSControllerPASE(t *testing.T) {
 	RequireMatterJS(t)
 	ns := netns.New(t, "mtr-a")
@@ -60,16 +60,3 @@ func TestHarnessMatterJSControllerPASE(t *testing.T) {
 	_, err = ctl.WaitLine(ctx, "INTEROP: PASE session closed")
 	require.NoError(t, err)
 }
-
-// Placeholders for the Go ↔ matter.js tests that follow PASE (helper D) and
-// the session core (helper C2). The Go side must offer:
-//
-//	mattersim device --listen [::]:5540 --passcode 20202021 --discriminator 3840
-//	mattersim pair --peer [::1]:5540 --passcode 20202021 [--json]
-//
-// TestInteropGoDeviceMatterJSController: start `mattersim device` in ns with
-// StartPeer, then StartMatterJSController{Mode: "pase"} and expect
-// `VendorName over PASE = "InteropVendor"` (im.InteropBasicInfo).
-// TestInteropGoControllerMatterJSDevice: StartMatterJSDevice, then
-// `mattersim pair --peer [::1]:5540 --passcode 20202021 --json` in ns, and
-// expect PASE established plus VendorName "InteropVendor".

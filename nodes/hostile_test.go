@@ -16,7 +16,7 @@ import (
 	"mattersim/session/pase"
 )
 
-// TestHostileDatagramsBounded (finding 2): a PASE-paired device running
+// TestHostileDatagramsBounded: a PASE-paired device running
 // the Responder workload and the PASE handshaker receives 50,000 forged
 // unsecured datagrams from ever-new ephemeral ids and exchange ids
 // (PBKDFParamRequests it must refuse as busy, Pake1/Pake3 for no pairing,

@@ -1,6 +1,6 @@
 // Package scenarios builds runnable simulations from nodes, the simulator
-// and its fault and adversary models. For now it holds the built-in default
-// network that `mattersim run` executes; scenario files come later.
+// and its fault and adversary models. It holds the built-in default network
+// that `mattersim run` executes.
 package scenarios
 
 import (
@@ -353,7 +353,7 @@ func newAttacker(net *sim.Network, k int, handshake bool) *adversary.Attacker {
 }
 
 // traceEvent writes each session event as one trace line, fields in a fixed
-// order: {"t":…,"ev":"session","node":i,"what":kind,"sess":ref[,"ex":exchange][,"ctr":n][,"attempt":n][,"reason":r][,"inj":1]}.
+// order: {"t":…,"ev":"session","node":i,"what":kind,"sess":ref[,"ex":exchange][,"ctr":n][,"attempt":n][,"reason":r][,"inj":true]}.
 func traceEvent(t *sim.Trace) nodes.EventHook {
 	var fs []sim.Field
 	return func(now clock.Time, n *nodes.Node, ev *session.Event, injected bool) {
@@ -379,7 +379,7 @@ func traceEvent(t *sim.Trace) nodes.EventHook {
 			fs = append(fs, sim.Str("reason", ev.Reason.String()))
 		}
 		if injected {
-			fs = append(fs, sim.Int("inj", 1))
+			fs = append(fs, sim.Bool("inj", true))
 		}
 		t.Event(now, n.Index(), "session", fs...)
 	}

@@ -40,7 +40,7 @@ func countKind(out []Output, k EventKind) int {
 
 var addrC = netip.MustParseAddrPort("[fd00::c]:5540")
 
-// TestUnsecuredTableKeepsSessionsInUse (finding 1): a full unsecured table
+// TestUnsecuredTableKeepsSessionsInUse: a full unsecured table
 // recycles only idle sessions (no exchanges, so no pending ack and no
 // retransmission); when every entry is in use a new session is refused
 // with EventTableFull and nothing is sent (connectedhomeip
@@ -88,7 +88,7 @@ func TestUnsecuredTableKeepsSessionsInUse(t *testing.T) {
 	require.True(t, ok)
 }
 
-// TestHostileUnsolicitedBounded (finding 2): 50,000 unsecured datagrams from
+// TestHostileUnsolicitedBounded: 50,000 unsecured datagrams from
 // "new initiators" with new exchange ids, of every protocol, leave the
 // session and exchange tables bounded even though nobody closes the
 // exchanges they open: unregistered protocols open nothing (acked if R,
@@ -188,7 +188,7 @@ func TestStrayUnsecuredMessagesCreateNoSession(t *testing.T) {
 	require.Equal(t, clock.Never, b.NextDeadline())
 }
 
-// TestExchangeLimit (finding 2): registered unsolicited messages on a
+// TestExchangeLimit: registered unsolicited messages on a
 // secure session stop opening exchanges at MaxExchanges (dropped with
 // EventTableFull, not acked); closing one frees room.
 func TestExchangeLimit(t *testing.T) {
@@ -235,7 +235,7 @@ func TestExchangeLimit(t *testing.T) {
 	require.Equal(t, []string{"message", "datagram", "unhandled"}, kinds(drainAll(b)))
 }
 
-// TestUnsecuredFollowsPeerAddress (finding 3): a responder answering from
+// TestUnsecuredFollowsPeerAddress: a responder answering from
 // another address and an initiator retransmitting from a new port stay on
 // their session, whose address moves on new messages only.
 func TestUnsecuredFollowsPeerAddress(t *testing.T) {
@@ -280,7 +280,7 @@ func TestUnsecuredFollowsPeerAddress(t *testing.T) {
 	require.Equal(t, newA, in.Peer)
 }
 
-// TestDuplicateAckNotProcessed (finding 5): a duplicate's ack field is not
+// TestDuplicateAckNotProcessed: a duplicate's ack field is not
 // processed (connectedhomeip ExchangeContext::HandleMessage), so a replayed
 // or forged duplicate cannot clear a pending retransmission.
 func TestDuplicateAckNotProcessed(t *testing.T) {
@@ -319,7 +319,7 @@ func (e *entropyScript) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestEphemeralIDOperational (finding 6): ephemeral initiator node ids are
+// TestEphemeralIDOperational: ephemeral initiator node ids are
 // drawn again until they are operational (spec 2.5.5.1,
 // 0x1..0xFFFF_FFEF_FFFF_FFFF; connectedhomeip CreateUnauthenticatedSession).
 func TestEphemeralIDOperational(t *testing.T) {
@@ -335,7 +335,7 @@ func TestEphemeralIDOperational(t *testing.T) {
 	require.Equal(t, message.NodeID(0xFFFF_FFEF_FFFF_FFFF), r.Ephemeral)
 }
 
-// TestDuplicateRefreshesPeerActivity (finding 7): an authenticated
+// TestDuplicateRefreshesPeerActivity: an authenticated
 // duplicate marks the peer active (MRP interval choice, spec 4.12.8) but
 // never moves the session's address.
 func TestDuplicateRefreshesPeerActivity(t *testing.T) {
@@ -356,7 +356,7 @@ func TestDuplicateRefreshesPeerActivity(t *testing.T) {
 	require.Equal(t, addrA, in.Peer)
 }
 
-// TestRetireSessionLingers (finding 4): a retired unsecured session stays
+// TestRetireSessionLingers: a retired unsecured session stays
 // for UnsecuredLinger, so the peer's retransmission of its last message
 // (our ack was lost) is acked again, then it is removed at its deadline.
 func TestRetireSessionLingers(t *testing.T) {

@@ -143,7 +143,9 @@ func TestNetstackQuiet(t *testing.T) {
 	}
 	e.Run()
 	require.Equal(t, uint64(0), e.NetClock().AfterFuncs)
-	require.Equal(t, g, runtime.NumGoroutine())
+	// Not Equal: a goroutine another test left behind (an exec'd tshark's
+	// waiter) may end meanwhile; stacks that started any would add to g.
+	require.LessOrEqual(t, runtime.NumGoroutine(), g)
 	require.Equal(t, uint64(400), n.Stats().Delivered)
 }
 

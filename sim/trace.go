@@ -20,7 +20,7 @@ import (
 //	{"t":1000000,"ev":"send","id":3,"from":0,"to":1,"dst":"fd00:6d73:696d::2","len":72,"sum":"9c0e..."}
 //	{"t":1000000,"ev":"drop","id":3,"from":0,"to":1,"by":"partition","why":"sides 0|1"}
 //	{"t":2000000,"ev":"deliver","id":3,"from":0,"to":1,"len":72}
-//	{"t":2000000,"ev":"session","node":1,"state":"established"}
+//	{"t":2000000,"ev":"session","node":1,"what":"session-opened","sess":"s23749"}
 //
 // "to" is -1 on a multicast send (the group is in "dst"); deliveries and
 // drops of a multicast frame name each member. Frames the switch was handed
@@ -52,8 +52,8 @@ func (t *Trace) Flush() error {
 	return t.err
 }
 
-// Field is one key/value pair of an upper-layer event. Build it with Str or
-// Int; the zero value is an empty string field. A plain value.
+// Field is one key/value pair of an upper-layer event. Build it with Str,
+// Int or Bool; the zero value is an empty string field. A plain value.
 type Field struct {
 	Key   string
 	Value string
@@ -66,6 +66,12 @@ func Str(key, value string) Field { return Field{Key: key, Value: value} }
 // Int returns an integer field.
 func Int(key string, v int64) Field {
 	return Field{Key: key, Value: strconv.FormatInt(v, 10), num: true}
+}
+
+// Bool returns a boolean field, written as JSON true or false (as the
+// switch's own "inj":true).
+func Bool(key string, v bool) Field {
+	return Field{Key: key, Value: strconv.FormatBool(v), num: true}
 }
 
 // Event writes an upper-layer event for node (NoNode for none) with fields in

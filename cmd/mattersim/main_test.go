@@ -21,7 +21,7 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 	require.Contains(t, stderr, "no-such-flag")
 }
 
-// Review finding 5: a mistyped subcommand is bad input (exit 2), at the
+// A mistyped subcommand is bad input (exit 2), at the
 // top level and under `decode`; a bare group still prints its help.
 func TestUnknownCommandIsUsageError(t *testing.T) {
 	for i, tc := range []struct {

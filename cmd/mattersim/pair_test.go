@@ -143,7 +143,7 @@ func TestPairClosedPort(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Empty(t, out)
 	require.Equal(t, "mattersim: timed out after 1.5s waiting for PBKDFParamResponse from "+addr+"\n", errOut)
-	require.Less(t, time.Since(start), 4*time.Second)
+	require.Less(t, time.Since(start), 8*time.Second, "the 1.5 s timeout plus at most 1 s of cleanup; generous for a loaded machine")
 
 	// With a longer timeout MRP gives up first (ICMP port-unreachable is not
 	// seen on the unconnected socket; see README.md).
@@ -172,7 +172,7 @@ func TestPairDeviceBadFlags(t *testing.T) {
 	}
 }
 
-// Review finding 6: the text output says CloseSession was sent only when
+// The text output says CloseSession was sent only when
 // it was.
 func TestPrintPairCloseSession(t *testing.T) {
 	for i, tc := range []struct {

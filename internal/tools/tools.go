@@ -1,7 +1,8 @@
 //go:build tools
 
-// Package tools pins dependencies that packages of this module will import,
-// so that go.mod keeps them while the code that uses them is written.
+// Package tools pins dependencies chosen for the project that no package
+// imports yet (gonum.org/v1/plot for reports, goccy/go-yaml for scenario
+// files) or that only tests and tools use, so go.mod keeps their versions.
 package tools
 
 import (

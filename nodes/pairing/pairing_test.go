@@ -455,7 +455,7 @@ func settleBounded(t testing.TB, n *testNet, d time.Duration) {
 	n.now = max(n.now, limit)
 }
 
-// Review finding 1: a second PBKDFParamRequest (new counter) on the exchange
+// A second PBKDFParamRequest (new counter) on the exchange
 // of the pairing in progress is answered BUSY and changes nothing; the
 // glue used to treat pase's ErrBusy as the end of the attempt, freeing the
 // slot while pase still waited for Pake1, and its deadline then stayed in
@@ -485,7 +485,7 @@ func TestSecondRequestOnSameExchange(t *testing.T) {
 	require.False(t, r.active)
 }
 
-// Review finding 2: a wrong opcode that ends the attempt and closes the
+// A wrong opcode that ends the attempt and closes the
 // window (MaxFailures reached) is a failure like any other: noticed, and
 // the slot freed. It used to be taken for a stray message.
 func TestWrongOpcodeClosingWindow(t *testing.T) {
@@ -510,7 +510,7 @@ func TestWrongOpcodeClosingWindow(t *testing.T) {
 	require.Empty(t, dev.m.Sessions())
 }
 
-// Review finding 3: a PBKDFParamRequest arriving exactly at a stale
+// A PBKDFParamRequest arriving exactly at a stale
 // pairing's deadline, before HandleTimeout ran, starts a real pairing (the
 // stale one is expired first), not a phantom one the glue does not track.
 func TestRequestAtStaleDeadline(t *testing.T) {
@@ -533,7 +533,7 @@ func TestRequestAtStaleDeadline(t *testing.T) {
 	require.Equal(t, []NoticeKind{NoticeFailed, NoticeEstablished}, kinds)
 }
 
-// Review finding 6: MRP giving up on a handshake message ends the pairing
+// MRP giving up on a handshake message ends the pairing
 // at once (pase.Responder.Abort) instead of at the step timeout.
 func TestGiveUpFreesResponder(t *testing.T) {
 	n := newNet(t)
@@ -551,7 +551,7 @@ func TestGiveUpFreesResponder(t *testing.T) {
 	require.False(t, r.active)
 }
 
-// Review finding 6: after a failure the initiator is Settled as soon as
+// After a failure the initiator is Settled as soon as
 // the device acked its FAILURE report (one round trip), well before Idle
 // (the unsecured session's linger), which is what `mattersim pair` waits
 // for before exiting.
