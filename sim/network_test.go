@@ -585,3 +585,26 @@ func TestFaultPackageStages(t *testing.T) {
 	require.Equal(t, t1, t2)
 	require.NotEqual(t, d1, d3, "another seed draws other losses (may tie rarely; seeds fixed here)")
 }
+
+// TestScheduleLinkAndSchedule: a stage set with ScheduleLink and a heal
+// scheduled with Schedule take effect at their exact instants; a send queued
+// at the same instant after the change sees it.
+func TestScheduleLinkAndSchedule(t *testing.T) {
+	e, n := newNet(t, 1, 2)
+	s0, _ := bind(t, n.Node(0))
+	_, r1 := bind(t, n.Node(1))
+	n.ScheduleLink(ms(10), 0, 1, dropAll{})
+	n.Schedule(ms(20), func(n *Network) { n.SetLink(0, 1, nil) })
+	for _, at := range []int{5, 10, 15, 20, 25} {
+		e.At(ms(at), func(clock.Time) {
+			require.NoError(t, s0.Send(ap(Addr(1)), []byte(fmt.Sprintf("@%d", at))))
+		})
+	}
+	e.Run()
+	var got []string
+	for _, g := range r1.got {
+		got = append(got, g[strings.LastIndex(g, " ")+1:])
+	}
+	require.Equal(t, []string{"@5", "@20", "@25"}, got)
+	require.Nil(t, n.Link(0, 1))
+}
