@@ -484,6 +484,9 @@ func randomWorkload(t testing.TB, seed uint64, k, perNode int) (trace, pcap []by
 	e.Run()
 	e.Trace().Event(e.Now(), NoNode, "end", Str("why", "quiescent"), Int("events", int64(e.Processed())))
 	require.NoError(t, e.Trace().Flush())
+	// Every frame entering the switch is one pcap record.
+	require.Equal(t, n.Stats().Sent, pc.Packets())
+	require.NoError(t, pc.Err())
 	return tb.Bytes(), pb.Bytes()
 }
 
