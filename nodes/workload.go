@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"mattersim/clock"
+	"mattersim/clock/queue"
 	"mattersim/session"
 )
 
@@ -100,71 +101,19 @@ func (ws Workloads) Deadline() clock.Time {
 	return t
 }
 
-// timerQueue is a binary heap of workload timers ordered by (at, seq), so
-// equal instants fire in the order they were set (house style 3). Entries
-// are cancelled lazily: the owner compares gen with its own.
-type timerQueue struct {
-	q   []timerEntry
-	seq uint64
-}
+// timerQueue holds workload timers in (at, insertion) order, so equal
+// instants fire in the order they were set (clock/queue). Entries are
+// cancelled lazily: the owner compares gen with its own.
+type timerQueue struct{ q queue.Queue[timerEntry] }
 
 type timerEntry struct {
-	at   clock.Time
-	seq  uint64
-	key  int    // owner-defined: peer index
-	kind uint8  // owner-defined
-	gen  uint64 // owner-defined generation, for lazy cancel
+	at   clock.Time // repeats the queue key for the owner
+	key  int        // owner-defined: peer index
+	kind uint8      // owner-defined
+	gen  uint64     // owner-defined generation, for lazy cancel
 }
 
-func (a *timerEntry) less(b *timerEntry) bool {
-	if a.at != b.at {
-		return a.at < b.at
-	}
-	return a.seq < b.seq
-}
-
-func (t *timerQueue) len() int { return len(t.q) }
-
-func (t *timerQueue) push(e timerEntry) {
-	t.seq++
-	e.seq = t.seq
-	t.q = append(t.q, e)
-	q := t.q
-	i := len(q) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !q[i].less(&q[p]) {
-			break
-		}
-		q[i], q[p] = q[p], q[i]
-		i = p
-	}
-}
-
-func (t *timerQueue) top() *timerEntry { return &t.q[0] }
-
-func (t *timerQueue) pop() timerEntry {
-	q := t.q
-	top := q[0]
-	n := len(q) - 1
-	q[0] = q[n]
-	q = q[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && q[r].less(&q[l]) {
-			m = r
-		}
-		if !q[m].less(&q[i]) {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
-	}
-	t.q = q
-	return top
-}
+func (t *timerQueue) len() int            { return t.q.Len() }
+func (t *timerQueue) push(e timerEntry)   { t.q.Push(e.at, e) }
+func (t *timerQueue) top() *timerEntry    { _, e := t.q.Peek(); return e }
+func (t *timerQueue) pop() (e timerEntry) { _, e = t.q.Pop(); return e }

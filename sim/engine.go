@@ -5,6 +5,7 @@ import (
 
 	"mattersim/clock"
 	"mattersim/clock/netclock"
+	"mattersim/clock/queue"
 )
 
 // evKind says what an event does. Events are typed values, not closures, so
@@ -25,10 +26,10 @@ const (
 	flagInjected
 )
 
-// event is one entry of the queue. Ordered by (at, seq); seq is unique.
+// event is one entry of the queue (clock/queue orders it by time, then
+// insertion sequence). at repeats the queue's key for dispatch.
 type event struct {
 	at    clock.Time
-	seq   uint64
 	gen   uint64 // timer generation or frame ID
 	data  []byte
 	obj   any // *Timer or *netclock.Timer
@@ -36,13 +37,6 @@ type event struct {
 	to    int32
 	kind  evKind
 	flags uint8
-}
-
-func (a *event) less(b *event) bool {
-	if a.at != b.at {
-		return a.at < b.at
-	}
-	return a.seq < b.seq
 }
 
 // Engine is a single-threaded discrete-event loop on a virtual clock. Events
@@ -55,8 +49,7 @@ func (a *event) less(b *event) bool {
 // goroutine that calls Run.
 type Engine struct {
 	clk    clock.Virtual
-	q      []event
-	seq    uint64
+	q      queue.Queue[event]
 	done   uint64 // live events processed
 	seeds  Seeds
 	net    *Network
@@ -100,7 +93,7 @@ func (e *Engine) Processed() uint64 { return e.done }
 
 // Pending returns the number of queued entries, including stale timer
 // entries not yet discarded.
-func (e *Engine) Pending() int { return len(e.q) }
+func (e *Engine) Pending() int { return e.q.Len() }
 
 // ScheduleTimer implements netclock.Scheduler.
 func (e *Engine) ScheduleTimer(at clock.Time, t *netclock.Timer, gen uint64) {
@@ -109,69 +102,32 @@ func (e *Engine) ScheduleTimer(at clock.Time, t *netclock.Timer, gen uint64) {
 
 var _ netclock.Scheduler = (*Engine)(nil)
 
-// push queues ev, stamping its sequence number. Scheduling in the past is a
-// programming error: it would break the monotonic clock.
+// push queues ev after every event already queued for its instant.
+// Scheduling in the past is a programming error: it would break the
+// monotonic clock.
 func (e *Engine) push(ev event) {
 	if ev.at < e.clk.Now() {
 		panic("sim: event scheduled in the past at " + ev.at.String() + ", now " + e.clk.Now().String())
 	}
-	e.seq++
-	ev.seq = e.seq
-	e.q = append(e.q, ev)
-	// sift up
-	q := e.q
-	i := len(q) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !q[i].less(&q[p]) {
-			break
-		}
-		q[i], q[p] = q[p], q[i]
-		i = p
-	}
+	e.q.Push(ev.at, ev)
 }
 
 // pop removes and returns the earliest event. The queue must be non-empty.
 func (e *Engine) pop() event {
-	q := e.q
-	top := q[0]
-	n := len(q) - 1
-	q[0] = q[n]
-	q[n] = event{} // drop references for the GC
-	q = q[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && q[r].less(&q[l]) {
-			m = r
-		}
-		if !q[m].less(&q[i]) {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
-	}
-	e.q = q
-	return top
+	_, ev := e.q.Pop()
+	return ev
 }
 
 // Next returns the time of the earliest queued entry (which may be a stale
 // timer), or clock.Never when the queue is empty.
 func (e *Engine) Next() clock.Time {
-	if len(e.q) == 0 {
-		return clock.Never
-	}
-	return e.q[0].at
+	return e.q.Next()
 }
 
 // Step runs the earliest live event, discarding stale timer entries on the
 // way. It reports false when the queue is empty.
 func (e *Engine) Step() bool {
-	for len(e.q) > 0 {
+	for e.q.Len() > 0 {
 		if e.dispatch(e.pop()) {
 			return true
 		}
@@ -218,7 +174,7 @@ func (e *Engine) dispatch(ev event) bool {
 // live events run.
 func (e *Engine) RunUntil(t clock.Time) int {
 	n := 0
-	for len(e.q) > 0 && e.q[0].at <= t {
+	for e.q.Len() > 0 && e.q.Next() <= t {
 		if e.dispatch(e.pop()) {
 			n++
 		}
