@@ -46,6 +46,11 @@ func TestRunTraceAndPcapDeterministic(t *testing.T) {
 	// The default (PASE) run's trace has the pairings.
 	t1, p1 := files("a", "5")
 	require.Contains(t, t1, `"ev":"pairing"`)
+	// The attacker's frames are marked on frame lines and on the session
+	// events they cause, in one format.
+	require.Regexp(t, `"ev":"send".*"inj":true`, t1)
+	require.Regexp(t, `"ev":"session".*"inj":true`, t1)
+	require.NotContains(t, t1, `"inj":1`)
 	t2, p2 := files("b", "5")
 	t3, p3 := files("c", "6")
 	require.Equal(t, t1, t2)
