@@ -20,7 +20,12 @@
 //
 // Reception window: a Window holds the largest accepted counter and a
 // bitmap of the Size counters below it. Its Policy (SecureUnicast, Group,
-// Unencrypted) is fixed at construction. Verify classifies a counter without
+// Unencrypted) is fixed at construction, and so is its Init: whether a
+// counter that synchronizes the window (a trusted first counter, spec
+// 4.18.4) leaves the bitmap all ones (InitSpec, spec 4.6.5.4; the default
+// for PolicyGroup) or empty (InitSDK, the C++ SDK; the default for
+// PolicyUnencrypted, see matter.js PR #4098). SyncNext sets the window
+// from a message counter synchronization point (spec 4.18.5). Verify classifies a counter without
 // side effects; Commit records an accepted one and must be called only after
 // the message authenticated (decrypt, then Verify, then Commit; SDK
 // SessionManager.cpp).

@@ -17,7 +17,7 @@ const sdkW = DefaultWindowSize
 
 func newW(t *testing.T, p Policy) *Window {
 	t.Helper()
-	w, err := NewWindow(p, sdkW)
+	w, err := NewWindowInit(p, sdkW, InitSDK) // the SDK initialises empty (SetCounter)
 	require.NoError(t, err)
 	return &w
 }

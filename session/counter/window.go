@@ -56,6 +56,69 @@ func ParsePolicy(s string) (Policy, bool) {
 	return 0, false
 }
 
+// Init says how a window's bitmap starts when a counter synchronizes it: the
+// first counter trusted from a peer (PolicyGroup, PolicyUnencrypted) or a
+// message counter synchronization point (SyncNext). It is a research knob:
+// the spec and the C++ SDK disagree.
+type Init uint8
+
+// Window initialisations.
+const (
+	// InitDefault is the zero value: the policy's default, InitSpec for
+	// PolicyGroup and InitSDK for PolicyUnencrypted and PolicySecureUnicast.
+	InitDefault Init = iota
+	// InitSpec sets the bitmap to all ones: "only new messages with counter
+	// greater than max_message_counter SHALL be accepted" (spec 4.6.5.4,
+	// Message Reception State Initialization). Counters below the trusted
+	// one are rejected, so a group message captured before a receiver's
+	// reboot cannot be replayed once trust-first has resynchronized
+	// (connectedhomeip issue #72535).
+	InitSpec
+	// InitSDK leaves the bitmap empty: the Size counters below the trusted
+	// one are each accepted once (connectedhomeip src/transport/
+	// PeerMessageCounter.h SetCounter: mWindow.reset()). It is the right
+	// start for unencrypted sessions (matter.js PR #4098: with a full bitmap
+	// a standalone ack that overtakes a PASE response makes the response a
+	// duplicate, and PASE stalls).
+	InitSDK
+)
+
+var initNames = [...]string{InitDefault: "default", InitSpec: "spec", InitSDK: "sdk"}
+
+// String returns "default", "spec", "sdk" or "init(N)".
+func (i Init) String() string {
+	if int(i) < len(initNames) {
+		return initNames[i]
+	}
+	return fmt.Sprintf("init(%d)", uint8(i))
+}
+
+// ParseInit maps "spec" and "sdk" (and "default", or "") to an Init.
+func ParseInit(s string) (Init, bool) {
+	if s == "" {
+		return InitDefault, true
+	}
+	for i, n := range initNames {
+		if n == s {
+			return Init(i), true
+		}
+	}
+	return 0, false
+}
+
+// Resolve returns the initialisation a window of policy p uses: i itself,
+// or the policy's default for InitDefault and unknown values.
+func (i Init) Resolve(p Policy) Init {
+	switch i {
+	case InitSpec, InitSDK:
+		return i
+	}
+	if p == PolicyGroup {
+		return InitSpec
+	}
+	return InitSDK
+}
+
 // Verdict classifies a received counter. Verdicts are outcomes, not errors:
 // a duplicate is normal protocol life (house rule 6).
 type Verdict uint8
@@ -130,23 +193,50 @@ type Window struct {
 	max    uint32
 	policy Policy
 	size   uint8  // 0 means DefaultWindowSize
-	synced bool   // has a max; PolicySecureUnicast counts as synced even while false
+	init   Init   // how a synchronizing counter sets the bitmap (Resolve)
+	st     state  // unsynced, synced, or synced with max not yet received
 	bits   uint64 // bit i set <=> counter max-1-i seen; bits at and above the size are stale (see Bitmap)
 	mask   uint64 // bits the window covers; 0 until primed (zero value)
 }
+
+// state is a window's synchronization state. PolicySecureUnicast counts as
+// synced even in the zero value (stUnsynced, not yet primed).
+type state uint8
+
+const (
+	stUnsynced state = iota
+	stSynced         // max has been received
+	stOpen           // synchronized by SyncNext with InitSDK: max itself not yet received
+)
 
 // NewWindow returns an empty window with the given policy and size. Size 0
 // means DefaultWindowSize; sizes above MaxWindowSize or negative give a
 // *SizeError. PolicySecureUnicast windows start synchronized at max 0; PolicyGroup and
 // PolicyUnencrypted windows start unsynchronized (the first counter is trusted).
+//
+// The bitmap a synchronizing counter leaves is the policy's default
+// initialisation (Init.Resolve: all ones for PolicyGroup, empty otherwise);
+// NewWindowInit chooses it.
 func NewWindow(p Policy, size int) (Window, error) {
+	return NewWindowInit(p, size, InitDefault)
+}
+
+// NewWindowInit is NewWindow with the initialisation of the bitmap when a
+// counter synchronizes the window (trust-first, spec 4.6.5.4, 4.18.4).
+// PolicySecureUnicast windows start synchronized at max 0 whatever init
+// says: no counter lies below 0 without rollover, so the two
+// initialisations cannot differ there.
+func NewWindowInit(p Policy, size int, init Init) (Window, error) {
 	if size < 0 || size > MaxWindowSize {
 		return Window{}, &SizeError{Size: size}
 	}
 	if p > PolicyUnencrypted {
 		return Window{}, fmt.Errorf("counter: unknown window policy %d", uint8(p))
 	}
-	w := Window{policy: p, size: uint8(size)}
+	if init > InitSDK {
+		return Window{}, fmt.Errorf("counter: unknown window initialisation %d", uint8(init))
+	}
+	w := Window{policy: p, size: uint8(size), init: init.Resolve(p)}
 	w.prime()
 	return w, nil
 }
@@ -156,9 +246,12 @@ func NewWindow(p Policy, size int) (Window, error) {
 func (w *Window) prime() {
 	w.mask = 1<<w.limit() - 1 // size 64: 1<<64 == 0, minus 1 is all ones
 	if w.policy == PolicySecureUnicast {
-		w.synced = true
+		w.st = stSynced
 	}
 }
+
+// Init returns the initialisation a synchronizing counter applies.
+func (w *Window) Init() Init { return w.init.Resolve(w.policy) }
 
 // Policy returns the window's rule set.
 func (w *Window) Policy() Policy { return w.policy }
@@ -167,7 +260,12 @@ func (w *Window) Policy() Policy { return w.policy }
 func (w *Window) Size() int { return int(w.limit()) }
 
 // Synced reports whether the window has a max (always true for PolicySecureUnicast).
-func (w *Window) Synced() bool { return w.synced || w.policy == PolicySecureUnicast }
+func (w *Window) Synced() bool { return w.st != stUnsynced || w.policy == PolicySecureUnicast }
+
+// MaxReceived reports whether the counter Max itself has been received.
+// It is false only after SyncNext with InitSDK, until that counter arrives
+// or a later one does.
+func (w *Window) MaxReceived() bool { return w.st != stOpen }
 
 // Max returns the largest accepted counter (0 if not synchronized).
 func (w *Window) Max() uint32 { return w.max }
@@ -176,30 +274,84 @@ func (w *Window) Max() uint32 { return w.max }
 func (w *Window) Bitmap() uint64 { return w.bits & w.mask }
 
 // String formats the state as "max=0x64 win=0x00000001" (the notation of
-// the worked cases), or "unsynced".
+// the worked cases), "max=0x64 win=0x80000000 open" when max itself has not
+// been received (SyncNext), or "unsynced".
 func (w *Window) String() string {
 	if !w.Synced() {
 		return "unsynced"
 	}
-	if w.Size() <= 32 {
-		return fmt.Sprintf("max=%#x win=0x%08x", w.max, w.Bitmap())
+	open := ""
+	if w.st == stOpen {
+		open = " open"
 	}
-	return fmt.Sprintf("max=%#x win=0x%016x", w.max, w.Bitmap())
+	if w.Size() <= 32 {
+		return fmt.Sprintf("max=%#x win=0x%08x%s", w.max, w.Bitmap(), open)
+	}
+	return fmt.Sprintf("max=%#x win=0x%016x%s", w.max, w.Bitmap(), open)
 }
 
-// Sync sets the window to max=c with an empty bitmap, as a message counter
-// synchronization response does (spec 4.6.6 / 4.7; SDK SetCounter).
+// Sync sets the window to max=c with an empty bitmap, whatever the
+// window's Init (connectedhomeip PeerMessageCounter.h SetCounter). Tests
+// and the SDK ports use it to force a state.
 func (w *Window) Sync(c uint32) {
-	w.max, w.bits, w.synced = c, 0, true
 	if w.mask == 0 {
 		w.prime()
 	}
+	w.max, w.bits, w.st = c, 0, stSynced
+}
+
+// SyncInit initialises the reception state at max=c (spec 4.6.5.4) with
+// the window's Init: all ones (InitSpec) or empty (InitSDK). This is what a
+// trusted first counter does.
+func (w *Window) SyncInit(c uint32) {
+	if w.mask == 0 {
+		w.prime()
+	}
+	w.max, w.st = c, stSynced
+	w.bits = 0
+	if w.Init() == InitSpec {
+		w.bits = w.mask
+	}
+}
+
+// SyncNext synchronizes the window from a counter synchronization point:
+// next is the counter the peer's next message will carry (a
+// MsgCounterSyncRsp's Synchronized Counter, spec 4.18.5). Every counter from
+// next on is new. Below next, init decides (InitDefault: the window's own):
+//
+//   - InitSDK opens the Size counters next-Size .. next-1: each is accepted
+//     once, so messages the peer sent just before the synchronization point
+//     (the ones queued while it ran) are still taken, and older ones are
+//     not. This is the connectedhomeip 2021 MessageCounterManager's "reset
+//     all bits, accept all packets in the window".
+//   - InitSpec closes them (spec 4.6.5.4 applied at the synchronization
+//     point): only counters from next on are new.
+//
+// The state is max = next-1 with max marked not received (MaxReceived) for
+// InitSDK, since the peer may have used next-1 without our seeing it.
+func (w *Window) SyncNext(next uint32, init Init) {
+	if w.mask == 0 {
+		w.prime()
+	}
+	if init == InitDefault {
+		init = w.Init()
+	}
+	w.max = next - 1
+	if init == InitSpec {
+		w.st, w.bits = stSynced, w.mask
+		return
+	}
+	// Open max (next-1) and the Size-1 counters below it; the counter
+	// just past the window's reach (bit Size-1, next-1-Size) stays closed
+	// so that exactly Size counters below next are open.
+	w.st = stOpen
+	w.bits = 1 << (w.limit() - 1)
 }
 
 // Unsync forgets all state: the next counter is trusted again (PolicyGroup and
 // PolicyUnencrypted). For PolicySecureUnicast it returns to max 0, empty bitmap.
 func (w *Window) Unsync() {
-	w.max, w.bits, w.synced = 0, 0, false
+	w.max, w.bits, w.st = 0, 0, stUnsynced
 	w.prime()
 }
 
@@ -227,18 +379,21 @@ func (w *Window) ahead(c, d uint32) bool {
 // verdict is Accepted.
 func (w *Window) Verify(c uint32) Verdict {
 	// Fast path (inlined): the next counter in order is the common case.
-	if c-w.max == 1 && c != 0 && w.synced { // synced implies primed
+	if c-w.max == 1 && c != 0 && w.st != stUnsynced { // synced implies primed
 		return Future
 	}
 	return w.verify(c)
 }
 
 func (w *Window) verify(c uint32) Verdict {
-	if !w.synced && w.policy != PolicySecureUnicast {
+	if w.st == stUnsynced && w.policy != PolicySecureUnicast {
 		return First
 	}
 	d := c - w.max
 	if d == 0 {
+		if w.st == stOpen {
+			return InWindow // synchronized just below it, not yet received
+		}
 		return Duplicate
 	}
 	if w.ahead(c, d) {
@@ -264,7 +419,7 @@ func (w *Window) verify(c uint32) Verdict {
 // Size keeps it in the top bit, and larger jumps clear the bitmap.
 func (w *Window) Commit(c uint32) {
 	// Fast path: the next counter in order shifts the bitmap by one.
-	if c-w.max == 1 && c != 0 && w.synced { // synced implies primed
+	if c-w.max == 1 && c != 0 && w.st == stSynced { // synced implies primed
 		w.bits = w.bits<<1 | 1 // bits above the window are never read unmasked
 		w.max = c
 		return
@@ -276,12 +431,13 @@ func (w *Window) commit(c uint32) {
 	if w.mask == 0 {
 		w.prime() // zero value
 	}
-	if !w.synced {
-		w.Sync(c)
+	if w.st == stUnsynced {
+		w.SyncInit(c) // trust first (spec 4.18.4, 4.6.5.4)
 		return
 	}
 	d := c - w.max
 	if d == 0 {
+		w.st = stSynced // an open max is received now; a duplicate changes nothing
 		return
 	}
 	n := w.limit()
@@ -295,11 +451,15 @@ func (w *Window) commit(c uint32) {
 		}
 		// Unencrypted reset: d >= 2^31 here, so the bitmap clears below.
 	}
+	var old uint64 = 1 // the old max lands in bit d-1, unless it was never received
+	if w.st == stOpen {
+		old = 0
+	}
 	if d <= n {
 		// d is 1..64 here; Go defines x<<64 == 0.
-		w.bits = w.bits<<d | 1<<(d-1)
+		w.bits = w.bits<<d | old<<(d-1)
 	} else {
 		w.bits = 0
 	}
-	w.max = c
+	w.max, w.st = c, stSynced
 }

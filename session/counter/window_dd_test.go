@@ -13,8 +13,10 @@ import (
 // TestWindowDataDriven runs the numbered edge-case vectors in
 // testdata/window_*.txt. Directives:
 //
-//	window policy=<secure|group|unencrypted> [size=N]  new window; prints its state
+//	window policy=<secure|group|unencrypted> [size=N] [init=spec|sdk]
+//	                                                   new window; prints its state
 //	set max=<n> win=<bitmap>                           force a synchronized state (worked-case tables)
+//	syncnext <n> [init=spec|sdk]                       synchronization point: n is the peer's next counter
 //	recv <c> [<c>...]                                  Verify, then Commit if accepted; one line per counter
 //	verify <c> [<c>...]                                Verify only; state must not change
 //	replay-accepted                                    re-verify every counter accepted since the last window/set
@@ -38,8 +40,9 @@ func TestWindowDataDriven(t *testing.T) {
 				require.True(t, ok, "unknown policy %q", ps)
 				size := 0
 				d.MaybeScanArgs(t, "size", &size)
+				init := scanInit(t, d)
 				var err error
-				w, err = NewWindow(p, size)
+				w, err = NewWindowInit(p, size, init)
 				if err != nil {
 					return "error: " + err.Error() + "\n"
 				}
@@ -53,6 +56,11 @@ func TestWindowDataDriven(t *testing.T) {
 				bits, err := strconv.ParseUint(winS, 0, 64)
 				require.NoError(t, err)
 				w.bits = bits
+				accepted = accepted[:0]
+				return w.String() + "\n"
+			case "syncnext":
+				require.NotEmpty(t, d.CmdArgs, "syncnext needs a counter")
+				w.SyncNext(parseCounter(t, d.CmdArgs[0].Key), scanInit(t, d))
 				accepted = accepted[:0]
 				return w.String() + "\n"
 			case "recv", "verify":
@@ -88,6 +96,17 @@ func TestWindowDataDriven(t *testing.T) {
 			return ""
 		})
 	})
+}
+
+func scanInit(t *testing.T, d *datadriven.TestData) Init {
+	t.Helper()
+	var s string
+	if d.HasArg("init") {
+		d.ScanArgs(t, "init", &s)
+	}
+	init, ok := ParseInit(s)
+	require.True(t, ok, "unknown init %q", s)
+	return init
 }
 
 func parseCounter(t *testing.T, s string) uint32 {

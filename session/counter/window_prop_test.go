@@ -13,9 +13,15 @@ import (
 // with int64 arithmetic instead of uint32 wrap-around and a map instead of
 // a shifted bitmap. Counters that fall out of the window are pruned from
 // the set, as the spec's window forgets them.
+//
+// The window's initialisation (spec 4.6.5.4 all ones, or the SDK's empty
+// bitmap) is modelled as which counters below a trusted one start in the
+// seen set, and a synchronization point (SyncNext) as a max that is not in
+// the seen set.
 type model struct {
 	policy Policy
 	size   int64
+	init   Init
 	synced bool
 	max    int64
 	seen   map[int64]bool
@@ -23,13 +29,42 @@ type model struct {
 
 const two32 = int64(1) << 32
 
-func newModel(p Policy, size int) *model {
-	m := &model{policy: p, size: int64(size), seen: map[int64]bool{}}
+func newModel(p Policy, size int, init Init) *model {
+	m := &model{policy: p, size: int64(size), init: init.Resolve(p), seen: map[int64]bool{}}
 	if p == PolicySecureUnicast {
 		// SDK: a secure session starts at max 0, which counts as seen.
 		m.synced, m.max, m.seen[0] = true, 0, true
 	}
 	return m
+}
+
+func wrap(c int64) int64 { return (c%two32 + two32) % two32 }
+
+// trust synchronizes on c as a trusted first counter does.
+func (m *model) trust(c int64) {
+	m.synced, m.max = true, c
+	m.seen = map[int64]bool{c: true}
+	if m.init == InitSpec {
+		for i := int64(1); i <= m.size; i++ {
+			m.seen[wrap(c-i)] = true
+		}
+	}
+}
+
+// syncNext models a synchronization point: next is the peer's next counter.
+func (m *model) syncNext(next int64, init Init) {
+	if init == InitDefault {
+		init = m.init
+	}
+	m.synced, m.max = true, wrap(next-1)
+	m.seen = map[int64]bool{}
+	if init == InitSpec {
+		for i := int64(0); i <= m.size; i++ {
+			m.seen[wrap(m.max-i)] = true
+		}
+		return
+	}
+	m.seen[wrap(m.max-m.size)] = true // the one just out of reach stays closed
 }
 
 // ahead is the forward distance from max to c; behind the backward one.
@@ -41,7 +76,10 @@ func (m *model) classify(c int64) Verdict {
 		return First
 	}
 	if c == m.max {
-		return Duplicate
+		if m.seen[c] {
+			return Duplicate
+		}
+		return InWindow // a synchronization point's open max
 	}
 	if m.policy == PolicySecureUnicast {
 		if c > m.max {
@@ -64,7 +102,9 @@ func (m *model) classify(c int64) Verdict {
 
 func (m *model) commit(c int64) {
 	switch m.classify(c) {
-	case First, Reset:
+	case First:
+		m.trust(c)
+	case Reset:
 		m.synced, m.max = true, c
 		m.seen = map[int64]bool{c: true}
 	case InWindow:
@@ -134,18 +174,29 @@ func (g *traffic) pick(policy Policy) uint32 {
 	return c
 }
 
+// TestWindowMatchesNaiveModel drives Window and the naive model with the
+// same random traffic, under both initialisations; for rollover policies
+// every run also starts from a synchronization point (SyncNext) now and
+// then, as a message counter synchronization response does.
 func TestWindowMatchesNaiveModel(t *testing.T) {
 	for _, p := range []Policy{PolicySecureUnicast, PolicyGroup, PolicyUnencrypted} {
 		for _, size := range []int{1, 2, 5, 16, 31, 32, 33, 63, 64} {
 			for seed := uint64(1); seed <= 4; seed++ {
-				t.Run(fmt.Sprintf("%s/size=%d/seed=%d", p, size, seed), func(t *testing.T) {
-					w, err := NewWindow(p, size)
+				init := []Init{InitSpec, InitSDK}[seed%2]
+				t.Run(fmt.Sprintf("%s/size=%d/init=%s/seed=%d", p, size, init, seed), func(t *testing.T) {
+					w, err := NewWindowInit(p, size, init)
 					require.NoError(t, err)
-					m := newModel(p, size)
+					m := newModel(p, size, init)
 					g := &traffic{rng: rand.New(rand.NewPCG(seed, uint64(size)<<8|uint64(p)))}
 					g.next = g.rng.Uint32()&InitMask + 1
 					counts := map[Verdict]int{}
 					for step := 0; step < 4000; step++ {
+						if p != PolicySecureUnicast && g.rng.IntN(500) == 0 {
+							// A synchronization point just ahead of the traffic.
+							si := []Init{InitDefault, InitSpec, InitSDK}[g.rng.IntN(3)]
+							w.SyncNext(g.next, si)
+							m.syncNext(int64(g.next), si)
+						}
 						c := g.pick(p)
 						got, want := w.Verify(c), m.classify(int64(c))
 						require.Equal(t, want, got, "step %d counter %#x window %s", step, c, &w)
