@@ -63,6 +63,15 @@ type Config struct {
 	// 32 are a research extension, and values above MaxWindowSize (64) are
 	// limited to 64, the width of the window's bitmap.
 	WindowSize int
+	// UnencryptedInit is how an unencrypted session's reception window
+	// starts on its first counter (counter.Init): InitDefault and InitSDK
+	// leave the bitmap empty, as the SDK does (matter.js PR #4098: a full
+	// bitmap stalls PASE when a duplicated request makes the standalone ack
+	// overtake the response); InitSpec sets it to all ones (spec 4.6.5.4).
+	UnencryptedInit counter.Init
+	// Group holds the group messaging and message counter synchronization
+	// parameters (groups.go); the zero value means the defaults.
+	Group GroupConfig
 }
 
 // normalize fills defaults.
@@ -94,5 +103,20 @@ func (c Config) normalize() Config {
 	if c.WindowSize > MaxWindowSize {
 		c.WindowSize = MaxWindowSize
 	}
+	if c.UnencryptedInit > counter.InitSDK {
+		c.UnencryptedInit = counter.InitDefault
+	}
+	c.Group = c.Group.normalize()
 	return c
+}
+
+// windowInit returns the initialisation of new windows of policy p.
+func (c *Config) windowInit(p counter.Policy) counter.Init {
+	switch p {
+	case counter.PolicyUnencrypted:
+		return c.UnencryptedInit
+	case counter.PolicyGroup:
+		return c.Group.WindowInit
+	}
+	return counter.InitDefault
 }

@@ -57,6 +57,61 @@ const (
 	// drops it (SessionManager.cpp "UnauthenticatedSession exhausted",
 	// ExchangeMgr.cpp exchange pool exhausted).
 	EventTableFull
+
+	// Group messaging and message counter synchronization (groups.go,
+	// mcsp.go). Event.Group holds the details.
+
+	// EventGroupMessage: a group message was accepted and is delivered
+	// (Verdict; spec 4.17, 4.18.4), including a queued one released by a
+	// synchronization.
+	EventGroupMessage
+	// EventGroupDuplicate: a group message the reception window rejected
+	// (Verdict Duplicate or BehindWindow); dropped silently (no acks on groups).
+	EventGroupDuplicate
+	// EventGroupRejected: a group-session datagram dropped before the
+	// window (Group.Reason: no key, authentication, not a member, shape,
+	// R or A on a data message, peer table full, ...). No state changed.
+	EventGroupRejected
+	// EventGroupPeerEvicted: the group peer table recycled an entry to make
+	// room (Config.Group.PeerEviction); Group names the evicted peer.
+	EventGroupPeerEvicted
+	// EventMCSPTriggered: a message from an unsynchronized sender under
+	// cache-and-sync started a synchronization attempt (spec 4.18.4).
+	EventMCSPTriggered
+	// EventMCSPQueued: a message was queued until the sender is synchronized.
+	EventMCSPQueued
+	// EventMCSPQueueOverflow: the queue was full; Group.Reason says which
+	// message the drop rule dropped (Config.Group.SyncQueueDrop).
+	EventMCSPQueueOverflow
+	// EventMCSPRequestSent: a MsgCounterSyncReq was sent; Group.Jitter is
+	// the delay drawn before it (spec 4.18.5).
+	EventMCSPRequestSent
+	// EventMCSPRetransmit: MRP sent a MsgCounterSyncReq or MsgCounterSyncRsp
+	// again (Attempt = transmission number).
+	EventMCSPRetransmit
+	// EventMCSPGiveUp: MRP stopped retransmitting an MCSP message.
+	EventMCSPGiveUp
+	// EventMCSPSynced: a valid MsgCounterSyncRsp synchronized the sender;
+	// Group.Latency runs from the trigger, Group.RTT from the request.
+	EventMCSPSynced
+	// EventMCSPReleased: a queued message left the queue, accepted
+	// (Verdict accepted, followed by EventGroupMessage) or dropped
+	// (Group.Reason: by the window, or the attempt timed out).
+	EventMCSPReleased
+	// EventMCSPTimeout: no valid response within MSG_COUNTER_SYNC_TIMEOUT;
+	// the attempt ended and its queue was discarded (Group.Queued messages).
+	EventMCSPTimeout
+	// EventMCSPRejected: an MCSP message was rejected (Group.Reason: wrong
+	// challenge, exchange or node, unsolicited, duplicate or replayed,
+	// zero counter, malformed).
+	EventMCSPRejected
+	// EventMCSPResponded: we answered a MsgCounterSyncReq with our group
+	// data counter (Group.SyncCounter).
+	EventMCSPResponded
+	// EventMCSPRateLimited: a MsgCounterSyncReq came sooner than
+	// Config.Group.ResponseInterval after our last response to that
+	// requester; dropped unacknowledged so its retransmission can be answered.
+	EventMCSPRateLimited
 )
 
 var eventNames = [...]string{
@@ -76,6 +131,23 @@ var eventNames = [...]string{
 	EventExchangeClosed:   "exchange-closed",
 	EventUnhandled:        "unhandled",
 	EventTableFull:        "table-full",
+
+	EventGroupMessage:      "group-message",
+	EventGroupDuplicate:    "group-duplicate",
+	EventGroupRejected:     "group-rejected",
+	EventGroupPeerEvicted:  "group-peer-evicted",
+	EventMCSPTriggered:     "mcsp-triggered",
+	EventMCSPQueued:        "mcsp-queued",
+	EventMCSPQueueOverflow: "mcsp-queue-overflow",
+	EventMCSPRequestSent:   "mcsp-request-sent",
+	EventMCSPRetransmit:    "mcsp-retransmit",
+	EventMCSPGiveUp:        "mcsp-give-up",
+	EventMCSPSynced:        "mcsp-synced",
+	EventMCSPReleased:      "mcsp-released",
+	EventMCSPTimeout:       "mcsp-timeout",
+	EventMCSPRejected:      "mcsp-rejected",
+	EventMCSPResponded:     "mcsp-responded",
+	EventMCSPRateLimited:   "mcsp-rate-limited",
 }
 
 func (k EventKind) String() string {
@@ -142,11 +214,16 @@ type Event struct {
 	Attempt int         // retransmit/give-up: transmissions made so far
 	Reason  CloseReason // session-closed
 	Err     error       // malformed/mic-failure: the cause (e.g. *message.DecodeError)
+	// Group holds the details of group and MCSP events (groups.go).
+	Group GroupEvent
 }
 
 // String formats e on one line for traces, e.g.
 // "message s1/x7r ctr=0x10 proto=0x1 op=0x2 len=64 R".
 func (e Event) String() string {
+	if s, ok := e.groupString(); ok {
+		return s
+	}
 	var b strings.Builder
 	b.WriteString(e.Kind.String())
 	switch e.Kind {

@@ -48,6 +48,8 @@ type Manager struct {
 	hdr message.Header
 	ph  message.ProtocolHeader
 	due []dueTimer
+
+	grp *groupState // groups and MCSP (groups.go); nil until AddFabric
 }
 
 // sess is one session table entry.
@@ -164,7 +166,7 @@ func initialCounter(b []byte) uint32 {
 // Config.normalize keeps the size in 1..counter.MaxWindowSize, so NewWindow
 // cannot fail here.
 func (m *Manager) newWindow(p counter.Policy) counter.Window {
-	w, err := counter.NewWindow(p, m.cfg.WindowSize)
+	w, err := counter.NewWindowInit(p, m.cfg.WindowSize, m.cfg.windowInit(p))
 	if err != nil {
 		panic("session: " + err.Error()) // unreachable: normalize bounds the size
 	}
@@ -231,6 +233,9 @@ func (m *Manager) NextDeadline() clock.Time {
 			t = s.retireAt
 		}
 	}
+	if g := m.grp; g != nil {
+		t = min(t, g.deadline()) // MCSP timers (mcsp.go)
+	}
 	return t
 }
 
@@ -296,6 +301,9 @@ func (m *Manager) HandleTimeout(now clock.Time) {
 	clear(m.due)
 	m.due = m.due[:0]
 	m.expireRetired(now)
+	if m.grp != nil {
+		m.mcspTimeout(now) // MCSP timers (mcsp.go)
+	}
 }
 
 // expireRetired removes the retired unsecured sessions whose linger has

@@ -29,9 +29,13 @@ func (m *Manager) HandleDatagram(now clock.Time, from netip.AddrPort, b []byte) 
 		m.emit(Event{Kind: EventMalformed, From: from, Err: err})
 		return
 	}
-	// Group messages and MCSP are handled elsewhere (spec 4.15, 4.16); the
-	// SDK drops unicast messages with P set (SessionManager.cpp).
-	if h.Flags.SessionType() != message.SessionUnicast || h.Flags.Privacy() {
+	// Group messages and MCSP (spec 4.17, 4.18) go to groups.go; the SDK
+	// drops unicast messages with P set (SessionManager.cpp).
+	if h.Flags.SessionType() == message.SessionGroup {
+		m.receiveGroup(now, from, b, n)
+		return
+	}
+	if h.Flags.Privacy() {
 		m.emit(Event{Kind: EventUnsupported, From: from, Counter: h.Counter})
 		return
 	}
