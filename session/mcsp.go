@@ -547,4 +547,3 @@ func (m *Manager) mcspRetransmit(now clock.Time, p *peer, r *mcspRtx, to netip.A
 	m.emitDatagram(to, r.data)
 	r.at = now.Add(m.mcspBackoff(now, p, r.sent-1))
 }
-
