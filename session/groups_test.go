@@ -144,7 +144,7 @@ func craftData(src message.NodeID, ctr uint32, privacy bool) []byte {
 }
 
 func readGroupVectors(t *testing.T) map[string][]string {
-	f, err := os.Open("testdata/groups.txt")
+	f, err := os.Open("group/testdata/datagrams.txt") // the session tests read the group package vectors
 	require.NoError(t, err)
 	defer f.Close()
 	out := map[string][]string{}
@@ -161,7 +161,7 @@ func readGroupVectors(t *testing.T) map[string][]string {
 }
 
 // TestSendGroupVector: SendGroup's datagram is byte for byte the one
-// computed independently in testdata/xcheck_groups.py, with and without
+// computed independently in group/testdata/xcheck_datagrams.py, with and without
 // privacy, and goes to the group's multicast address at port 5540.
 func TestSendGroupVector(t *testing.T) {
 	vs := readGroupVectors(t)

@@ -1,4 +1,4 @@
-# Regenerates groups.txt: python3 xcheck_groups.py > groups.txt (needs the cryptography package).
+# Regenerates datagrams.txt: python3 xcheck_datagrams.py > datagrams.txt (needs the cryptography package).
 # Independent of the Go code: HKDF from hmac, AES-CCM and AES-CTR from 'cryptography', layouts from
 # spec 4.4.1 (header), 4.8.1 (nonce: security flags || counter LE || source node id LE; AAD = clear
 # header), 4.9.3 (privacy), 4.17.2 (group keys).
