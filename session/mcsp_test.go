@@ -350,7 +350,9 @@ func TestMCSPRejectsBadResponses(t *testing.T) {
 		h := message.Header{Flags: message.PrivacyFlag | message.ControlFlag, Counter: ctr, Source: src, DestKind: message.DestinationNode, DestNode: dst}
 		return Output{Data: craft(testEpoch, h, ph, payload)}
 	}
-	good := func(c uint32, chal mcsp.Challenge) []byte { return mcsp.Response{Counter: c, Response: chal}.Append(nil) }
+	good := func(c uint32, chal mcsp.Challenge) []byte {
+		return mcsp.Response{Counter: c, Response: chal}.Append(nil)
+	}
 	wrong := ch
 	wrong[0] ^= 1
 	for i, tc := range []struct {
