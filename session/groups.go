@@ -867,7 +867,8 @@ func (m *Manager) receiveGroup(now clock.Time, from netip.AddrPort, b []byte, n 
 		return
 	}
 	if len(b)-n < security.MICSize {
-		m.emit(Event{Kind: EventMalformed, From: from, Counter: h.Counter, Err: security.ErrShort, Group: gev})
+		gev.Reason = ReasonMalformed
+		m.emit(Event{Kind: EventGroupRejected, From: from, Counter: h.Counter, Err: security.ErrShort, Group: gev})
 		return
 	}
 	// Work on a copy: de-obfuscation rewrites header bytes, and a failed
@@ -913,9 +914,8 @@ func (m *Manager) receiveGroup(now clock.Time, from netip.AddrPort, b []byte, n 
 		if gev.Trials == 0 && mismatch {
 			reject(ReasonNotMember)
 		} else {
-			m.emit(Event{Kind: EventMICFailure, From: from, Counter: h.Counter, Err: security.ErrAuthentication, Group: gev})
 			gev.Reason = ReasonAuth
-			m.emit(Event{Kind: EventGroupRejected, From: from, Counter: h.Counter, Group: gev})
+			m.emit(Event{Kind: EventGroupRejected, From: from, Counter: h.Counter, Err: security.ErrAuthentication, Group: gev})
 		}
 		return
 	}
