@@ -105,4 +105,3 @@ func BenchmarkSendGroup64(b *testing.B) {
 		}
 	}
 }
-
