@@ -82,7 +82,8 @@ const (
 	// among synchronized cache-and-sync senders with nothing queued; a
 	// cache-and-sync sender that comes back is synchronized again, so no
 	// replay gets in. Trust-first entries are never recycled: the spec
-	// forbids it ("Once a Groupcast Session Context with trust-first policy
+	// forbids it (Matter 1.6 groupcast text, as independent
+	// implementations quote it: "Once a Groupcast Session Context with trust-first policy
 	// is created ... that record SHALL NOT be deleted or recycled until the
 	// node reboots ... Any message from a source that cannot be tracked
 	// SHALL be dropped"), and the SDK's GroupPeerTable refuses new peers
@@ -138,8 +139,9 @@ type GroupConfig struct {
 	// SyncInit is how the window below a synchronization point starts
 	// (counter.Window.SyncNext): InitDefault and InitSDK open the window
 	// below the Synchronized Counter so the queued messages, which are
-	// necessarily below it, are taken once each; InitSpec closes it (spec
-	// 4.6.5.4 applied at the synchronization point), which discards them.
+	// necessarily below it, are taken once each (connectedhomeip's 2021
+	// PeerMessageCounter::VerifyChallenge); InitSpec closes it (spec 4.6.5.4
+	// applied at the synchronization point), which discards them.
 	SyncInit counter.Init
 	// SyncReqJitter is MSG_COUNTER_SYNC_REQ_JITTER: a request triggered by
 	// a multicast message waits a uniform random time in [0, jitter]

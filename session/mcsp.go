@@ -343,6 +343,13 @@ func (m *Manager) syncResponse(now clock.Time, f *fabric, key *opKey, h *message
 		return ReasonUnsolicited
 	}
 	s := p.sync
+	if now >= s.timeoutAt {
+		// The timeout falls due at or before this arrival: the attempt is
+		// over whichever the driver delivers first, so a run does not
+		// depend on the order of simultaneous inputs.
+		m.endAttempt(now, p, ReasonTimeout, nil)
+		return ReasonUnsolicited
+	}
 	if ph.ExchangeID != s.exchange || ph.Flags.Initiator() {
 		return ReasonExchange
 	}

@@ -204,6 +204,16 @@ func TestMCSPTimeoutExactly(t *testing.T) {
 	require.Equal(t, []string{"mcsp-triggered", "mcsp-queued", "mcsp-request-sent"}, evKinds(evs))
 	require.Equal(t, 2, evs[0].Group.SyncAttempt)
 
+	// A response that arrives at the timeout instant is too late, whether
+	// or not HandleTimeout ran first.
+	a3, b3 := syncPair(t, noJitter())
+	a3.send(t, 0, "x")
+	req3, _ := b3.deliver(0, a3.addr, drainAll(a3.m))
+	rsp3, _ := a3.deliver(clockAt(1), b3.addr, req3)
+	_, evs = b3.deliver(clockAt(400), a3.addr, rsp3)
+	require.Equal(t, []string{"mcsp-released", "mcsp-timeout", "mcsp-rejected"}, evKinds(evs))
+	require.Equal(t, ReasonUnsolicited, evs[2].Group.Reason)
+
 	// The timeout is a parameter.
 	a2, b2 := syncPair(t, Config{Group: GroupConfig{SyncReqJitter: -1, SyncTimeout: 2 * time.Second}})
 	a2.send(t, 0, "x")
@@ -588,4 +598,30 @@ func TestGroupConfigDefaults(t *testing.T) {
 	require.Equal(t, time.Duration(0), n.SyncReqJitter)
 	require.Equal(t, 1, n.SyncQueue)
 	require.Equal(t, time.Duration(0), n.ResponseInterval)
+}
+
+func TestGroupEventStrings(t *testing.T) {
+	from := netip.MustParseAddrPort("[fd00::a]:5540")
+	for _, tc := range []struct {
+		e    Event
+		want string
+	}{
+		{Event{Kind: EventGroupMessage, From: from, Counter: 0x10, Verdict: counter.First, Protocol: 1, Opcode: 8, Payload: []byte{1, 2},
+			Group: GroupEvent{Fabric: 1, Group: 0x101, KeySet: 66, Source: 0xa, Policy: group.TrustFirst, Trials: 1}},
+			"group-message f1 src=0xa group=0x101 ks=66 ctr=0x10 first policy=trust-first trials=1 proto=0x1 op=0x8 len=2 from=[fd00::a]:5540"},
+		{Event{Kind: EventMCSPRequestSent, Counter: 7, Exchange: Exchange{ID: 9}, Group: GroupEvent{Fabric: 1, KeySet: 66, Source: 0xa, Jitter: 123 * time.Millisecond, SyncAttempt: 1}},
+			"mcsp-request-sent f1 src=0xa ks=66 ctr=0x7 x=9 jitter=123ms attempt=1"},
+		{Event{Kind: EventMCSPSynced, From: from, Group: GroupEvent{Fabric: 1, Source: 0xa, SyncCounter: 0x99, Latency: time.Second, RTT: 20 * time.Millisecond}},
+			"mcsp-synced f1 src=0xa sync=0x99 latency=1s rtt=20ms from=[fd00::a]:5540"},
+		{Event{Kind: EventMCSPRejected, Counter: 3, Group: GroupEvent{Fabric: 1, Source: 0xc, Control: true, Reason: ReasonChallenge}},
+			"mcsp-rejected f1 src=0xc ctr=0x3 C reason=challenge"},
+		{Event{Kind: EventMCSPTimeout, Group: GroupEvent{Fabric: 1, Source: 0xa, Queued: 2, Reason: ReasonTimeout}},
+			"mcsp-timeout f1 src=0xa queued=2 reason=timeout"},
+	} {
+		require.Equal(t, tc.want, tc.e.String())
+	}
+	for k := EventGroupMessage; k <= EventMCSPRateLimited; k++ {
+		require.NotContains(t, k.String(), "EventKind(", "every appended kind has a name")
+	}
+	require.Equal(t, "reason(200)", GroupReason(200).String())
 }

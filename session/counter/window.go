@@ -322,8 +322,10 @@ func (w *Window) SyncInit(c uint32) {
 //   - InitSDK opens the Size counters next-Size .. next-1: each is accepted
 //     once, so messages the peer sent just before the synchronization point
 //     (the ones queued while it ran) are still taken, and older ones are
-//     not. This is the connectedhomeip 2021 MessageCounterManager's "reset
-//     all bits, accept all packets in the window".
+//     not. This is what connectedhomeip's 2021 PeerMessageCounter::
+//     VerifyChallenge did ("reset all bits, accept all packets in the
+//     window"; its window then counted offsets from max, max itself
+//     included, so the synchronized counter was not yet received either).
 //   - InitSpec closes them (spec 4.6.5.4 applied at the synchronization
 //     point): only counters from next on are new.
 //
