@@ -79,6 +79,15 @@
 // recycles only idle sessions, so unauthenticated input cannot grow the
 // Manager. The driver must close every exchange delivered to it.
 //
+// # Groups
+//
+// Group messaging and message counter synchronization (spec 4.17, 4.18) are
+// in groups.go and mcsp.go: fabrics, key sets and groups are provisioned by
+// API (AddFabric, SetKeySet, AddGroup), SendGroup emits a datagram to the
+// group's multicast address, received group messages are EventGroupMessage
+// with the window's verdict, and every MCSP step is an EventMCSP* event.
+// docs/groups.md describes the policies, parameters and choices.
+//
 // # Concurrency
 //
 // A Manager is not safe for concurrent use. nodes/udp wraps one in a loop

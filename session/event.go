@@ -26,7 +26,8 @@ const (
 	// EventMalformed: the bytes do not decode; dropped. Err holds the cause.
 	EventMalformed
 	// EventUnsupported: a well-formed message this core does not handle
-	// (group session, privacy flag on unicast); dropped.
+	// (a group session on a node with no fabric, privacy flag on unicast);
+	// dropped.
 	EventUnsupported
 	// EventUnknownExchange: a message without I for no open exchange;
 	// acked if it had R, then dropped (spec 4.10.5.2).
