@@ -361,7 +361,6 @@ var (
 
 // groupState is everything group: nil until the first AddFabric.
 type groupState struct {
-	cfg       GroupConfig
 	fabrics   map[uint8]*fabric
 	bySession map[message.SessionID][]*opKey // candidates per group session id
 	rng       *rand.Rand                     // group randomness: sync request jitter
@@ -438,7 +437,6 @@ func (m *Manager) ensureGroup() error {
 		return err
 	}
 	m.grp = &groupState{
-		cfg:       m.cfg.Group,
 		fabrics:   make(map[uint8]*fabric),
 		bySession: make(map[message.SessionID][]*opKey),
 		rng:       rand.New(rand.NewChaCha8(seed)),
