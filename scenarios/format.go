@@ -23,7 +23,7 @@ import (
 type Scenario struct {
 	// Short name of the scenario: lower-case letters, digits, '-', '_'
 	// and '.'; names the output directory.
-	Name string `yaml:"name" jsonschema:"required"`
+	Name string `yaml:"name" jsonschema:"required,pattern=^[a-z0-9][a-z0-9._-]*$,maxLength=64"`
 	// What the scenario is about; its first line is the one-line summary
 	// that mattersim list prints.
 	Description string `yaml:"description"`
@@ -85,22 +85,26 @@ const (
 
 var roleEnum = enum{"role", []string{"device", "controller"}}
 
-func (r Role) String() string                     { return roleEnum.name(int(r)) }
-func (r *Role) setScalar(s scalar) error          { v, err := roleEnum.parse(s); *r = Role(v); return err }
-func (r Role) MarshalText() ([]byte, error)       { return []byte(r.String()), nil }
-func (r *Role) UnmarshalYAML(n ast.Node) error    { return unmarshalScalar(n, r) }
-func (Role) JSONSchema() *jsonschema.Schema       { return roleEnum.schema("node role") }
-func (m Model) String() string                    { return modelEnum.name(int(m)) }
-func (m *Model) setScalar(s scalar) error         { v, err := modelEnum.parse(s); *m = Model(v); return err }
-func (m Model) MarshalText() ([]byte, error)      { return []byte(m.String()), nil }
-func (m *Model) UnmarshalYAML(n ast.Node) error   { return unmarshalScalar(n, m) }
-func (Model) JSONSchema() *jsonschema.Schema      { return modelEnum.schema("device data model") }
-func (o Op) String() string                       { return opEnum.name(int(o)) }
-func (o *Op) setScalar(s scalar) error            { v, err := opEnum.parse(s); *o = Op(v); return err }
-func (o Op) MarshalText() ([]byte, error)         { return []byte(o.String()), nil }
-func (o *Op) UnmarshalYAML(n ast.Node) error      { return unmarshalScalar(n, o) }
-func (Op) JSONSchema() *jsonschema.Schema         { return opEnum.schema("operation") }
-func (e *Establishment) setScalar(s scalar) error { v, err := estEnum.parse(s); *e = Establishment(v); return err }
+func (r Role) String() string                   { return roleEnum.name(int(r)) }
+func (r *Role) setScalar(s scalar) error        { v, err := roleEnum.parse(s); *r = Role(v); return err }
+func (r Role) MarshalText() ([]byte, error)     { return []byte(r.String()), nil }
+func (r *Role) UnmarshalYAML(n ast.Node) error  { return unmarshalScalar(n, r) }
+func (Role) JSONSchema() *jsonschema.Schema     { return roleEnum.schema("node role") }
+func (m Model) String() string                  { return modelEnum.name(int(m)) }
+func (m *Model) setScalar(s scalar) error       { v, err := modelEnum.parse(s); *m = Model(v); return err }
+func (m Model) MarshalText() ([]byte, error)    { return []byte(m.String()), nil }
+func (m *Model) UnmarshalYAML(n ast.Node) error { return unmarshalScalar(n, m) }
+func (Model) JSONSchema() *jsonschema.Schema    { return modelEnum.schema("device data model") }
+func (o Op) String() string                     { return opEnum.name(int(o)) }
+func (o *Op) setScalar(s scalar) error          { v, err := opEnum.parse(s); *o = Op(v); return err }
+func (o Op) MarshalText() ([]byte, error)       { return []byte(o.String()), nil }
+func (o *Op) UnmarshalYAML(n ast.Node) error    { return unmarshalScalar(n, o) }
+func (Op) JSONSchema() *jsonschema.Schema       { return opEnum.schema("operation") }
+func (e *Establishment) setScalar(s scalar) error {
+	v, err := estEnum.parse(s)
+	*e = Establishment(v)
+	return err
+}
 
 // MarshalText writes the method's name.
 func (e Establishment) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
@@ -136,7 +140,7 @@ type NodeGroup struct {
 	// Name of the group, unique in the scenario; selectors, traffic and
 	// per-group metrics ({group=NAME}) refer to it. Lower-case letters,
 	// digits, '-' and '_', starting with a letter.
-	Name string `yaml:"name" jsonschema:"required"`
+	Name string `yaml:"name" jsonschema:"required,pattern=^[a-z][a-z0-9_-]*$"`
 	// device (absent) or controller. Every controller opens a session
 	// with every device.
 	Role Role `yaml:"role"`
@@ -349,8 +353,12 @@ const (
 
 var lossModelEnum = enum{"loss model", []string{"random", "gemodel", "state"}}
 
-func (m LossModel) String() string                  { return lossModelEnum.name(int(m)) }
-func (m *LossModel) setScalar(s scalar) error       { v, err := lossModelEnum.parse(s); *m = LossModel(v); return err }
+func (m LossModel) String() string { return lossModelEnum.name(int(m)) }
+func (m *LossModel) setScalar(s scalar) error {
+	v, err := lossModelEnum.parse(s)
+	*m = LossModel(v)
+	return err
+}
 func (m LossModel) MarshalText() ([]byte, error)    { return []byte(m.String()), nil }
 func (m *LossModel) UnmarshalYAML(n ast.Node) error { return unmarshalScalar(n, m) }
 func (LossModel) JSONSchema() *jsonschema.Schema    { return lossModelEnum.schema("loss model") }
@@ -399,8 +407,12 @@ const (
 	DistParetoNormal
 )
 
-func (d Distribution) String() string                  { return distEnum.name(int(d)) }
-func (d *Distribution) setScalar(s scalar) error       { v, err := distEnum.parse(s); *d = Distribution(v); return err }
+func (d Distribution) String() string { return distEnum.name(int(d)) }
+func (d *Distribution) setScalar(s scalar) error {
+	v, err := distEnum.parse(s)
+	*d = Distribution(v)
+	return err
+}
 func (d Distribution) MarshalText() ([]byte, error)    { return []byte(d.String()), nil }
 func (d *Distribution) UnmarshalYAML(n ast.Node) error { return unmarshalScalar(n, d) }
 func (Distribution) JSONSchema() *jsonschema.Schema    { return distEnum.schema("jitter distribution") }
@@ -451,8 +463,12 @@ const (
 
 var scopeEnum = enum{"corrupt scope", []string{"packet", "payload", "payload_fixsum"}}
 
-func (c CorruptScope) String() string                  { return scopeEnum.name(int(c)) }
-func (c *CorruptScope) setScalar(s scalar) error       { v, err := scopeEnum.parse(s); *c = CorruptScope(v); return err }
+func (c CorruptScope) String() string { return scopeEnum.name(int(c)) }
+func (c *CorruptScope) setScalar(s scalar) error {
+	v, err := scopeEnum.parse(s)
+	*c = CorruptScope(v)
+	return err
+}
 func (c CorruptScope) MarshalText() ([]byte, error)    { return []byte(c.String()), nil }
 func (c *CorruptScope) UnmarshalYAML(n ast.Node) error { return unmarshalScalar(n, c) }
 func (CorruptScope) JSONSchema() *jsonschema.Schema    { return scopeEnum.schema("corrupt scope") }
@@ -486,8 +502,12 @@ type DestKind uint8
 
 var destEnum = enum{"destination", []string{"none", "node", "group"}}
 
-func (d DestKind) String() string                  { return destEnum.name(int(d)) }
-func (d *DestKind) setScalar(s scalar) error       { v, err := destEnum.parse(s); *d = DestKind(v); return err }
+func (d DestKind) String() string { return destEnum.name(int(d)) }
+func (d *DestKind) setScalar(s scalar) error {
+	v, err := destEnum.parse(s)
+	*d = DestKind(v)
+	return err
+}
 func (d DestKind) MarshalText() ([]byte, error)    { return []byte(d.String()), nil }
 func (d *DestKind) UnmarshalYAML(n ast.Node) error { return unmarshalScalar(n, d) }
 func (DestKind) JSONSchema() *jsonschema.Schema    { return destEnum.schema("destination kind") }

@@ -387,6 +387,10 @@ const percentPattern = `^([0-9]+(\.[0-9]*)?|\.[0-9]+) ?%$`
 
 var percentRE = regexp.MustCompile(percentPattern)
 
+// percentSchemaPattern is percentPattern bounded to 100%, for the schema
+// (the loader reads any digits and says why a value above 100% is wrong).
+const percentSchemaPattern = `^(100(\.0*)?|[0-9]{1,2}(\.[0-9]*)?|\.[0-9]+) ?%$`
+
 // ParseProbability parses a probability: a fraction or a percentage.
 func ParseProbability(s string) (Probability, error) {
 	s = strings.TrimSpace(s)
@@ -466,7 +470,7 @@ func (Probability) JSONSchema() *jsonschema.Schema {
 func probabilitySchema(desc string) *jsonschema.Schema {
 	return &jsonschema.Schema{Description: desc, AnyOf: []*jsonschema.Schema{
 		{Type: "number", Minimum: "0", Maximum: "1"},
-		{Type: "string", Pattern: percentPattern},
+		{Type: "string", Pattern: percentSchemaPattern},
 	}}
 }
 
@@ -529,7 +533,7 @@ func (Jitter) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
 		schemaString(durationPattern, "a duration (500ms)"),
 		{Type: "number", Minimum: "0", Maximum: "1", Description: "a fraction of the interval (0.1)"},
-		schemaString(percentPattern, "a percentage of the interval (10%)"),
+		schemaString(percentSchemaPattern, "a percentage of the interval (10%)"),
 	}}
 }
 
@@ -547,7 +551,10 @@ func (e enum) parse(s scalar) (int, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("unknown %s %s (want %s)", e.what, s.describe(), orList(e.valid()))
+	if s.kind == kindString {
+		return 0, fmt.Errorf("unknown %s %q (want %s)", e.what, s.text, orList(e.valid()))
+	}
+	return 0, fmt.Errorf("want a %s (%s), got %s", e.what, orList(e.valid()), s.describe())
 }
 
 // valid returns the names a file may use.

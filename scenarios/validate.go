@@ -163,6 +163,16 @@ func (c *checker) errf(path, format string, args ...any) {
 	c.d.errorf(c.d.at(path), path, format, args...)
 }
 
+// anyBad reports whether a path under prefix already has an error.
+func (c *checker) anyBad(prefix string) bool {
+	for _, b := range c.bad {
+		if strings.HasPrefix(b, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // written reports whether the file gives path a value.
 func (c *checker) written(path string) bool {
 	n, ok := c.d.pos[path]
@@ -257,7 +267,7 @@ func (c *checker) nodes() []Role {
 		c.interval(p+".session.active_threshold", g.Session.ActiveThreshold, 65535*time.Millisecond)
 		c.positive(p+".mrp.standalone_ack_timeout", g.MRP.StandaloneAckTimeout)
 	}
-	if len(s.Nodes) > 0 && (controllers == 0 || devices == 0) {
+	if len(s.Nodes) > 0 && (controllers == 0 || devices == 0) && !c.anyBad("nodes") {
 		c.errf("nodes", "a scenario needs at least one controller group and one device group (%d controller, %d device)", controllers, devices)
 	}
 	return roles
@@ -305,7 +315,7 @@ func checkRead(m Model, p im.AttributePath) string {
 	}
 	for _, r := range rep.AttributeReports {
 		if r.IsStatus() {
-			return fmt.Sprintf("the %s model answers %v", m, r.Status.Err())
+			return fmt.Sprintf("the %s model answers %v", m, r.Status.Status)
 		}
 	}
 	if len(rep.AttributeReports) == 0 {
