@@ -95,15 +95,27 @@ func (s *Scenario) Select(sels Selectors) ([]int, error) {
 }
 
 // selectCount returns how many nodes the selectors pick (all when none).
+// It counts without listing: overlapping selectors count once per
+// selector, at most NodeCount in all.
 func (s *Scenario) selectCount(sels Selectors, absentAll bool) int {
+	total := s.NodeCount()
 	if len(sels) == 0 && absentAll {
-		return s.NodeCount()
+		return total
 	}
-	ix, err := s.Select(sels)
-	if err != nil {
-		return 0
+	n := 0
+	for _, sel := range sels {
+		if sel.All {
+			return total
+		}
+		g := s.GroupIndex(sel.Group)
+		if g < 0 {
+			continue
+		}
+		if lo, hi, err := sel.Bounds(s.Nodes[g].Size()); err == nil {
+			n += hi - lo
+		}
 	}
-	return len(ix)
+	return min(n, total)
 }
 
 func (s *Scenario) groupList() string {
@@ -120,6 +132,11 @@ func (s *Scenario) groupList() string {
 // End returns the virtual instant the run ends at the latest: duration +
 // drain.
 func (s *Scenario) End() time.Duration { return s.Duration.D() + s.Drain.D() }
+
+// MaxNodes bounds the nodes of a scenario, force or not: at about 40 KB
+// per node (a gVisor stack and a session core), more would not fit the
+// project's 24 GiB machine.
+const MaxNodes = 1 << 20
 
 // checker runs the semantic checks after decoding.
 type checker struct {
@@ -140,6 +157,10 @@ func check(s *Scenario, d *decoder) {
 	before := len(d.errs)
 	c.top()
 	roles := c.nodes()
+	if n := s.NodeCount(); n > MaxNodes {
+		c.errf("nodes", "%d nodes is more than the %d a run can hold (about 40 KB of memory per node)", n, MaxNodes)
+		return
+	}
 	c.establishment()
 	c.traffic(roles)
 	c.faults()
