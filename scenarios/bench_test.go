@@ -121,3 +121,36 @@ func TestEndToEndSecureWorkload(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoadScenario parses and checks each shipped scenario (issue
+// target: ≤ 10 ms for the largest: replay-attack has the most text,
+// building-5000 the most nodes).
+func BenchmarkLoadScenario(b *testing.B) {
+	for _, sh := range Shipped() {
+		b.Run(sh.Name, func(b *testing.B) {
+			b.SetBytes(int64(len(sh.Data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := LoadBytes(sh.File, sh.Data, Overrides{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkResolveScenario resolves an already parsed file (what a sweep
+// pays per variant).
+func BenchmarkResolveScenario(b *testing.B) {
+	sh, _ := LookupShipped("building-5000")
+	f, err := Parse(sh.File, sh.Data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.Resolve(Overrides{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -330,6 +330,11 @@ func Build(opts Options) (*Net, error) {
 //     session and answers BUSY (one pairing at a time), replies for a
 //     finished handshake meet no unsecured session (nodes.UnsecuredStats).
 func newAttacker(net *sim.Network, k int, handshake bool) *adversary.Attacker {
+	return adversary.New(net, defaultRules(k, handshake)...)
+}
+
+// defaultRules returns the rules of newAttacker for a k-node network.
+func defaultRules(k int, handshake bool) []adversary.Rule {
 	secure := fault.MatterMatch{Secure: fault.Yes}
 	last := k - 1
 	rules := []adversary.Rule{
@@ -349,7 +354,7 @@ func newAttacker(net *sim.Network, k int, handshake bool) *adversary.Attacker {
 			Match:       fault.Match{Injected: fault.No, Matter: fault.MatterMatch{Secure: fault.No}},
 			MaxCaptures: ReplayCap, Delay: 1500 * time.Millisecond})
 	}
-	return adversary.New(net, rules...)
+	return rules
 }
 
 // traceEvent writes each session event as one trace line, fields in a fixed
