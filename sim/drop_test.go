@@ -16,10 +16,10 @@ type countObs struct {
 	drops                      DropCounts
 }
 
-func (o *countObs) FrameIn(clock.Time, Packet)                 { o.in++ }
-func (o *countObs) Queued(clock.Time, Packet)                  { o.queued++ }
-func (o *countObs) Duplicated(_ clock.Time, _ Packet, k int)   { o.dup += k }
-func (o *countObs) Delivered(clock.Time, Packet)               { o.delivered++ }
+func (o *countObs) FrameIn(clock.Time, Packet)                  { o.in++ }
+func (o *countObs) Queued(clock.Time, Packet)                   { o.queued++ }
+func (o *countObs) Duplicated(_ clock.Time, _ Packet, k int)    { o.dup += k }
+func (o *countObs) Delivered(clock.Time, Packet)                { o.delivered++ }
 func (o *countObs) Dropped(_ clock.Time, _ Packet, c DropCause) { o.drops[c]++ }
 
 func TestDropCauseNames(t *testing.T) {
