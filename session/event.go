@@ -158,7 +158,7 @@ var eventNames = [...]string{
 	EventMCSPResponded:     "mcsp-responded",
 	EventMCSPRateLimited:   "mcsp-rate-limited",
 
-	EventStandaloneAck:    "standalone-ack",
+	EventStandaloneAck: "standalone-ack",
 }
 
 func (k EventKind) String() string {
