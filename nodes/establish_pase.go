@@ -112,6 +112,9 @@ type PairingStats struct {
 	// without a pairing (pairing.NoticeRefused: busy, window closed).
 	DeviceFailures uint64
 	DeviceRefused  uint64
+	// Aborted: attempts cut short because the controller powered off or
+	// rebooted (counted in Failed; the device is queued again).
+	Aborted uint64
 	// Verifiers computed (one PBKDF2 each).
 	Verifiers uint64
 	// Handshake latency of the successful attempts: StartInitiator to the
@@ -127,11 +130,18 @@ func (p *PASE) Stats() PairingStats { return p.stats }
 // it sets up the device's responder (its verifier, computed or shared)
 // and queues the handshake at the controller, which starts it at once if
 // fewer than InFlight are running. done is called later, in virtual time.
+//
+// The controller's node emits the establishment as NodeEvents
+// (PairingQueued, PairingStarted and PairingFailed per attempt,
+// PairingEnded), which metrics count.
 func (p *PASE) Establish(now clock.Time, ctl, dev *Node, done func(now clock.Time, pr Pair, err error)) {
 	p.stats.Devices++
+	ctl.Emit(now, NodeEvent{Kind: PairingQueued, Peer: dev.index})
 	fail := func(err error) {
 		p.stats.GaveUp++
-		done(now, Pair{Initiator: ctl, Responder: dev}, fmt.Errorf("nodes: PASE %d→%d: %w", ctl.index, dev.index, err))
+		err = fmt.Errorf("nodes: PASE %d→%d: %w", ctl.index, dev.index, err)
+		ctl.Emit(now, NodeEvent{Kind: PairingEnded, Peer: dev.index, Outcome: PairingGaveUp, Err: err})
+		done(now, Pair{Initiator: ctl, Responder: dev}, err)
 	}
 	if p.Rand == nil {
 		fail(errors.New("no random stream"))
@@ -181,6 +191,16 @@ func (p *PASE) device(a *paseAgent) error {
 	if a.resp != nil {
 		return nil
 	}
+	if a.rcfg.Verifier != (spake2p.Verifier{}) {
+		// Built before and lost with a core: Boot rebuilds it on the
+		// next one (a node that is off has none).
+		if a.n.down {
+			return nil
+		}
+		r, err := pairing.NewResponder(a.n.m, a.rcfg)
+		a.resp = r
+		return err
+	}
 	iter := p.Iterations
 	if iter == 0 {
 		iter = DefaultPASEIterations
@@ -209,10 +229,11 @@ func (p *PASE) device(a *paseAgent) error {
 		p.verifiers[key] = ver
 		p.stats.Verifiers++
 	}
-	r, err := pairing.NewResponder(a.n.m, pairing.ResponderConfig{
+	a.rcfg = pairing.ResponderConfig{
 		Verifier: ver, Salt: salt, Iterations: iter, Rand: a.rnd,
 		FailSafe: -1, // the session is the run's; see PASE
-	})
+	}
+	r, err := pairing.NewResponder(a.n.m, a.rcfg)
 	if err != nil {
 		return err
 	}
@@ -227,6 +248,7 @@ type paseJob struct {
 	attempt int
 	init    *pairing.Initiator
 	started clock.Time
+	first   clock.Time // the first attempt's start
 	lastErr error
 }
 
@@ -239,7 +261,8 @@ type paseAgent struct {
 
 	// Device role.
 	resp    *pairing.Responder
-	lastEst session.Ref // the responder's last established session
+	rcfg    pairing.ResponderConfig // to rebuild resp on a fresh core (Boot)
+	lastEst session.Ref             // the responder's last established session
 
 	// Controller role.
 	queue   []*paseJob           // ready to start, FIFO
@@ -249,7 +272,10 @@ type paseAgent struct {
 	waiting []*paseJob
 }
 
-var _ Handshaker = (*paseAgent)(nil)
+var (
+	_ Handshaker = (*paseAgent)(nil)
+	_ Lifecycle  = (*paseAgent)(nil)
+)
 
 func (a *paseAgent) inFlight() int {
 	if a.p.InFlight > 0 {
@@ -270,6 +296,10 @@ func (a *paseAgent) pump(now clock.Time) {
 func (a *paseAgent) start(now clock.Time, j *paseJob) {
 	j.attempt++
 	a.p.stats.Attempts++
+	if j.attempt == 1 {
+		j.first = now
+	}
+	a.n.Emit(now, NodeEvent{Kind: PairingStarted, Peer: j.dev.index, Attempt: j.attempt})
 	init, err := pairing.StartInitiator(now, a.n.m, pairing.InitiatorConfig{
 		Peer: j.dev.Addr(), Passcode: a.p.Passcode, Rand: a.rnd, Timeout: a.p.Timeout,
 	})
@@ -304,6 +334,8 @@ func (a *paseAgent) check(now clock.Time, i int) bool {
 		if da := a.p.agents[j.dev]; da != nil {
 			pr.ResponderRef = da.lastEst
 		}
+		a.n.Emit(now, NodeEvent{Kind: PairingEnded, Peer: j.dev.index, Attempt: j.attempt,
+			Outcome: PairingSucceeded, Latency: now.Sub(j.first)})
 		j.done(now, pr, nil)
 	} else {
 		err := init.Err()
@@ -330,14 +362,16 @@ func (a *paseAgent) failed(now clock.Time, j *paseJob, err error, final bool) {
 		s.OtherFailures++
 	}
 	j.lastErr = err
+	a.n.Emit(now, NodeEvent{Kind: PairingFailed, Peer: j.dev.index, Attempt: j.attempt, Cause: pairingCause(err), Err: err})
 	attempts := a.p.Attempts
 	if attempts <= 0 {
 		attempts = DefaultPASEAttempts
 	}
 	if final || j.attempt >= attempts {
 		s.GaveUp++
-		j.done(now, Pair{Initiator: a.n, Responder: j.dev},
-			fmt.Errorf("nodes: PASE %d→%d: gave up after %d attempts: %w", a.n.index, j.dev.index, j.attempt, err))
+		err = fmt.Errorf("nodes: PASE %d→%d: gave up after %d attempts: %w", a.n.index, j.dev.index, j.attempt, err)
+		a.n.Emit(now, NodeEvent{Kind: PairingEnded, Peer: j.dev.index, Attempt: j.attempt, Outcome: PairingGaveUp, Err: err})
+		j.done(now, Pair{Initiator: a.n, Responder: j.dev}, err)
 		return
 	}
 	s.Retries++
@@ -447,4 +481,56 @@ func (a *paseAgent) Deadline() clock.Time {
 		t = min(t, a.retries.top().at)
 	}
 	return t
+}
+
+// pairingCause classifies a failed attempt's error.
+func pairingCause(err error) PairingCause {
+	switch {
+	case errors.Is(err, pase.ErrWrongPasscode):
+		return CauseWrongPasscode
+	case errors.Is(err, pairing.ErrNoAck):
+		return CauseNoAck
+	case errors.Is(err, pase.ErrTimeout):
+		return CauseTimedOut
+	case errors.Is(err, pase.ErrBusy):
+		return CauseBusy
+	case errors.Is(err, ErrDown):
+		return CauseAborted
+	}
+	return CauseOther
+}
+
+// PowerOff (Lifecycle): the node's core is gone. A device forgets its
+// responder's state (a fresh one is built on Boot from the same verifier,
+// which a device keeps in flash). A controller's handshakes in flight are
+// cut: each counts as a failed attempt (CauseAborted) and its device goes
+// back to the front of the queue, to be started again once the node is up;
+// retries waiting out a backoff keep waiting.
+func (a *paseAgent) PowerOff(now clock.Time, _ *Node) {
+	a.resp, a.lastEst = nil, session.Ref{}
+	a.closing = nil
+	if len(a.active) == 0 {
+		return
+	}
+	cut := a.active
+	a.active = nil
+	for _, j := range cut {
+		j.init = nil
+		s := &a.p.stats
+		s.Failed++
+		s.Aborted++
+		a.n.Emit(now, NodeEvent{Kind: PairingFailed, Peer: j.dev.index, Attempt: j.attempt, Cause: CauseAborted, Err: ErrDown})
+	}
+	a.queue = append(cut, a.queue...)
+}
+
+// Boot (Lifecycle): a device gets a fresh responder on the new core; a
+// controller starts its queued handshakes.
+func (a *paseAgent) Boot(now clock.Time, _ *Node) {
+	if a.rcfg.Verifier != (spake2p.Verifier{}) {
+		if r, err := pairing.NewResponder(a.n.m, a.rcfg); err == nil {
+			a.resp = r
+		}
+	}
+	a.pump(now)
 }
