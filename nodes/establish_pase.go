@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 
 	"mattersim/clock"
@@ -205,18 +207,11 @@ func (p *PASE) device(a *paseAgent) error {
 	if iter == 0 {
 		iter = DefaultPASEIterations
 	}
-	salt := p.SharedSalt
-	if salt == nil {
-		salt = make([]byte, 32)
-		if _, err := io.ReadFull(a.rnd, salt); err != nil {
-			return fmt.Errorf("salt: %w", err)
-		}
+	salt, key, code, err := p.saltKey(a, iter)
+	if err != nil {
+		return err
 	}
-	code := p.Passcode
-	if p.DevicePasscode != nil {
-		code = p.DevicePasscode(a.n)
-	}
-	key := string(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, code), iter)) + string(salt)
+	a.salt = salt
 	ver, ok := p.verifiers[key]
 	if !ok {
 		var err error
@@ -262,6 +257,7 @@ type paseAgent struct {
 	// Device role.
 	resp    *pairing.Responder
 	rcfg    pairing.ResponderConfig // to rebuild resp on a fresh core (Boot)
+	salt    []byte                  // drawn once (Precompute or the first Establish)
 	lastEst session.Ref             // the responder's last established session
 
 	// Controller role.
@@ -533,4 +529,138 @@ func (a *paseAgent) Boot(now clock.Time, _ *Node) {
 		}
 	}
 	a.pump(now)
+}
+
+// Precompute prepares the PASE responders of devs before their first
+// Establish: each device's salt is drawn from its stream (as Establish
+// would), then the SPAKE2+ verifiers (one PBKDF2 each, spec 3.10; the
+// expensive part of building a large network) are computed on up to
+// workers goroutines (0: GOMAXPROCS). It is a pure precomputation:
+// results are stored by device index, so the network built is the same
+// whatever the scheduling or the number of workers (house style 3).
+// Devices that share a (passcode, salt) share one computation.
+func (p *PASE) Precompute(devs []*Node, workers int) error {
+	if p.Rand == nil {
+		return errors.New("nodes: PASE: no random stream")
+	}
+	iter := p.Iterations
+	if iter == 0 {
+		iter = DefaultPASEIterations
+	}
+	type job struct {
+		key  string
+		code uint32
+		salt []byte
+		ver  spake2p.Verifier
+		err  error
+	}
+	var jobs []*job
+	byKey := map[string]*job{} // lookup only
+	agents := make([]*paseAgent, len(devs))
+	keys := make([]string, len(devs))
+	for i, dev := range devs {
+		a, err := p.agent(dev)
+		if err != nil {
+			return err
+		}
+		agents[i] = a
+		if a.resp != nil || a.rcfg.Verifier != (spake2p.Verifier{}) {
+			continue
+		}
+		salt, key, code, err := p.saltKey(a, iter)
+		if err != nil {
+			return fmt.Errorf("nodes: PASE device %d: %w", dev.index, err)
+		}
+		a.salt, keys[i] = salt, key
+		if _, ok := p.verifiers[key]; ok || byKey[key] != nil {
+			continue
+		}
+		j := &job{key: key, code: code, salt: salt}
+		byKey[key] = j
+		jobs = append(jobs, j)
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan *job)
+	for range min(workers, max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				j.ver, j.err = spake2p.ComputeVerifier(j.code, j.salt, int(iter))
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	for _, j := range jobs { // in device order
+		if j.err != nil {
+			return fmt.Errorf("nodes: PASE verifier: %w", j.err)
+		}
+		if p.verifiers == nil {
+			p.verifiers = make(map[string]spake2p.Verifier)
+		}
+		p.verifiers[j.key] = j.ver
+		p.stats.Verifiers++
+	}
+	for i, a := range agents {
+		if keys[i] == "" {
+			continue
+		}
+		if err := p.device(a); err != nil {
+			return fmt.Errorf("nodes: PASE device %d: %w", devs[i].index, err)
+		}
+	}
+	return nil
+}
+
+// saltKey draws (or takes) a's salt and returns it with its verifier cache
+// key and the device's passcode.
+func (p *PASE) saltKey(a *paseAgent, iter uint32) (salt []byte, key string, code uint32, err error) {
+	salt = a.salt
+	if salt == nil {
+		salt = p.SharedSalt
+	}
+	if salt == nil {
+		salt = make([]byte, 32)
+		if _, err := io.ReadFull(a.rnd, salt); err != nil {
+			return nil, "", 0, fmt.Errorf("salt: %w", err)
+		}
+	}
+	code = p.Passcode
+	if p.DevicePasscode != nil {
+		code = p.DevicePasscode(a.n)
+	}
+	key = string(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, code), iter)) + string(salt)
+	return salt, key, code, nil
+}
+
+// Verifier returns the SPAKE2+ verifier device dev's responder uses.
+func (p *PASE) Verifier(dev *Node) (spake2p.Verifier, bool) {
+	a := p.agents[dev]
+	if a == nil || a.rcfg.Verifier == (spake2p.Verifier{}) {
+		return spake2p.Verifier{}, false
+	}
+	return a.rcfg.Verifier, true
+}
+
+// Pending returns the establishments not finished, over every controller:
+// queued and never started (or cut by a power-off and queued again),
+// running a handshake, and waiting out a retry backoff.
+func (p *PASE) Pending() (queued, active, waiting int) {
+	for _, a := range p.agents { // sums: order does not matter
+		queued += len(a.queue)
+		active += len(a.active)
+		for _, j := range a.waiting {
+			if j != nil {
+				waiting++
+			}
+		}
+	}
+	return queued, active, waiting
 }
