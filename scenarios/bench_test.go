@@ -23,13 +23,22 @@ import (
 //	x-floor            their ratio (target ≤ 1.5)
 //
 // Sub-benchmarks: 2 nodes, and 10,000 nodes with random pairs (5,000
-// sessions; floor on its own 10,000-node network with random pairs).
-// Results: BENCHMARKS.md.
+// sessions; floor on its own 10,000-node network with random pairs); each
+// also with a metrics Collector on every node and the switch
+// (/metrics=on, as the default network runs). Results: BENCHMARKS.md.
 func BenchmarkEndToEndSecure(b *testing.B) {
-	for _, k := range []int{2, 10000} {
-		b.Run(fmt.Sprintf("nodes=%d", k), func(b *testing.B) {
+	for _, c := range []struct {
+		k       int
+		metrics bool
+	}{{2, false}, {2, true}, {10000, false}, {10000, true}} {
+		name := fmt.Sprintf("nodes=%d", c.k)
+		if c.metrics {
+			name += "/metrics=on"
+		}
+		k := c.k
+		b.Run(name, func(b *testing.B) {
 			d := cachedDatagrams(b, k)
-			n := cachedE2E(b, k)
+			n := cachedE2E(b, k, c.metrics)
 			var floor, sess time.Duration
 			const batch = 64
 			b.ReportAllocs()
@@ -64,7 +73,7 @@ func BenchmarkEndToEndSecure(b *testing.B) {
 var (
 	benchMu    sync.Mutex
 	benchDgram = map[int]*simbench.Datagrams{}
-	benchE2E   = map[int]*EndToEnd{}
+	benchE2E   = map[[2]int]*EndToEnd{}
 )
 
 // cachedDatagrams builds the netstack floor network once per size and test
@@ -86,22 +95,31 @@ func cachedDatagrams(b *testing.B, k int) *simbench.Datagrams {
 	return d
 }
 
-// cachedE2E builds the session network once per size, warmed with 1,000
-// messages.
-func cachedE2E(b *testing.B, k int) *EndToEnd {
+// cachedE2E builds the session network once per size (and metrics
+// setting), warmed with 1,000 messages.
+func cachedE2E(b *testing.B, k int, withMetrics bool) *EndToEnd {
 	benchMu.Lock()
 	defer benchMu.Unlock()
-	if n := benchE2E[k]; n != nil {
+	key := [2]int{k, 0}
+	if withMetrics {
+		key[1] = 1
+	}
+	if n := benchE2E[key]; n != nil {
 		return n
 	}
 	n, err := NewEndToEnd(k, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
+	if withMetrics {
+		if _, err := n.EnableMetrics(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if err := n.Send(1000); err != nil {
 		b.Fatal(err)
 	}
-	benchE2E[k] = n
+	benchE2E[key] = n
 	return n
 }
 
