@@ -161,7 +161,12 @@ func (s Summary) WriteTable(w io.Writer) error {
 	row("virtual time", "%s (reads started for %s, then wind-down)", round(s.Virtual), s.Duration)
 	speed := ""
 	if s.Wall > 0 {
-		speed = fmt.Sprintf(" (%.0fx real time)", float64(s.Virtual)/float64(s.Wall))
+		x := float64(s.Virtual) / float64(s.Wall)
+		if x < 10 {
+			speed = fmt.Sprintf(" (%.2fx real time)", x)
+		} else {
+			speed = fmt.Sprintf(" (%.0fx real time)", x)
+		}
 	}
 	row("wall time", "%s%s", round(s.Wall), speed)
 	row("build wall time", "%s", round(s.BuildWall))
