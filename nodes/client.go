@@ -815,16 +815,22 @@ func (c *Client) PowerOff(now clock.Time, n *Node) {
 	c.q = timerQueue{}
 	for ti := range c.targets {
 		t := &c.targets[ti]
-		if t.state == tConnected {
+		switch {
+		case t.state == tConnected:
 			t.reboot = true
 			delete(c.bySess, t.ref)
 			t.state, t.ref = tUnconnected, session.Ref{}
+		case t.state == tUnconnected && t.ever:
+			// Lost before, its due timers gone with the queue: retried
+			// at boot too.
+			t.reboot = true
 		}
 	}
 }
 
 // Boot (Lifecycle): the Client's node is up on a fresh core: every target
-// that had a session when it went down is re-established. Establishments
+// that had a session when it went down, or had one once and was waiting
+// for a new one, is re-established. Establishments
 // in progress continue (the Establisher keeps them).
 func (c *Client) Boot(now clock.Time, n *Node) {
 	for ti := range c.targets {
