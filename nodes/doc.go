@@ -28,6 +28,40 @@
 // taken as new without delivery (a fresh counter carrying only an ack or no
 // exchange). See Stats.
 //
+// # Workloads
+//
+// Client is the controller's periodic-operation workload: reads
+// (ReadRequest), invokes (InvokeRequest) and request/response echoes on
+// the vendor test protocol, each with targets, a start and stop, an
+// interval and a uniform jitter. An operation that falls due while the
+// previous one to its target is in flight is skipped and counted; the
+// timer re-arms at the next due instant after completion, so timers cost
+// in proportion to the work. Responder is the device side: it answers
+// reads, invokes (DeviceModel is an On/Off light) and echo requests.
+// Reader, the read-only controller that came first, is kept for older
+// tests; new code uses Client.
+//
+// # Node events
+//
+// Besides session events (OnEvent), a node emits NodeEvents (OnNodeEvent):
+// every datagram it sends, its core's verdict on injected datagrams,
+// operations started, ended (outcome, latency) and skipped, establishments
+// queued, attempted, failed (cause) and ended (succeeded with latency, or
+// given up), and power changes. Metrics (scenarios/metrics) are sums of
+// these events and the simulator's; nothing is counted twice.
+//
+// # Power
+//
+// PowerOff, PowerOn and Reboot model a node losing power or restarting:
+// its session core (sessions, exchanges, windows, MRP state, the
+// unencrypted counter) is lost and a fresh one is built by the node's
+// CoreFactory from that boot's own seeded streams; the node's Store (group
+// counters with their look-ahead, anything else a writer puts there)
+// survives. Workloads and Handshakers implementing Lifecycle end what was
+// in flight (operations count aborted) and resume on the new core. A
+// Client re-establishes a session it has lost (MRP give-up, CloseSession,
+// eviction), and every session after its own node's reboot.
+//
 // # Layering
 //
 // nodes imports session and clock, never the simulator (tlv, clock ←

@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -42,8 +43,27 @@ type InstallKeys struct {
 var _ Establisher = (*InstallKeys)(nil)
 
 // Establish installs the session at now and calls done before returning.
+// It stands in for CASE (spec 4.14.2), which a later issue brings: a
+// controller re-establishing a lost session with installed keys is what
+// it would do with CASE, minus the handshake's messages and time. The
+// device is reached directly (its Do), not over the network; a device that
+// is powered off fails the attempt (CauseUnreachable). The controller
+// emits PairingQueued, PairingStarted, then PairingEnded (succeeded, no
+// latency) or PairingFailed and PairingEnded (gave up: one attempt).
 func (k *InstallKeys) Establish(now clock.Time, a, b *Node, done func(now clock.Time, p Pair, err error)) {
+	a.Emit(now, NodeEvent{Kind: PairingQueued, Peer: b.index})
+	a.Emit(now, NodeEvent{Kind: PairingStarted, Peer: b.index, Attempt: 1})
 	p, err := k.install(now, a, b)
+	if err != nil {
+		c := CauseOther
+		if errors.Is(err, ErrDown) {
+			c = CauseUnreachable
+		}
+		a.Emit(now, NodeEvent{Kind: PairingFailed, Peer: b.index, Attempt: 1, Cause: c, Err: err})
+		a.Emit(now, NodeEvent{Kind: PairingEnded, Peer: b.index, Attempt: 1, Outcome: PairingGaveUp, Err: err})
+	} else {
+		a.Emit(now, NodeEvent{Kind: PairingEnded, Peer: b.index, Attempt: 1, Outcome: PairingSucceeded})
+	}
 	done(now, p, err)
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 
 	"mattersim/clock"
@@ -112,6 +114,9 @@ type PairingStats struct {
 	// without a pairing (pairing.NoticeRefused: busy, window closed).
 	DeviceFailures uint64
 	DeviceRefused  uint64
+	// Aborted: attempts cut short because the controller powered off or
+	// rebooted (counted in Failed; the device is queued again).
+	Aborted uint64
 	// Verifiers computed (one PBKDF2 each).
 	Verifiers uint64
 	// Handshake latency of the successful attempts: StartInitiator to the
@@ -127,11 +132,18 @@ func (p *PASE) Stats() PairingStats { return p.stats }
 // it sets up the device's responder (its verifier, computed or shared)
 // and queues the handshake at the controller, which starts it at once if
 // fewer than InFlight are running. done is called later, in virtual time.
+//
+// The controller's node emits the establishment as NodeEvents
+// (PairingQueued, PairingStarted and PairingFailed per attempt,
+// PairingEnded), which metrics count.
 func (p *PASE) Establish(now clock.Time, ctl, dev *Node, done func(now clock.Time, pr Pair, err error)) {
 	p.stats.Devices++
+	ctl.Emit(now, NodeEvent{Kind: PairingQueued, Peer: dev.index})
 	fail := func(err error) {
 		p.stats.GaveUp++
-		done(now, Pair{Initiator: ctl, Responder: dev}, fmt.Errorf("nodes: PASE %d→%d: %w", ctl.index, dev.index, err))
+		err = fmt.Errorf("nodes: PASE %d→%d: %w", ctl.index, dev.index, err)
+		ctl.Emit(now, NodeEvent{Kind: PairingEnded, Peer: dev.index, Outcome: PairingGaveUp, Err: err})
+		done(now, Pair{Initiator: ctl, Responder: dev}, err)
 	}
 	if p.Rand == nil {
 		fail(errors.New("no random stream"))
@@ -181,22 +193,25 @@ func (p *PASE) device(a *paseAgent) error {
 	if a.resp != nil {
 		return nil
 	}
+	if a.rcfg.Verifier != (spake2p.Verifier{}) {
+		// Built before and lost with a core: Boot rebuilds it on the
+		// next one (a node that is off has none).
+		if a.n.down {
+			return nil
+		}
+		r, err := pairing.NewResponder(a.n.m, a.rcfg)
+		a.resp = r
+		return err
+	}
 	iter := p.Iterations
 	if iter == 0 {
 		iter = DefaultPASEIterations
 	}
-	salt := p.SharedSalt
-	if salt == nil {
-		salt = make([]byte, 32)
-		if _, err := io.ReadFull(a.rnd, salt); err != nil {
-			return fmt.Errorf("salt: %w", err)
-		}
+	salt, key, code, err := p.saltKey(a, iter)
+	if err != nil {
+		return err
 	}
-	code := p.Passcode
-	if p.DevicePasscode != nil {
-		code = p.DevicePasscode(a.n)
-	}
-	key := string(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, code), iter)) + string(salt)
+	a.salt = salt
 	ver, ok := p.verifiers[key]
 	if !ok {
 		var err error
@@ -209,10 +224,11 @@ func (p *PASE) device(a *paseAgent) error {
 		p.verifiers[key] = ver
 		p.stats.Verifiers++
 	}
-	r, err := pairing.NewResponder(a.n.m, pairing.ResponderConfig{
+	a.rcfg = pairing.ResponderConfig{
 		Verifier: ver, Salt: salt, Iterations: iter, Rand: a.rnd,
 		FailSafe: -1, // the session is the run's; see PASE
-	})
+	}
+	r, err := pairing.NewResponder(a.n.m, a.rcfg)
 	if err != nil {
 		return err
 	}
@@ -227,6 +243,7 @@ type paseJob struct {
 	attempt int
 	init    *pairing.Initiator
 	started clock.Time
+	first   clock.Time // the first attempt's start
 	lastErr error
 }
 
@@ -239,7 +256,9 @@ type paseAgent struct {
 
 	// Device role.
 	resp    *pairing.Responder
-	lastEst session.Ref // the responder's last established session
+	rcfg    pairing.ResponderConfig // to rebuild resp on a fresh core (Boot)
+	salt    []byte                  // drawn once (Precompute or the first Establish)
+	lastEst session.Ref             // the responder's last established session
 
 	// Controller role.
 	queue   []*paseJob           // ready to start, FIFO
@@ -249,7 +268,10 @@ type paseAgent struct {
 	waiting []*paseJob
 }
 
-var _ Handshaker = (*paseAgent)(nil)
+var (
+	_ Handshaker = (*paseAgent)(nil)
+	_ Lifecycle  = (*paseAgent)(nil)
+)
 
 func (a *paseAgent) inFlight() int {
 	if a.p.InFlight > 0 {
@@ -270,6 +292,10 @@ func (a *paseAgent) pump(now clock.Time) {
 func (a *paseAgent) start(now clock.Time, j *paseJob) {
 	j.attempt++
 	a.p.stats.Attempts++
+	if j.attempt == 1 {
+		j.first = now
+	}
+	a.n.Emit(now, NodeEvent{Kind: PairingStarted, Peer: j.dev.index, Attempt: j.attempt})
 	init, err := pairing.StartInitiator(now, a.n.m, pairing.InitiatorConfig{
 		Peer: j.dev.Addr(), Passcode: a.p.Passcode, Rand: a.rnd, Timeout: a.p.Timeout,
 	})
@@ -304,6 +330,8 @@ func (a *paseAgent) check(now clock.Time, i int) bool {
 		if da := a.p.agents[j.dev]; da != nil {
 			pr.ResponderRef = da.lastEst
 		}
+		a.n.Emit(now, NodeEvent{Kind: PairingEnded, Peer: j.dev.index, Attempt: j.attempt,
+			Outcome: PairingSucceeded, Latency: now.Sub(j.first)})
 		j.done(now, pr, nil)
 	} else {
 		err := init.Err()
@@ -330,14 +358,16 @@ func (a *paseAgent) failed(now clock.Time, j *paseJob, err error, final bool) {
 		s.OtherFailures++
 	}
 	j.lastErr = err
+	a.n.Emit(now, NodeEvent{Kind: PairingFailed, Peer: j.dev.index, Attempt: j.attempt, Cause: pairingCause(err), Err: err})
 	attempts := a.p.Attempts
 	if attempts <= 0 {
 		attempts = DefaultPASEAttempts
 	}
 	if final || j.attempt >= attempts {
 		s.GaveUp++
-		j.done(now, Pair{Initiator: a.n, Responder: j.dev},
-			fmt.Errorf("nodes: PASE %d→%d: gave up after %d attempts: %w", a.n.index, j.dev.index, j.attempt, err))
+		err = fmt.Errorf("nodes: PASE %d→%d: gave up after %d attempts: %w", a.n.index, j.dev.index, j.attempt, err)
+		a.n.Emit(now, NodeEvent{Kind: PairingEnded, Peer: j.dev.index, Attempt: j.attempt, Outcome: PairingGaveUp, Err: err})
+		j.done(now, Pair{Initiator: a.n, Responder: j.dev}, err)
 		return
 	}
 	s.Retries++
@@ -447,4 +477,190 @@ func (a *paseAgent) Deadline() clock.Time {
 		t = min(t, a.retries.top().at)
 	}
 	return t
+}
+
+// pairingCause classifies a failed attempt's error.
+func pairingCause(err error) PairingCause {
+	switch {
+	case errors.Is(err, pase.ErrWrongPasscode):
+		return CauseWrongPasscode
+	case errors.Is(err, pairing.ErrNoAck):
+		return CauseNoAck
+	case errors.Is(err, pase.ErrTimeout):
+		return CauseTimedOut
+	case errors.Is(err, pase.ErrBusy):
+		return CauseBusy
+	case errors.Is(err, ErrDown):
+		return CauseAborted
+	}
+	return CauseOther
+}
+
+// PowerOff (Lifecycle): the node's core is gone. A device forgets its
+// responder's state (a fresh one is built on Boot from the same verifier,
+// which a device keeps in flash). A controller's handshakes in flight are
+// cut: each counts as a failed attempt (CauseAborted) and its device goes
+// back to the front of the queue, to be started again once the node is up;
+// retries waiting out a backoff keep waiting.
+func (a *paseAgent) PowerOff(now clock.Time, _ *Node) {
+	a.resp, a.lastEst = nil, session.Ref{}
+	a.closing = nil
+	if len(a.active) == 0 {
+		return
+	}
+	cut := a.active
+	a.active = nil
+	for _, j := range cut {
+		j.init = nil
+		s := &a.p.stats
+		s.Failed++
+		s.Aborted++
+		a.n.Emit(now, NodeEvent{Kind: PairingFailed, Peer: j.dev.index, Attempt: j.attempt, Cause: CauseAborted, Err: ErrDown})
+	}
+	a.queue = append(cut, a.queue...)
+}
+
+// Boot (Lifecycle): a device gets a fresh responder on the new core; a
+// controller starts its queued handshakes.
+func (a *paseAgent) Boot(now clock.Time, _ *Node) {
+	if a.rcfg.Verifier != (spake2p.Verifier{}) {
+		if r, err := pairing.NewResponder(a.n.m, a.rcfg); err == nil {
+			a.resp = r
+		}
+	}
+	a.pump(now)
+}
+
+// Precompute prepares the PASE responders of devs before their first
+// Establish: each device's salt is drawn from its stream (as Establish
+// would), then the SPAKE2+ verifiers (one PBKDF2 each, spec 3.10; the
+// expensive part of building a large network) are computed on up to
+// workers goroutines (0: GOMAXPROCS). It is a pure precomputation:
+// results are stored by device index, so the network built is the same
+// whatever the scheduling or the number of workers (house style 3).
+// Devices that share a (passcode, salt) share one computation.
+func (p *PASE) Precompute(devs []*Node, workers int) error {
+	if p.Rand == nil {
+		return errors.New("nodes: PASE: no random stream")
+	}
+	iter := p.Iterations
+	if iter == 0 {
+		iter = DefaultPASEIterations
+	}
+	type job struct {
+		key  string
+		code uint32
+		salt []byte
+		ver  spake2p.Verifier
+		err  error
+	}
+	var jobs []*job
+	byKey := map[string]*job{} // lookup only
+	agents := make([]*paseAgent, len(devs))
+	keys := make([]string, len(devs))
+	for i, dev := range devs {
+		a, err := p.agent(dev)
+		if err != nil {
+			return err
+		}
+		agents[i] = a
+		if a.resp != nil || a.rcfg.Verifier != (spake2p.Verifier{}) {
+			continue
+		}
+		salt, key, code, err := p.saltKey(a, iter)
+		if err != nil {
+			return fmt.Errorf("nodes: PASE device %d: %w", dev.index, err)
+		}
+		a.salt, keys[i] = salt, key
+		if _, ok := p.verifiers[key]; ok || byKey[key] != nil {
+			continue
+		}
+		j := &job{key: key, code: code, salt: salt}
+		byKey[key] = j
+		jobs = append(jobs, j)
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan *job)
+	for range min(workers, max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				j.ver, j.err = spake2p.ComputeVerifier(j.code, j.salt, int(iter))
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	for _, j := range jobs { // in device order
+		if j.err != nil {
+			return fmt.Errorf("nodes: PASE verifier: %w", j.err)
+		}
+		if p.verifiers == nil {
+			p.verifiers = make(map[string]spake2p.Verifier)
+		}
+		p.verifiers[j.key] = j.ver
+		p.stats.Verifiers++
+	}
+	for i, a := range agents {
+		if keys[i] == "" {
+			continue
+		}
+		if err := p.device(a); err != nil {
+			return fmt.Errorf("nodes: PASE device %d: %w", devs[i].index, err)
+		}
+	}
+	return nil
+}
+
+// saltKey draws (or takes) a's salt and returns it with its verifier cache
+// key and the device's passcode.
+func (p *PASE) saltKey(a *paseAgent, iter uint32) (salt []byte, key string, code uint32, err error) {
+	salt = a.salt
+	if salt == nil {
+		salt = p.SharedSalt
+	}
+	if salt == nil {
+		salt = make([]byte, 32)
+		if _, err := io.ReadFull(a.rnd, salt); err != nil {
+			return nil, "", 0, fmt.Errorf("salt: %w", err)
+		}
+	}
+	code = p.Passcode
+	if p.DevicePasscode != nil {
+		code = p.DevicePasscode(a.n)
+	}
+	key = string(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, code), iter)) + string(salt)
+	return salt, key, code, nil
+}
+
+// Verifier returns the SPAKE2+ verifier device dev's responder uses.
+func (p *PASE) Verifier(dev *Node) (spake2p.Verifier, bool) {
+	a := p.agents[dev]
+	if a == nil || a.rcfg.Verifier == (spake2p.Verifier{}) {
+		return spake2p.Verifier{}, false
+	}
+	return a.rcfg.Verifier, true
+}
+
+// Pending returns the establishments not finished, over every controller:
+// queued and never started (or cut by a power-off and queued again),
+// running a handshake, and waiting out a retry backoff.
+func (p *PASE) Pending() (queued, active, waiting int) {
+	for _, a := range p.agents { // sums: order does not matter
+		queued += len(a.queue)
+		active += len(a.active)
+		for _, j := range a.waiting {
+			if j != nil {
+				waiting++
+			}
+		}
+	}
+	return queued, active, waiting
 }

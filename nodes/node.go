@@ -68,8 +68,11 @@ type Node struct {
 	w      Workload
 	hs     Handshaker
 
-	// OnEvent, if set, sees every session event (for traces).
+	// OnEvent, if set, sees every session event (for traces and metrics).
 	OnEvent EventHook
+	// OnNodeEvent, if set, sees every NodeEvent: datagrams sent, injected
+	// datagrams classified, operations, establishments and power changes.
+	OnNodeEvent NodeEventHook
 
 	stats Stats
 	depth int        // > 0 while an input is being handled
@@ -80,6 +83,12 @@ type Node struct {
 	injH  bool // its verdict event was consumed by the Handshaker
 	hdr   message.Header
 	ev    session.Event // the event being dispatched
+	nev   NodeEvent     // the node event being emitted (Emit)
+
+	down    bool
+	boots   int
+	factory CoreFactory
+	store   Store
 }
 
 // New returns a node with index index (its position in the network, used in
@@ -87,12 +96,18 @@ type Node struct {
 // If w implements Unsoliciting, its registrations are made on m.
 // Attach a transport before the network delivers anything.
 func New(index int, nodeID message.NodeID, m *session.Manager, w Workload) *Node {
-	if u, ok := w.(Unsoliciting); ok {
+	n := &Node{index: index, nodeID: nodeID, m: m, w: w, armed: clock.Never}
+	n.register()
+	return n
+}
+
+// register makes the workload's unsolicited registrations on the core.
+func (n *Node) register() {
+	if u, ok := n.w.(Unsoliciting); ok {
 		for _, r := range u.Unsolicited() {
-			m.RegisterUnsolicited(r)
+			n.m.RegisterUnsolicited(r)
 		}
 	}
-	return &Node{index: index, nodeID: nodeID, m: m, w: w, armed: clock.Never}
 }
 
 // Attach sets the node's transport. If tr implements Marker, injected
@@ -138,6 +153,10 @@ func (n *Node) Stats() Stats { return n.stats }
 // HandleDatagram feeds one received datagram to the core at now, drains the
 // outputs and re-arms the timer. b is not retained.
 func (n *Node) HandleDatagram(now clock.Time, from netip.AddrPort, b []byte) {
+	if n.down {
+		n.stats.DownDrops++ // a transport that is not Powered delivered it
+		return
+	}
 	n.depth++
 	n.stats.Received++
 	n.inj = n.mark != nil && n.mark.Injected()
@@ -153,12 +172,16 @@ func (n *Node) HandleDatagram(now clock.Time, from netip.AddrPort, b []byte) {
 	n.m.HandleDatagram(now, from, b)
 	n.drain(now)
 	if n.inj {
+		var c InjectedClass
 		if n.injU {
-			n.stats.Injected.Unsecured.classify(n.injV, n.injH)
+			c = n.stats.Injected.Unsecured.classify(n.injV, n.injH)
 		} else {
-			n.stats.Injected.classify(n.injV)
+			c = n.stats.Injected.classify(n.injV)
 		}
 		n.inj = false
+		if n.OnNodeEvent != nil {
+			n.Emit(now, NodeEvent{Kind: NodeInjected, Peer: -1, Class: c})
+		}
 	}
 	n.depth--
 	n.rearm()
@@ -167,6 +190,9 @@ func (n *Node) HandleDatagram(now clock.Time, from netip.AddrPort, b []byte) {
 // HandleTimer runs the core's due timers, then the Handshaker's and the
 // workload's, drains and re-arms.
 func (n *Node) HandleTimer(now clock.Time) {
+	if n.down {
+		return // a powered-off node runs no timers
+	}
 	n.depth++
 	n.armed = clock.Never // the transport's timer has fired
 	if n.m.NextDeadline() <= now {
@@ -189,6 +215,9 @@ func (n *Node) HandleTimer(now clock.Time) {
 // the timer. Called from inside a node input (a workload callback), it only
 // runs f: the input drains when it ends.
 func (n *Node) Do(now clock.Time, f func(m *session.Manager) error) error {
+	if n.down {
+		return ErrDown
+	}
 	n.depth++
 	err := f(n.m)
 	n.depth--
@@ -201,7 +230,7 @@ func (n *Node) Do(now clock.Time, f func(m *session.Manager) error) error {
 
 // Start starts the workload at now (Workload.Start), draining its sends.
 func (n *Node) Start(now clock.Time) {
-	if n.w == nil {
+	if n.w == nil || n.down {
 		return
 	}
 	_ = n.Do(now, func(*session.Manager) error { n.w.Start(now, n); return nil })
@@ -210,7 +239,7 @@ func (n *Node) Start(now clock.Time) {
 // Stop stops the workload at now: no new work is started; what is in flight
 // finishes.
 func (n *Node) Stop(now clock.Time) {
-	if n.w == nil {
+	if n.w == nil || n.down {
 		return
 	}
 	_ = n.Do(now, func(*session.Manager) error { n.w.Stop(now, n); return nil })
@@ -226,10 +255,14 @@ func (n *Node) drain(now clock.Time) {
 			return
 		}
 		if o.IsDatagram() {
-			if err := n.tr.Send(o.To, o.Data); err != nil {
+			err := n.tr.Send(o.To, o.Data)
+			if err != nil {
 				n.stats.SendErrors++
 			} else {
 				n.stats.Sent++
+			}
+			if n.OnNodeEvent != nil {
+				n.Emit(now, NodeEvent{Kind: NodeSent, Peer: -1, StandaloneAck: o.StandaloneAck, Err: err})
 			}
 			continue
 		}
@@ -261,7 +294,7 @@ func (n *Node) drain(now clock.Time) {
 // rearm sets the transport's one timer to the earliest of the core's and the
 // workload's deadlines, if it changed.
 func (n *Node) rearm() {
-	if n.depth > 0 || n.tr == nil {
+	if n.depth > 0 || n.tr == nil || n.down {
 		return
 	}
 	at := n.m.NextDeadline()
@@ -293,6 +326,7 @@ type Stats struct {
 	Sent       uint64 // datagrams handed to the transport
 	SendErrors uint64 // datagrams the transport refused
 	Received   uint64 // datagrams handed to the core
+	DownDrops  uint64 // datagrams handed to the node while it was powered off
 
 	Delivered       uint64 // messages delivered to the application (EventMessage)
 	Duplicates      uint64 // duplicates dropped (spec 4.6.5)
@@ -348,6 +382,7 @@ func (s *Stats) Add(o Stats) {
 	s.Sent += o.Sent
 	s.SendErrors += o.SendErrors
 	s.Received += o.Received
+	s.DownDrops += o.DownDrops
 	s.Delivered += o.Delivered
 	s.Duplicates += o.Duplicates
 	s.MICFailures += o.MICFailures
@@ -424,29 +459,32 @@ type UnsecuredStats struct {
 	Ignored uint64
 }
 
-func (s *UnsecuredStats) classify(v session.EventKind, handshake bool) {
+func (s *UnsecuredStats) classify(v session.EventKind, handshake bool) InjectedClass {
 	s.Received++
 	switch v {
 	case session.EventDuplicate:
 		s.Duplicate++
+		return InjUnsecuredDuplicate
 	case session.EventUnknownSession:
 		s.UnknownSession++
+		return InjUnsecuredUnknownSession
 	case session.EventMalformed, session.EventUnsupported:
 		s.Malformed++
+		return InjUnsecuredMalformed
 	case session.EventUnhandled:
-		s.Ignored++ // the core dropped it: no exchange, nothing consumed it
+		// the core dropped it: no exchange, nothing consumed it
 	case session.EventMessage, session.EventUnknownExchange:
 		switch {
 		case handshake:
 			s.Handshake++
+			return InjUnsecuredHandshake
 		case v == session.EventMessage:
 			s.Application++
-		default:
-			s.Ignored++
+			return InjUnsecuredApplication
 		}
-	default:
-		s.Ignored++
 	}
+	s.Ignored++
+	return InjUnsecuredIgnored
 }
 
 // Refused returns the injected datagrams the core refused.
@@ -454,19 +492,25 @@ func (s InjectedStats) Refused() uint64 {
 	return s.Duplicate + s.MICFailure + s.UnknownSession + s.Malformed
 }
 
-func (s *InjectedStats) classify(v session.EventKind) {
+func (s *InjectedStats) classify(v session.EventKind) InjectedClass {
 	switch v {
 	case session.EventMessage:
 		s.Accepted++
+		return InjAccepted
 	case session.EventDuplicate:
 		s.Duplicate++
+		return InjDuplicate
 	case session.EventMICFailure:
 		s.MICFailure++
+		return InjMICFailure
 	case session.EventUnknownSession:
 		s.UnknownSession++
+		return InjUnknownSession
 	case session.EventMalformed, session.EventUnsupported:
 		s.Malformed++
-	default: // EventUnknownExchange, or no verdict: a fresh counter with nothing to deliver
-		s.Fresh++
+		return InjMalformed
 	}
+	// EventUnknownExchange, or no verdict: a fresh counter with nothing to deliver
+	s.Fresh++
+	return InjFresh
 }

@@ -64,6 +64,10 @@ func (s *ReaderStats) Add(o ReaderStats) {
 //
 // Set the exported fields and AddPeer before Start. The zero value reads
 // VendorNamePath every DefaultReadInterval. Not safe for concurrent use.
+//
+// Client supersedes Reader (every operation kind, skips that cost no
+// timer events, re-establishment of lost sessions, NodeEvents for
+// metrics); Reader stays for the tests written against it.
 type Reader struct {
 	Interval time.Duration // between reads of one device; 0 = DefaultReadInterval
 	Timeout  time.Duration // response timeout; 0 = DefaultReadTimeout

@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -11,9 +12,11 @@ import (
 	"mattersim/session/message"
 )
 
-// DeviceModel returns the small data model of a virtual device: endpoint 0
-// with the Basic Information cluster (core spec 11.1) naming the device by
-// index.
+// DeviceModel returns the small data model of a virtual device: an On/Off
+// Light (im.NewLight): endpoint 0 with the Descriptor and Basic Information
+// clusters (core spec 11.1) naming the device by index, endpoint 1 with
+// Descriptor and On/Off (app spec 1.5: Off, On, Toggle). Every DataVersion
+// starts at 1, so a run is reproducible.
 func DeviceModel(index int) *im.Node {
 	info := im.BasicInfo{
 		VendorName:      "mattersim",
@@ -25,9 +28,7 @@ func DeviceModel(index int) *im.Node {
 		SerialNumber:    "SIM-" + strconv.Itoa(index),
 		UniqueID:        "mattersim-" + strconv.Itoa(index),
 	}
-	var n im.Node
-	n.AddEndpoint(&im.Endpoint{ID: 0, Clusters: []*im.Cluster{im.NewBasicInformation(info, 1)}})
-	return &n
+	return im.NewLight(info, 1).Node
 }
 
 // ResponderStats counts a Responder's work. A plain value.
@@ -35,6 +36,7 @@ type ResponderStats struct {
 	Requests   uint64 // Interaction Model requests received
 	Responses  uint64 // responses sent
 	OneWay     uint64 // other application messages received
+	Echoes     uint64 // echo requests answered (OpcodeEchoRequest)
 	SendErrors uint64
 }
 
@@ -43,16 +45,20 @@ func (s *ResponderStats) Add(o ResponderStats) {
 	s.Requests += o.Requests
 	s.Responses += o.Responses
 	s.OneWay += o.OneWay
+	s.Echoes += o.Echoes
 	s.SendErrors += o.SendErrors
 }
 
 // Responder is the device workload: it answers Interaction Model requests
 // that open an exchange (spec 4.10.5.2, unsolicited) with the response
-// im.Server computes from Model, sent reliably on the same exchange, and
-// then closes the exchange (released once the response is acked or given
-// up). Sender messages (SenderProtocol) are counted as one-way and their
-// exchange closed, which sends the pending ack at once; it registers both
-// (Unsolicited), so other protocols open no exchange. Set Model before the first
+// im.Server computes from Model (reads, invokes), sent reliably on the same
+// exchange, and then closes the exchange (released once the response is
+// acked or given up). On the vendor test protocol (SenderProtocol) it
+// answers an OpcodeEchoRequest with an OpcodeEchoResponse of the size the
+// request asks for (see OpcodeEchoRequest); other Sender messages are
+// counted as one-way and their exchange closed, which sends the pending
+// ack at once. It registers both protocols (Unsolicited), so other
+// protocols open no exchange. Set Model before the first
 // message (nil: an empty node, which answers every read with an
 // UNSUPPORTED_ENDPOINT status). Not safe for concurrent use.
 type Responder struct {
@@ -97,6 +103,10 @@ func (r *Responder) HandleEvent(now clock.Time, n *Node, ev *session.Event) {
 	if ev.Kind != session.EventMessage || ev.Exchange.Initiator {
 		return
 	}
+	if ev.Protocol == SenderProtocol && ev.Vendor == SenderVendor && ev.Opcode == OpcodeEchoRequest {
+		r.echo(now, n, ev)
+		return
+	}
 	if ev.Protocol != message.ProtocolID(im.ProtocolID) || ev.Vendor != 0 {
 		// One-way data: close the exchange, which flushes its ack now
 		// (spec 4.12.5.2.2) and frees it.
@@ -130,6 +140,31 @@ func (r *Responder) HandleEvent(now clock.Time, n *Node, ev *session.Event) {
 	_ = m.CloseExchange(now, ev.Exchange)
 }
 
+// echo answers an echo request with the size it asks for (capped at
+// MaxEchoPayload; a request too short to say is answered empty).
+func (r *Responder) echo(now clock.Time, n *Node, ev *session.Event) {
+	size := 0
+	if len(ev.Payload) >= 4 {
+		size = int(min(binary.LittleEndian.Uint32(ev.Payload), MaxEchoPayload))
+	}
+	if cap(r.buf) < size {
+		r.buf = make([]byte, size)
+	}
+	b := r.buf[:size]
+	for i := range b {
+		b[i] = byte(i)
+	}
+	m := n.Manager()
+	err := m.Send(now, ev.Exchange, session.Message{Protocol: SenderProtocol, Vendor: SenderVendor,
+		Opcode: OpcodeEchoResponse, Payload: b, Reliable: true})
+	if err != nil {
+		r.stats.SendErrors++
+	} else {
+		r.stats.Echoes++
+	}
+	_ = m.CloseExchange(now, ev.Exchange)
+}
+
 // SenderStats counts a Sender's messages. A plain value.
 type SenderStats struct {
 	Sent       uint64
@@ -146,13 +181,34 @@ func (s *SenderStats) Add(o SenderStats) {
 	s.Acked += o.Acked
 }
 
-// SenderProtocol is the vendor-specific protocol of Sender messages (test
-// vendor 0xFFF1, spec 4.4.3: a V-flagged protocol id): receivers count them
-// and never answer.
+// SenderProtocol is the vendor-specific protocol of test traffic (test
+// vendor 0xFFF1, spec 4.4.3: a V-flagged protocol id). Sender's one-way
+// messages (OpcodeOneWay) are counted and never answered; an
+// OpcodeEchoRequest is answered with an OpcodeEchoResponse (Responder).
 const (
 	SenderVendor   = 0xFFF1
 	SenderProtocol = message.ProtocolID(0x0001)
 )
+
+// Opcodes of SenderProtocol.
+const (
+	// OpcodeOneWay: one-way data (Sender).
+	OpcodeOneWay uint8 = 1
+	// OpcodeEchoRequest asks for an OpcodeEchoResponse; its first 4 bytes
+	// are the response's payload size (little-endian uint32), the rest
+	// is filler up to the request size.
+	OpcodeEchoRequest uint8 = 2
+	// OpcodeEchoResponse answers an echo request on its exchange.
+	OpcodeEchoResponse uint8 = 3
+)
+
+// MaxEchoPayload is the largest echo request or response payload: what
+// fits one message in the IPv6 minimum MTU (message.MaxUDPPayload, 1232
+// bytes) after the largest message header (24: flags, session id,
+// security flags, counter, source and destination node ids), the
+// protocol header with a vendor id and an ack (12) and the MIC (16),
+// spec 4.4.
+const MaxEchoPayload = message.MaxUDPPayload - 24 - 12 - 16
 
 // Sender is the periodic one-way workload: every Interval (plus a uniform
 // [0, Jitter) from Rand) it sends one Size-byte message on a new exchange of
@@ -221,7 +277,7 @@ func (s *Sender) HandleTimer(now clock.Time, n *Node) {
 		s.stats.SendErrors++
 		return
 	}
-	err = m.Send(now, ex, session.Message{Protocol: SenderProtocol, Vendor: SenderVendor, Opcode: 1, Payload: s.payload, Reliable: s.Reliable})
+	err = m.Send(now, ex, session.Message{Protocol: SenderProtocol, Vendor: SenderVendor, Opcode: OpcodeOneWay, Payload: s.payload, Reliable: s.Reliable})
 	if err != nil {
 		s.stats.SendErrors++
 	} else {

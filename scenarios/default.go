@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"mattersim/clock"
 	"mattersim/nodes"
+	"mattersim/scenarios/metrics"
 	"mattersim/session"
 	"mattersim/session/message"
 	"mattersim/sim"
@@ -88,8 +90,16 @@ const (
 // PASE with DefaultPasscode.
 // DefaultOptions is the network `mattersim run` runs with no flags.
 type Options struct {
-	Seed  uint64
-	Nodes int // 1 controller + Nodes-1 devices; 0 = DefaultNodes; at least 2
+	Seed uint64
+	// Nodes is the number of nodes: Controllers controllers, then devices;
+	// 0 = DefaultNodes; at least Controllers+1.
+	Nodes int
+	// Controllers is how many of the nodes are controllers (the first
+	// ones); 0 = 1. Device j (network index) is served by controller
+	// j mod Controllers. A controller holds at most MaxDevicesPerController
+	// sessions (16-bit session ids), so networks beyond 65,536 nodes need
+	// more than one.
+	Controllers int
 	// LossPercent is the Bernoulli loss on every directed link, in percent
 	// [0, 100].
 	LossPercent float64
@@ -132,9 +142,17 @@ func (e *OptionError) Error() string { return "scenarios: " + e.Option + ": " + 
 
 var _ error = (*OptionError)(nil)
 
+// MaxDevicesPerController is the most devices one controller serves: one
+// secure session each, and a node has at most 65,535 local session ids
+// (16 bits, 0 excluded; spec 4.13.2.1).
+const MaxDevicesPerController = 0xFFFF
+
 func (o Options) normalize() (Options, error) {
 	if o.Nodes == 0 {
 		o.Nodes = DefaultNodes
+	}
+	if o.Controllers == 0 {
+		o.Controllers = 1
 	}
 	if o.Duration == 0 {
 		o.Duration = DefaultDuration
@@ -143,10 +161,14 @@ func (o Options) normalize() (Options, error) {
 		o.ReadInterval = DefaultReadInterval
 	}
 	switch {
-	case o.Nodes < 2:
-		return o, &OptionError{"Nodes", fmt.Sprintf("need at least 2 (1 controller + 1 device), got %d", o.Nodes)}
-	case o.Nodes > 1<<16:
-		return o, &OptionError{"Nodes", fmt.Sprintf("at most %d, got %d", 1<<16, o.Nodes)}
+	case o.Controllers < 0:
+		return o, &OptionError{"Controllers", fmt.Sprintf("must be positive, got %d", o.Controllers)}
+	case o.Nodes < o.Controllers+1:
+		return o, &OptionError{"Nodes", fmt.Sprintf("need at least %d (%d controller(s) + 1 device), got %d", o.Controllers+1, o.Controllers, o.Nodes)}
+	case (o.Nodes-1)/o.Controllers > MaxDevicesPerController: // ceil(devices / controllers)
+		devs := o.Nodes - o.Controllers
+		return o, &OptionError{"Controllers", fmt.Sprintf("%d devices need at least %d controllers (one holds at most %d sessions), got %d",
+			devs, (devs+MaxDevicesPerController-1)/MaxDevicesPerController, MaxDevicesPerController, o.Controllers)}
 	case !(o.LossPercent >= 0 && o.LossPercent <= 100):
 		return o, &OptionError{"LossPercent", fmt.Sprintf("must be in [0, 100], got %v", o.LossPercent)}
 	case o.Duration < 0:
@@ -165,17 +187,27 @@ func (o Options) normalize() (Options, error) {
 // Net is a built default network, ready to Run. Its fields are for tests
 // and reports; do not change them. Not safe for concurrent use.
 type Net struct {
-	Opts       Options // normalized
-	Engine     *sim.Engine
-	Net        *sim.Network
-	Nodes      []*nodes.Node // index 0 is the controller
-	Reader     *nodes.Reader
-	Responders []*nodes.Responder // Responders[i] runs on Nodes[i+1]
+	Opts   Options // normalized
+	Engine *sim.Engine
+	Net    *sim.Network
+	Nodes  []*nodes.Node // indexes 0..Opts.Controllers-1 are the controllers
+	// Clients[c] is controller c's workload: a read of every device it
+	// serves every ReadInterval.
+	Clients    []*nodes.Client
+	Responders []*nodes.Responder // Responders[i] runs on Nodes[Opts.Controllers+i]
 	Attacker   *adversary.Attacker
 	// PASE is the establisher when Opts.Establish is EstablishPASE.
 	PASE *nodes.PASE
-	// EstablishErrors are the devices the controller could not pair.
+	// Metrics collects every metric of the run (scenarios/metrics), from
+	// the events of every node and of the switch; node groups
+	// "controllers" and "devices".
+	Metrics *metrics.Collector
+	// EstablishErrors are the establishments the controllers gave up on.
 	EstablishErrors []error
+	// NodeEventErrors are scheduled node events that failed (Schedule*).
+	NodeEventErrors []error
+	// BuildWall is the wall-clock time Build took.
+	BuildWall time.Duration
 
 	trace *sim.Trace
 	bw    *bufio.Writer // pcap buffer
@@ -195,15 +227,28 @@ const (
 // index i.
 func DeviceNodeID(i int) message.NodeID { return deviceNodeBase + message.NodeID(i) }
 
-// Build builds the default network: Nodes virtual nodes on one switch, node
-// 0 the controller running a nodes.Reader over a secure session to every
-// other node, each a device running a nodes.Responder on its small data
-// model; LossPercent Bernoulli loss plus LinkDelay ± LinkJitter on every
-// directed link; and, unless NoAttacker, a replaying attacker (Attacker).
-// Sessions are opened by PASE from time 0 (nodes.PASE; each device's reads
-// start once it is paired) or, with EstablishKeys, installed from keys
-// (nodes.InstallKeys) at time 0.
+// controllerNodeID returns the operational node id of controller c.
+func controllerNodeID(c int) message.NodeID { return ControllerNodeID + message.NodeID(c) }
+
+// Metric node groups of the default network.
+const (
+	GroupControllers = "controllers"
+	GroupDevices     = "devices"
+)
+
+// Build builds the default network: Nodes virtual nodes on one switch,
+// nodes 0..Controllers-1 controllers each running a nodes.Client that reads
+// every device it serves, the others devices running a nodes.Responder on
+// their small data model; LossPercent Bernoulli loss plus LinkDelay ±
+// LinkJitter on every directed link; and, unless NoAttacker, a replaying
+// attacker (Attacker). Sessions are opened by PASE from time 0 (nodes.PASE;
+// each device's reads start once it is paired) or, with EstablishKeys,
+// installed from keys (nodes.InstallKeys) at time 0. Devices' PASE
+// verifiers are computed in parallel (nodes.PASE.Precompute). Every node's
+// core is built by a CoreFactory from its per-boot seed streams, so nodes
+// can reboot (ScheduleReboot). A Collector (Metrics) sees everything.
 func Build(opts Options) (*Net, error) {
+	start := time.Now()
 	opts, err := opts.normalize()
 	if err != nil {
 		return nil, err
@@ -226,48 +271,15 @@ func Build(opts Options) (*Net, error) {
 		sn.SetPcap(d.pcap)
 	}
 	seeds := e.Seeds()
-	d.Reader = &nodes.Reader{Interval: opts.ReadInterval, Rand: seeds.Stream(0, "workload/reader")}
-	for i := range opts.Nodes {
-		snode, err := sn.AddNode()
-		if err != nil {
-			return nil, err
-		}
-		cfg := session.Config{}
-		var w nodes.Workload
-		id := DeviceNodeID(i)
-		if i == 0 {
-			cfg.MaxSessions = max(session.DefaultMaxSessions, opts.Nodes)
-			// Room for every handshake in flight and the ones still
-			// waiting for their last ack (nodes.DefaultPASEInFlight).
-			cfg.MaxUnsecuredSessions = max(session.DefaultMaxUnsecuredSessions, 4*nodes.DefaultPASEInFlight)
-			w = d.Reader
-			id = ControllerNodeID
-		} else {
-			r := &nodes.Responder{Model: nodes.DeviceModel(i)}
-			d.Responders = append(d.Responders, r)
-			w = r
-		}
-		m, err := session.New(cfg, seeds.ChaCha8(i, "session/entropy"), seeds.PCG(i, "session/jitter"))
-		if err != nil {
-			return nil, fmt.Errorf("scenarios: node %d: %w", i, err)
-		}
-		nd := nodes.New(i, id, m, w)
-		sock, err := snode.Bind(sim.MatterPort, nd)
-		if err != nil {
-			return nil, err
-		}
-		nd.Attach(sock)
-		if d.trace != nil {
-			nd.OnEvent = traceEvent(d.trace)
-		}
-		d.Nodes = append(d.Nodes, nd)
+	C := opts.Controllers
+	groupOf := make([]int, opts.Nodes)
+	for i := C; i < opts.Nodes; i++ {
+		groupOf[i] = 1
 	}
-	specs := fault.Specs{}
-	if opts.LossPercent > 0 {
-		specs = append(specs, fault.LossRandom{P: opts.LossPercent / 100})
+	if d.Metrics, err = metrics.NewCollector([]string{GroupControllers, GroupDevices}, groupOf); err != nil {
+		return nil, err
 	}
-	specs = append(specs, fault.Delay{Delay: LinkDelay, Jitter: LinkJitter})
-	sn.SetLinkSpec(-1, -1, specs)
+	sn.Observe(d.Metrics)
 
 	var est nodes.Establisher
 	switch opts.Establish {
@@ -283,21 +295,73 @@ func Build(opts Options) (*Net, error) {
 		}
 		est = d.PASE
 	}
-	for i := 1; i < opts.Nodes; i++ {
-		est.Establish(0, d.Nodes[0], d.Nodes[i], func(now clock.Time, p nodes.Pair, err error) {
-			if d.trace != nil && d.PASE != nil {
-				res := "paired"
-				if err != nil {
-					res = err.Error()
-				}
-				d.trace.Event(now, 0, "pairing", sim.Int("peer", int64(p.Responder.Index())), sim.Str("result", res))
-			}
-			if err != nil {
-				d.EstablishErrors = append(d.EstablishErrors, err)
-				return
-			}
-			d.Reader.AddPeerAt(now, p.InitiatorRef)
+	for c := range C {
+		// Controller 0's stream keeps the name it had with one controller.
+		purpose := "workload/reader"
+		if c > 0 {
+			purpose += "/" + strconv.Itoa(c)
+		}
+		d.Clients = append(d.Clients, &nodes.Client{
+			Ops:         []nodes.Operation{{Kind: nodes.OpRead, Interval: opts.ReadInterval}},
+			Rand:        seeds.Stream(c, purpose),
+			Establisher: est,
 		})
+	}
+	served := (opts.Nodes - 1) / C // ceil(devices / controllers)
+	for i := range opts.Nodes {
+		snode, err := sn.AddNode()
+		if err != nil {
+			return nil, err
+		}
+		cfg := session.Config{}
+		var w nodes.Workload
+		id := DeviceNodeID(i)
+		if i < C {
+			cfg.MaxSessions = max(session.DefaultMaxSessions, served)
+			// Room for every handshake in flight and the ones still
+			// waiting for their last ack (nodes.DefaultPASEInFlight).
+			cfg.MaxUnsecuredSessions = max(session.DefaultMaxUnsecuredSessions, 4*nodes.DefaultPASEInFlight)
+			w = d.Clients[i]
+			id = controllerNodeID(i)
+		} else {
+			r := &nodes.Responder{Model: nodes.DeviceModel(i)}
+			d.Responders = append(d.Responders, r)
+			w = r
+		}
+		nd, err := nodes.NewBooted(i, id, coreFactory(seeds, i, cfg), w)
+		if err != nil {
+			return nil, fmt.Errorf("scenarios: node %d: %w", i, err)
+		}
+		sock, err := snode.Bind(sim.MatterPort, nd)
+		if err != nil {
+			return nil, err
+		}
+		nd.Attach(sock)
+		if d.trace != nil {
+			nd.OnEvent = traceEvent(d.trace)
+		}
+		if i < C {
+			nd.OnNodeEvent = d.controllerEvent
+		}
+		d.Metrics.Attach(nd)
+		d.Nodes = append(d.Nodes, nd)
+	}
+	specs := fault.Specs{}
+	if opts.LossPercent > 0 {
+		specs = append(specs, fault.LossRandom{P: opts.LossPercent / 100})
+	}
+	specs = append(specs, fault.Delay{Delay: LinkDelay, Jitter: LinkJitter})
+	sn.SetLinkSpec(-1, -1, specs)
+
+	if d.PASE != nil {
+		if err := d.PASE.Precompute(d.Nodes[C:], 0); err != nil {
+			return nil, fmt.Errorf("scenarios: %w", err)
+		}
+	}
+	for i := C; i < opts.Nodes; i++ {
+		c := i % C
+		cl := d.Clients[c]
+		cl.Connect(0, d.Nodes[c], cl.AddTarget(d.Nodes[i]))
 	}
 	if opts.Establish == EstablishKeys && len(d.EstablishErrors) > 0 {
 		return nil, errors.Join(d.EstablishErrors...)
@@ -306,7 +370,77 @@ func Build(opts Options) (*Net, error) {
 		d.Attacker = newAttacker(sn, opts.Nodes, opts.Establish == EstablishPASE)
 		sn.OnDeliver(d.Attacker.Observe)
 	}
+	d.BuildWall = time.Since(start)
 	return d, nil
+}
+
+// coreFactory returns node i's CoreFactory: boot 0 draws from the streams
+// (i, "session/entropy") and (i, "session/jitter"), boot b > 0 from
+// (i, "session/entropy/boot/b") and (i, "session/jitter/boot/b"), so a
+// rebooted node draws a new unencrypted counter and new session ids while
+// every other stream stays where it was (sim.Seeds).
+func coreFactory(seeds sim.Seeds, i int, cfg session.Config) nodes.CoreFactory {
+	return func(boot int, _ *nodes.Store) (*session.Manager, error) {
+		ent, jit := "session/entropy", "session/jitter"
+		if boot > 0 {
+			b := "/boot/" + strconv.Itoa(boot)
+			ent, jit = ent+b, jit+b
+		}
+		return session.New(cfg, seeds.ChaCha8(i, ent), seeds.PCG(i, jit))
+	}
+}
+
+// controllerEvent traces a controller's finished establishments (PASE)
+// and keeps the ones given up (EstablishErrors).
+func (d *Net) controllerEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent) {
+	if ev.Kind != nodes.PairingEnded {
+		return
+	}
+	if d.trace != nil && d.PASE != nil {
+		res := "paired"
+		if ev.Err != nil {
+			res = ev.Err.Error()
+		}
+		d.trace.Event(now, n.Index(), "pairing", sim.Int("peer", int64(ev.Peer)), sim.Str("result", res))
+	}
+	if ev.Outcome == nodes.PairingGaveUp {
+		d.EstablishErrors = append(d.EstablishErrors, ev.Err)
+	}
+}
+
+// ScheduleReboot reboots node i at virtual instant at (nodes.Node.Reboot:
+// sessions and exchanges lost, a fresh core from the node's next boot
+// streams, its Store kept). SchedulePowerOff and SchedulePowerOn power it
+// off (every frame to it dropped as "down", no timers) and on again. A
+// failure is kept in NodeEventErrors. Call them before Run.
+func (d *Net) ScheduleReboot(at clock.Time, i int) error {
+	return d.schedule(at, i, (*nodes.Node).Reboot)
+}
+
+// SchedulePowerOff: see ScheduleReboot.
+func (d *Net) SchedulePowerOff(at clock.Time, i int) error {
+	return d.schedule(at, i, (*nodes.Node).PowerOff)
+}
+
+// SchedulePowerOn: see ScheduleReboot.
+func (d *Net) SchedulePowerOn(at clock.Time, i int) error {
+	return d.schedule(at, i, (*nodes.Node).PowerOn)
+}
+
+func (d *Net) schedule(at clock.Time, i int, f func(*nodes.Node, clock.Time) error) error {
+	if i < 0 || i >= len(d.Nodes) {
+		return &OptionError{"node event", fmt.Sprintf("node %d out of range [0, %d)", i, len(d.Nodes))}
+	}
+	if at < d.Engine.Now() {
+		return &OptionError{"node event", fmt.Sprintf("at %s is in the past", at)}
+	}
+	nd := d.Nodes[i]
+	d.Engine.At(at, func(now clock.Time) {
+		if err := f(nd, now); err != nil {
+			d.NodeEventErrors = append(d.NodeEventErrors, fmt.Errorf("scenarios: node %d at %s: %w", i, now, err))
+		}
+	})
+	return nil
 }
 
 // newAttacker returns the default network's replaying attacker. It listens
@@ -413,6 +547,7 @@ func (d *Net) Run() (Summary, error) {
 	limit := clock.Time(d.Opts.Duration + DrainLimit)
 	for e.Next() <= limit && e.Step() {
 	}
+	d.Metrics.Finish(e.Now(), e.Processed())
 	s := d.summary(time.Since(wall))
 	var err error
 	if d.trace != nil {

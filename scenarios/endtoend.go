@@ -8,6 +8,7 @@ import (
 
 	"mattersim/clock"
 	"mattersim/nodes"
+	"mattersim/scenarios/metrics"
 	"mattersim/session"
 	"mattersim/sim"
 	"mattersim/sim/simbench"
@@ -82,6 +83,21 @@ func NewEndToEnd(k int, seed uint64) (*EndToEnd, error) {
 		return nil, estErr
 	}
 	return b, nil
+}
+
+// EnableMetrics attaches a metrics Collector (one node group, "nodes") to
+// every node and to the switch, as the default network has it always on:
+// the end-to-end figure with metrics on.
+func (b *EndToEnd) EnableMetrics() (*metrics.Collector, error) {
+	c, err := metrics.NewCollector([]string{"nodes"}, make([]int, len(b.nodes)))
+	if err != nil {
+		return nil, err
+	}
+	for _, nd := range b.nodes {
+		c.Attach(nd)
+	}
+	b.e.Network().Observe(c)
+	return c, nil
 }
 
 // Send sends count messages, one at a time, each from a random pair in a
@@ -160,6 +176,16 @@ func (r EndToEndResult) Ratio() float64 { return float64(r.Secure) / float64(max
 // batches of 64 messages / 128 floor datagrams so both see the same machine
 // load; each network is warmed with 1,000 messages first.
 func RunEndToEnd(k, messages int, seed uint64) (EndToEndResult, error) {
+	return runEndToEnd(k, messages, seed, false)
+}
+
+// RunEndToEndMetrics is RunEndToEnd with a metrics Collector on the
+// session network (EnableMetrics): the cost of always-on metrics.
+func RunEndToEndMetrics(k, messages int, seed uint64) (EndToEndResult, error) {
+	return runEndToEnd(k, messages, seed, true)
+}
+
+func runEndToEnd(k, messages int, seed uint64, withMetrics bool) (EndToEndResult, error) {
 	d, err := simbench.NewDatagrams(k, seed)
 	if err != nil {
 		return EndToEndResult{}, err
@@ -167,6 +193,11 @@ func RunEndToEnd(k, messages int, seed uint64) (EndToEndResult, error) {
 	n, err := NewEndToEnd(k, seed)
 	if err != nil {
 		return EndToEndResult{}, err
+	}
+	if withMetrics {
+		if _, err := n.EnableMetrics(); err != nil {
+			return EndToEndResult{}, err
+		}
 	}
 	if err := d.Send(1000); err != nil {
 		return EndToEndResult{}, err

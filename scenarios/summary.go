@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mattersim/nodes"
+	"mattersim/scenarios/metrics"
 	"mattersim/sim"
 )
 
@@ -45,29 +46,53 @@ type Replays struct {
 // 4.13.2.1), are not failures.
 func (r Replays) Failures() uint64 { return r.Accepted + r.Fresh + r.Handshake.Application }
 
+// Unfinished is the work a run did not finish (honest accounting): it is
+// counted, never cut silently. A plain value.
+type Unfinished struct {
+	// Reads still in flight when the run ended.
+	Reads uint64
+	// Pairings neither succeeded nor given up: never started, in flight
+	// (a handshake running), or waiting out a retry backoff.
+	Pairings, PairingsNotStarted, PairingsInFlight, PairingsWaiting uint64
+	// Frames still queued in the switch (genuine traffic).
+	Frames uint64
+}
+
+// Total returns every unit of unfinished work: the metric "unfinished".
+func (u Unfinished) Total() uint64 { return u.Reads + u.Pairings + u.Frames }
+
 // Summary is the result of a run. A plain value.
 type Summary struct {
 	Seed        uint64
 	Nodes       int
+	Controllers int
 	LossPercent float64
 	Duration    time.Duration // virtual time during which reads started
 	Virtual     time.Duration // virtual time when the run ended
 	Wall        time.Duration // wall-clock time of Run
+	BuildWall   time.Duration // wall-clock time of Build
 	Events      uint64        // simulator events processed
 	Establish   Establishment // how sessions were opened
 
 	Net     sim.NetStats         // frames at the switch
 	Session nodes.Stats          // session-core counters summed over nodes
-	Reads   nodes.ReaderStats    // the controller's reads
+	Reads   nodes.OpStats        // the controllers' reads
 	Devices nodes.ResponderStats // summed over devices
 	Pairing nodes.PairingStats   // PASE only
 	Replays Replays
+	// Unfinished is what did not finish; Unfinished.Total() == 0 for a run
+	// that did all its work.
+	Unfinished Unfinished
+	// Metrics are every metric of the run (scenarios/metrics).
+	Metrics metrics.Snapshot
 }
 
 func (d *Net) summary(wall time.Duration) Summary {
 	s := Summary{
 		Seed:        d.Opts.Seed,
 		Nodes:       d.Opts.Nodes,
+		Controllers: d.Opts.Controllers,
+		BuildWall:   d.BuildWall,
 		LossPercent: d.Opts.LossPercent,
 		Duration:    d.Opts.Duration,
 		Virtual:     time.Duration(d.Engine.Now()),
@@ -75,7 +100,10 @@ func (d *Net) summary(wall time.Duration) Summary {
 		Events:      d.Engine.Processed(),
 		Establish:   d.Opts.Establish,
 		Net:         d.Net.Stats(),
-		Reads:       d.Reader.Stats(),
+		Metrics:     d.Metrics.Snapshot(),
+	}
+	for _, c := range d.Clients {
+		s.Reads.Add(c.Stats(nodes.OpRead))
 	}
 	for _, nd := range d.Nodes {
 		s.Session.Add(nd.Stats())
@@ -102,6 +130,13 @@ func (d *Net) summary(wall time.Duration) Summary {
 		Fresh:          in.Fresh,
 		Handshake:      in.Unsecured,
 	}
+	get := func(name string) uint64 { v, _ := s.Metrics.Get(name); return uint64(v) }
+	s.Unfinished = Unfinished{Reads: get("reads.unfinished"), Pairings: get("pairings.unfinished"),
+		Frames: get("network.in_flight")}
+	if d.PASE != nil {
+		q, a, w := d.PASE.Pending()
+		s.Unfinished.PairingsNotStarted, s.Unfinished.PairingsInFlight, s.Unfinished.PairingsWaiting = uint64(q), uint64(a), uint64(w)
+	}
 	return s
 }
 
@@ -117,14 +152,24 @@ func (s Summary) WriteTable(w io.Writer) error {
 	if s.Establish == EstablishPASE {
 		from = "PASE"
 	}
-	row("nodes", "%d (1 controller, %d devices, secure sessions from %s)", s.Nodes, s.Nodes-1, from)
+	ctl := "1 controller"
+	if s.Controllers > 1 {
+		ctl = fmt.Sprintf("%d controllers", s.Controllers)
+	}
+	row("nodes", "%d (%s, %d devices, secure sessions from %s)", s.Nodes, ctl, s.Nodes-max(s.Controllers, 1), from)
 	row("links", "loss %s%% | delay %s ±%s, +%s per hop", trimFloat(s.LossPercent), LinkDelay, LinkJitter, sim.DefaultLatency)
 	row("virtual time", "%s (reads started for %s, then wind-down)", round(s.Virtual), s.Duration)
 	speed := ""
 	if s.Wall > 0 {
-		speed = fmt.Sprintf(" (%.0fx real time)", float64(s.Virtual)/float64(s.Wall))
+		x := float64(s.Virtual) / float64(s.Wall)
+		if x < 10 {
+			speed = fmt.Sprintf(" (%.2fx real time)", x)
+		} else {
+			speed = fmt.Sprintf(" (%.0fx real time)", x)
+		}
 	}
 	row("wall time", "%s%s", round(s.Wall), speed)
+	row("build wall time", "%s", round(s.BuildWall))
 	row("events processed", "%d", s.Events)
 	b.WriteByte('\n')
 	row("datagrams sent", "%d (switch: %d delivered, %d dropped)", s.Session.Sent, s.Net.Delivered-s.Replays.Reached, s.Net.Dropped-s.Replays.Dropped)
@@ -141,9 +186,24 @@ func (s Summary) WriteTable(w io.Writer) error {
 		}
 	}
 	r := s.Reads
-	row("reads", "%d sent: %d answered, %d gave up, %d timed out, %d bad, %d aborted", r.Requests, r.Answered, r.GaveUp, r.TimedOut, r.BadResponses, r.Aborted)
+	row("reads", "%d sent: %d answered, %d gave up, %d timed out, %d bad, %d aborted", r.Sent, r.Answered, r.GaveUp, r.TimedOut, r.Failed, r.Aborted)
 	if r.Answered > 0 {
 		row("read latency", "mean %s, max %s", round(r.LatencySum/time.Duration(r.Answered)), round(r.LatencyMax))
+	}
+	if r.Skipped > 0 {
+		row("reads skipped", "%d (due while the previous read of the device was in flight)", r.Skipped)
+	}
+	u := s.Unfinished
+	if u.Total() == 0 {
+		row("unfinished", "0")
+	} else {
+		detail := fmt.Sprintf("pairings %d", u.Pairings)
+		if s.Establish == EstablishPASE && u.Pairings > 0 {
+			detail += fmt.Sprintf(" (never started %d, in flight %d, waiting to retry %d)",
+				u.PairingsNotStarted, u.PairingsInFlight, u.PairingsWaiting)
+		}
+		row("unfinished", "%d: %s, reads in flight %d, frames queued %d (the run hit its %s drain limit)",
+			u.Total(), detail, u.Reads, u.Frames, DrainLimit)
 	}
 	b.WriteByte('\n')
 	p := s.Replays

@@ -113,6 +113,14 @@ const (
 	// Config.Group.ResponseInterval after our last response to that
 	// requester; dropped unacknowledged so its retransmission can be answered.
 	EventMCSPRateLimited
+
+	// EventStandaloneAck: a standalone ack (spec 4.12.5.2) was received and
+	// taken as new by the reception window (Verdict, Counter). It follows
+	// the EventAck it caused, if it cleared a retransmission; an ack that
+	// matches nothing produces only this event. It exists so that every
+	// authenticated message the window classifies is reported once (see
+	// Event.Verdict).
+	EventStandaloneAck
 )
 
 var eventNames = [...]string{
@@ -149,6 +157,8 @@ var eventNames = [...]string{
 	EventMCSPRejected:      "mcsp-rejected",
 	EventMCSPResponded:     "mcsp-responded",
 	EventMCSPRateLimited:   "mcsp-rate-limited",
+
+	EventStandaloneAck: "standalone-ack",
 }
 
 func (k EventKind) String() string {
@@ -206,15 +216,23 @@ type Event struct {
 	Vendor   uint16
 	Opcode   uint8
 	Reliable bool // the received message had R
-	// Verdict is the reception window's classification of Counter
-	// (message, duplicate and unknown-exchange events; spec 4.6.5-4.6.7):
-	// a duplicate event carries Duplicate or BehindWindow, the SDK treating
-	// both alike.
+	// Verdict is the reception window's classification of Counter (spec
+	// 4.6.5-4.6.7): a duplicate event carries Duplicate or BehindWindow,
+	// the SDK treating both alike. Every received message that passed
+	// authentication and reached the window yields exactly one event with
+	// a Verdict: message, duplicate, unknown-exchange, unhandled,
+	// table-full (responder exchange refused), standalone-ack, or the
+	// session-closed event of a CloseSession (reason peer-closed). Other
+	// events leave it Invalid (zero).
 	Verdict counter.Verdict
 	Payload []byte
-	Attempt int         // retransmit/give-up: transmissions made so far
-	Reason  CloseReason // session-closed
-	Err     error       // malformed/mic-failure: the cause (e.g. *message.DecodeError)
+	// Attempt: retransmit and give-up events, transmissions made so far;
+	// ack events, transmissions the acknowledged message took (1: acked
+	// without a retransmission).
+	Attempt int
+
+	Reason CloseReason // session-closed
+	Err    error       // malformed/mic-failure: the cause (e.g. *message.DecodeError)
 	// Group holds the details of group and MCSP events (groups.go).
 	Group GroupEvent
 }
@@ -233,7 +251,7 @@ func (e Event) String() string {
 		if e.Reliable {
 			b.WriteString(" R")
 		}
-	case EventAck:
+	case EventAck, EventStandaloneAck:
 		fmt.Fprintf(&b, " %s ctr=%#x", e.Exchange, e.Counter)
 	case EventRetransmit, EventGiveUp:
 		fmt.Fprintf(&b, " %s ctr=%#x attempt=%d", e.Exchange, e.Counter, e.Attempt)
@@ -269,9 +287,13 @@ func (e Event) String() string {
 // and must copy it if it keeps it past the next input call made after Poll
 // returned false.
 type Output struct {
-	To    netip.AddrPort // datagram destination; the zero value for events
-	Data  []byte
-	Event Event
+	To   netip.AddrPort // datagram destination; the zero value for events
+	Data []byte
+	// StandaloneAck marks a datagram that is a standalone acknowledgement
+	// (spec 4.12.5.2), for drivers that count them; the bytes alone do not
+	// say so once encrypted.
+	StandaloneAck bool
+	Event         Event
 }
 
 // IsDatagram reports whether o is a datagram to send rather than an event.

@@ -204,8 +204,9 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 	// entry; an unmatched ack is ignored and the message still processed
 	// (spec 4.12.5.1; connectedhomeip CheckAndRemRetransTable).
 	if ph.Flags.Ack() && x != nil && x.rtx.valid && x.rtx.counter == ph.AckCounter {
+		sent := x.rtx.sent
 		x.rtx = retrans{}
-		m.emit(Event{Kind: EventAck, Session: s.ref, Exchange: x.ref(), Counter: ph.AckCounter})
+		m.emit(Event{Kind: EventAck, Session: s.ref, Exchange: x.ref(), Counter: ph.AckCounter, Attempt: sent})
 		defer m.maybeRelease(x)
 	}
 	standalone := ph.Is(message.ProtocolSecureChannel, message.OpStandaloneAck)
@@ -217,7 +218,7 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 		if reliable {
 			m.ackNow(now, s, key, ctr, nil)
 		}
-		m.closeSession(now, s, ClosedByPeer, false)
+		m.closeByPeer(now, s, v)
 		return
 	}
 	if x == nil || x.closing {
@@ -240,10 +241,12 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 			if reliable {
 				m.ackNow(now, s, key, ctr, x)
 			}
-			if !standalone {
-				ev.Kind = EventUnknownExchange
-				m.emit(ev)
+			ev.Kind = EventUnknownExchange
+			if standalone {
+				ev.Kind = EventStandaloneAck
+				ev.Payload = nil
 			}
+			m.emit(ev)
 			return
 		}
 	}
@@ -261,6 +264,8 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 		x.ackAt = now.Add(m.cfg.MRP.StandaloneAckTimeout)
 	}
 	if standalone {
+		ev.Kind, ev.Payload = EventStandaloneAck, nil
+		m.emit(ev)
 		return
 	}
 	if secure && ph.Is(message.ProtocolSecureChannel, message.OpStatusReport) && isCloseSession(payload) {
@@ -268,11 +273,25 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 		if x.ackPending {
 			m.flushAck(now, x)
 		}
-		m.closeSession(now, s, ClosedByPeer, false)
+		m.closeByPeer(now, s, v)
 		return
 	}
 	ev.Kind = EventMessage
 	m.emit(ev)
+}
+
+// closeByPeer tears s down for a CloseSession the peer sent (spec
+// 4.11.1.4); the session-closed event carries the message's window verdict
+// v (see Event.Verdict).
+func (m *Manager) closeByPeer(now clock.Time, s *sess, v counter.Verdict) {
+	n := len(m.out)
+	m.closeSession(now, s, ClosedByPeer, false)
+	for i := len(m.out) - 1; i >= n; i-- {
+		if e := &m.out[i].Event; e.Kind == EventSessionClosed && e.Session == s.ref {
+			e.Verdict = v
+			break
+		}
+	}
 }
 
 // isCloseSession reports whether a Secure Channel StatusReport payload is

@@ -129,6 +129,9 @@ func (m *Manager) transmit(now clock.Time, x *exchange, msg Message) error {
 		m.arena = m.arena[:len(m.arena)+len(buf)]
 	}
 	m.emitDatagram(s.peer, buf)
+	if msg.Protocol == message.ProtocolSecureChannel && msg.Opcode == message.OpStandaloneAck {
+		m.out[len(m.out)-1].StandaloneAck = true
+	}
 	s.active = now
 	if msg.Reliable {
 		x.rtx = retrans{valid: true, data: buf, counter: h.Counter, sent: 1}

@@ -24,6 +24,7 @@ const (
 const (
 	flagMulticast uint8 = 1 << iota
 	flagInjected
+	flagCorrupted
 )
 
 // event is one entry of the queue (clock/queue orders it by time, then

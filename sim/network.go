@@ -56,8 +56,10 @@ type NetConfig struct {
 type NetStats struct {
 	Sent      uint64 // frames handed to the switch by stacks
 	Injected  uint64 // frames handed to the switch by Inject
-	Delivered uint64 // frame copies delivered to a node
-	Dropped   uint64 // frame copies dropped (partition, fault stage, no route)
+	Delivered uint64 // frame copies delivered to a node (its stack may still discard a corrupted one)
+	// Dropped: frame copies dropped by the switch (partition, fault stage,
+	// no route, receiver powered off): DropStats less DropCorrupt.
+	Dropped uint64
 }
 
 // Network is a set of nodes, each a gVisor IPv6/UDP stack, joined by one L3
@@ -95,6 +97,9 @@ type Network struct {
 	injected   bool // the frame being delivered was injected (Socket.Injected)
 	injDeliv   uint64
 	injDropped uint64
+
+	obs   []NetObserver
+	drops DropCounts
 }
 
 type group struct {
@@ -483,7 +488,11 @@ func (n *Network) ingress(from, forceTo int, data []byte, injected bool) {
 			tr.send(now, id, from, forceTo, data, injected)
 			tr.drop(now, id, from, forceTo, "switch", "not an IPv6 packet", injected)
 		}
-		n.dropped(injected)
+		p := Packet{Data: data, From: from, To: forceTo, Injected: injected, ID: id}
+		for _, o := range n.obs {
+			o.FrameIn(now, p)
+		}
+		n.dropped(now, p, DropNoRoute)
 		return
 	}
 	dst := data[24:40]
@@ -503,6 +512,9 @@ func (n *Network) ingress(from, forceTo int, data []byte, injected bool) {
 	for _, tap := range n.taps {
 		tap(now, p)
 	}
+	for _, o := range n.obs {
+		o.FrameIn(now, p)
+	}
 	if multicast {
 		g := n.groups[[16]byte(dst)]
 		if g == nil {
@@ -521,7 +533,7 @@ func (n *Network) ingress(from, forceTo int, data []byte, injected bool) {
 		if tr := n.e.trace; tr != nil {
 			tr.drop(now, id, from, -1, "switch", "no route", injected)
 		}
-		n.dropped(injected)
+		n.dropped(now, p, DropNoRoute)
 		return
 	}
 	n.forward(now, p)
@@ -536,7 +548,7 @@ func (n *Network) forward(now clock.Time, p Packet) {
 				tr.drop(now, p.ID, p.From, p.To, "partition",
 					part.name+" side "+strconv.Itoa(int(a))+"->"+strconv.Itoa(int(b)), p.Injected)
 			}
-			n.dropped(p.Injected)
+			n.dropped(now, p, DropPartition)
 			return
 		}
 	}
@@ -561,8 +573,13 @@ func (n *Network) forward(now clock.Time, p Packet) {
 		if tr := n.e.trace; tr != nil {
 			tr.drop(now, p.ID, p.From, p.To, by, why, p.Injected)
 		}
-		n.dropped(p.Injected)
+		n.dropped(now, p, stageCause(d.Reason))
 		return
+	}
+	if len(outs) > 1 {
+		for _, o := range n.obs {
+			o.Duplicated(now, p, len(outs)-1)
+		}
 	}
 	for i := range outs {
 		q := outs[i].P
@@ -573,10 +590,15 @@ func (n *Network) forward(now clock.Time, p Packet) {
 	}
 }
 
-func (n *Network) dropped(injected bool) {
+// dropped counts a copy the switch dropped for cause c.
+func (n *Network) dropped(now clock.Time, p Packet, c DropCause) {
 	n.stats.Dropped++
-	if injected {
+	n.drops[c]++
+	if p.Injected {
 		n.injDropped++
+	}
+	for _, o := range n.obs {
+		o.Dropped(now, p, c)
 	}
 }
 
@@ -588,6 +610,12 @@ func (n *Network) queue(now clock.Time, d time.Duration, p Packet) {
 	if p.Injected {
 		fl |= flagInjected
 	}
+	if p.Corrupted {
+		fl |= flagCorrupted
+	}
+	for _, o := range n.obs {
+		o.Queued(now, p)
+	}
 	n.e.push(event{at: now.Add(d), kind: evDeliver, data: p.Data, gen: p.ID,
 		from: int32(p.From), to: int32(p.To), flags: fl})
 }
@@ -596,8 +624,15 @@ func (n *Network) queue(now clock.Time, d time.Duration, p Packet) {
 // became readable read, outside the stack's receive path.
 func (n *Network) deliver(ev *event) {
 	nd := n.nodes[ev.to]
-	n.stats.Delivered++
 	injected := ev.flags&flagInjected != 0
+	if nd.down {
+		if tr := n.e.trace; tr != nil {
+			tr.drop(ev.at, ev.gen, int(ev.from), int(ev.to), "node", "powered off", injected)
+		}
+		n.dropped(ev.at, n.evPacket(ev), DropDown)
+		return
+	}
+	n.stats.Delivered++
 	if injected {
 		n.injDeliv++
 	}
@@ -605,12 +640,12 @@ func (n *Network) deliver(ev *event) {
 		tr.deliver(ev.at, ev.gen, int(ev.from), int(ev.to), len(ev.data), injected)
 	}
 	if len(n.delivTaps) > 0 {
-		p := Packet{Data: ev.data, From: int(ev.from), To: int(ev.to),
-			Multicast: ev.flags&flagMulticast != 0, Injected: injected, ID: ev.gen}
+		p := n.evPacket(ev)
 		for _, tap := range n.delivTaps {
 			tap(ev.at, p)
 		}
 	}
+	ready := len(n.ready)
 	if nd.link.disp != nil {
 		n.inDeliver = true
 		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(ev.data)})
@@ -618,9 +653,31 @@ func (n *Network) deliver(ev *event) {
 		pkt.DecRef()
 		n.inDeliver = false
 	}
+	if len(n.obs) > 0 || ev.flags&flagCorrupted != 0 {
+		p := n.evPacket(ev)
+		// A corrupted copy that made no socket readable was discarded by
+		// the stack (checksum or header): lost to corruption.
+		if ev.flags&flagCorrupted != 0 && len(n.ready) == ready {
+			n.drops[DropCorrupt]++
+			for _, o := range n.obs {
+				o.Dropped(ev.at, p, DropCorrupt)
+			}
+		} else {
+			for _, o := range n.obs {
+				o.Delivered(ev.at, p)
+			}
+		}
+	}
 	n.injected = injected
 	n.drainReady()
 	n.injected = false
+}
+
+// evPacket rebuilds the Packet of a delivery event.
+func (n *Network) evPacket(ev *event) Packet {
+	return Packet{Data: ev.data, From: int(ev.from), To: int(ev.to),
+		Multicast: ev.flags&flagMulticast != 0, Injected: ev.flags&flagInjected != 0,
+		Corrupted: ev.flags&flagCorrupted != 0, ID: ev.gen}
 }
 
 // markReady queues a socket that became readable. Inside a delivery the

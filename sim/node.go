@@ -24,7 +24,19 @@ type Node struct {
 	index int
 	st    *stack.Stack
 	link  linkEndpoint
+	down  bool
 }
+
+// SetDown powers the node off (true) or on (false) as far as the network
+// is concerned: while it is down, every frame copy that arrives for it is
+// dropped with DropDown (frames already queued when it goes down included,
+// if they arrive before it is up again). What runs on the node is its
+// applications' business (nodes.Node.PowerOff stops the session core and
+// its timers).
+func (nd *Node) SetDown(down bool) { nd.down = down }
+
+// Down reports whether the node is powered off (SetDown).
+func (nd *Node) Down() bool { return nd.down }
 
 // Index returns the node's index in the network (0-based).
 func (nd *Node) Index() int { return nd.index }
@@ -175,6 +187,10 @@ func (s *Socket) Send(to netip.AddrPort, payload []byte) error {
 // forged or replayed frame from Network.Inject. It is false outside
 // HandleDatagram. Frames a stage duplicated keep the original's mark.
 func (s *Socket) Injected() bool { return s.node.net.injected }
+
+// SetPowered implements nodes.Powered: it powers the socket's node on or
+// off (Node.SetDown).
+func (s *Socket) SetPowered(on bool) { s.node.SetDown(!on) }
 
 // SetTimer sets the socket's single timer to fire at at (a past instant
 // fires at now, after the events already queued for now); clock.Never

@@ -18,7 +18,7 @@ func init() {
 }
 
 // benchFigures are the figures `mattersim bench` can print, in print order.
-var benchFigures = []string{"datagram", "datagram-n", "secure", "secure-n", "memory", "speedup"}
+var benchFigures = []string{"datagram", "datagram-n", "secure", "secure-n", "secure-metrics", "secure-n-metrics", "memory", "speedup"}
 
 type benchOpts struct {
 	nodes, datagrams, speedupNodes int
@@ -41,6 +41,9 @@ func newBenchCommand() *cobra.Command {
               session core (messages and their acks) between 2 nodes, next to
               the datagram floor measured interleaved with it, and their ratio
   secure-n    the same on --nodes nodes with random pairs
+  secure-metrics, secure-n-metrics
+              secure and secure-n with the metrics collector on every node
+              and the switch, as the default network runs it
   memory      heap per idle node and build time for --nodes nodes
   speedup     virtual time / wall time for --speedup-nodes nodes, each sending
               a 64-byte echo request to a random node every --interval
@@ -113,13 +116,18 @@ func runBench(w io.Writer, o benchOpts) error {
 		printDatagram(w, "datagram-n", r)
 	}
 	for _, fig := range []struct {
-		name  string
-		nodes int
-	}{{"secure", 2}, {"secure-n", o.nodes}} {
+		name    string
+		nodes   int
+		metrics bool
+	}{{"secure", 2, false}, {"secure-n", o.nodes, false}, {"secure-metrics", 2, true}, {"secure-n-metrics", o.nodes, true}} {
 		if !o.want(fig.name) {
 			continue
 		}
-		r, err := scenarios.RunEndToEnd(fig.nodes, max(o.datagrams/2, 1), o.seed)
+		run := scenarios.RunEndToEnd
+		if fig.metrics {
+			run = scenarios.RunEndToEndMetrics
+		}
+		r, err := run(fig.nodes, max(o.datagrams/2, 1), o.seed)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,8 @@ func TestBenchSmall(t *testing.T) {
 	require.Contains(t, out, "datagram-n  50 nodes, 200 x 64 B:")
 	require.Contains(t, out, "secure      2 nodes, 200 encrypted datagrams:")
 	require.Contains(t, out, "secure-n    50 nodes, 200 encrypted datagrams:")
+	require.Contains(t, out, "secure-metrics 2 nodes, 200 encrypted datagrams:")
+	require.Contains(t, out, "secure-n-metrics 50 nodes, 200 encrypted datagrams:")
 	require.Contains(t, out, "memory      50 idle nodes:")
 	require.Contains(t, out, "speedup     10 nodes, one echo every 5s each: 1m0s virtual")
 }

@@ -20,6 +20,7 @@ func init() {
 type runOpts struct {
 	seed      uint64
 	nodes     int
+	ctls      int
 	loss      float64
 	duration  time.Duration
 	interval  time.Duration
@@ -37,8 +38,10 @@ func newRunCommand() *cobra.Command {
 		Short: "Run the default network: a controller reading every device over secure sessions, with loss and a replaying attacker",
 		Long: `Run the built-in default network in virtual time and print a summary.
 
-The network: --nodes virtual nodes (1 controller + devices), each a real
-gVisor IPv6/UDP stack with mattersim's Matter session core on port 5540.
+The network: --nodes virtual nodes (--controllers controllers, 1 by default,
+then devices), each a real gVisor IPv6/UDP stack with mattersim's Matter
+session core on port 5540; device i is served by controller i mod
+--controllers.
 The controller pairs with every device by PASE over the simulated network
 (--establish pase, the default: SPAKE2+ with the device's passcode, handshake
 messages retransmitted by MRP, failed pairings retried after a backoff), or
@@ -51,7 +54,12 @@ on-path attacker replays recorded secure frames later, after the receiver's
 counter window has moved, from a spoofed source, and to the wrong device.
 
 Reads start for --duration of virtual time; then the run winds down until
-every read is answered, given up or timed out. A run is a pure function of
+every read is answered, given up or timed out, or for at most 2 minutes of
+virtual time: whatever did not finish by then (pairings never started or
+in flight, reads in flight, frames queued) is shown on the "unfinished"
+line. A read that falls due while the previous one to the same device is
+still in flight is skipped (counted), so a tiny --interval costs no more
+events than the reads it starts. A run is a pure function of
 the flags: the same --seed gives the same trace and pcap, byte for byte.
 
 Exit status: 0 when every replayed frame was refused, 1 when any was accepted
@@ -59,7 +67,8 @@ by a session core, 2 for bad flags.`,
 		Example: `  mattersim run
   mattersim run --seed 7 --nodes 200 --loss 10 --duration 5m
   mattersim run --nodes 10 --duration 5s --trace run.jsonl --pcap run.pcap
-  mattersim run --establish keys --nodes 2000`,
+  mattersim run --establish keys --nodes 2000
+  mattersim run --establish keys --nodes 100000 --controllers 2 --duration 10s --interval 10s`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return badInput("run: unexpected argument %q", args[0])
@@ -75,7 +84,8 @@ by a session core, 2 for bad flags.`,
 	}
 	f := c.Flags()
 	f.Uint64Var(&o.seed, "seed", d.Seed, "run seed (printed in the output)")
-	f.IntVar(&o.nodes, "nodes", d.Nodes, "number of nodes: 1 controller + devices (at least 2)")
+	f.IntVar(&o.nodes, "nodes", d.Nodes, "number of nodes: controllers + devices (at least controllers + 1)")
+	f.IntVar(&o.ctls, "controllers", 1, fmt.Sprintf("number of controllers; each serves at most %d devices (16-bit session ids)", scenarios.MaxDevicesPerController))
 	f.Float64Var(&o.loss, "loss", d.LossPercent, "Bernoulli loss on every link, in percent [0, 100]")
 	f.DurationVar(&o.duration, "duration", d.Duration, "virtual time during which the controller reads (e.g. 60s, 5m)")
 	f.DurationVar(&o.interval, "interval", scenarios.DefaultReadInterval, "virtual time between two reads of one device")
@@ -88,10 +98,14 @@ by a session core, 2 for bad flags.`,
 
 func (o runOpts) validate() error {
 	switch {
-	case o.nodes < 2:
-		return badInput("run: --nodes must be at least 2 (1 controller + 1 device), got %d", o.nodes)
-	case o.nodes > 1<<16:
-		return badInput("run: --nodes must be at most %d, got %d", 1<<16, o.nodes)
+	case o.ctls < 1:
+		return badInput("run: --controllers must be at least 1, got %d", o.ctls)
+	case o.nodes < o.ctls+1:
+		return badInput("run: --nodes must be at least %d (%d controller(s) + 1 device), got %d", o.ctls+1, o.ctls, o.nodes)
+	case (o.nodes-1)/o.ctls > scenarios.MaxDevicesPerController:
+		devs := o.nodes - o.ctls
+		return badInput("run: --nodes %d: %d devices need --controllers %d or more (a controller holds at most %d sessions), got %d",
+			o.nodes, devs, (devs+scenarios.MaxDevicesPerController-1)/scenarios.MaxDevicesPerController, scenarios.MaxDevicesPerController, o.ctls)
 	case math.IsNaN(o.loss) || o.loss < 0 || o.loss > 100:
 		return badInput("run: --loss must be a percentage in [0, 100], got %v", o.loss)
 	case o.duration <= 0:
@@ -109,6 +123,7 @@ func runDefault(stdout io.Writer, o runOpts) (err error) {
 	opts := scenarios.Options{
 		Seed:         o.seed,
 		Nodes:        o.nodes,
+		Controllers:  o.ctls,
 		LossPercent:  o.loss,
 		Duration:     o.duration,
 		ReadInterval: o.interval,

@@ -77,10 +77,22 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"--trace", "/nonexistent-dir/x.jsonl", "--nodes", "2", "--duration", "1s"}, "--trace"},
 		{[]string{"extra"}, "extra"},
 		{[]string{"--establish", "case"}, "--establish"},
+		{[]string{"--controllers", "0"}, "--controllers"},
+		{[]string{"--nodes", "70000"}, "--controllers 2"},
+		{[]string{"--nodes", "3", "--controllers", "3"}, "--nodes"},
 	} {
 		code, out, stderr := runCLI(t, append([]string{"run"}, c.args...)...)
 		require.Equal(t, 2, code, "%v: %s", c.args, stderr)
 		require.Contains(t, stderr, c.flag, "%v", c.args)
 		require.Empty(t, out, "%v", c.args)
 	}
+}
+
+// A read interval far below the round trip does not spin: due reads whose
+// previous read is in flight are skipped by arithmetic, and shown.
+func TestRunTinyInterval(t *testing.T) {
+	code, out, stderr := runCLI(t, "run", "--nodes", "3", "--duration", "5s", "--interval", "1ns", "--establish", "keys")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "reads skipped")
+	require.Contains(t, out, "unfinished                  0")
 }

@@ -36,7 +36,11 @@ type Packet struct {
 	Data      []byte // the whole IPv6 packet; a stage that changes bytes copies first (never mutate a packet you do not own)
 	From, To  int    // node indexes; To < 0 for multicast
 	Multicast bool
-	Injected  bool   // sent by the adversary
+	Injected  bool // sent by the adversary
+	// Corrupted: a Corrupt stage flipped a bit of this copy. The switch
+	// carries the mark to delivery, where a copy its receiver's stack
+	// discards is counted as dropped for corruption.
+	Corrupted bool
 	ID        uint64 // assigned by the switch, for traces
 }
 

@@ -135,6 +135,7 @@ func (c *corrupt) Apply(now clock.Time, p Packet, rng *rand.Rand, out []Out) ([]
 		return append(out, Out{P: p}), Drop{}
 	}
 	q := p.Clone()
+	q.Corrupted = true
 	i := lo + rng.IntN(len(q.Data)-lo)
 	q.Data[i] ^= 1 << rng.IntN(8)
 	if c.cfg.Scope == CorruptPayloadFixChecksum {

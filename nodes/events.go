@@ -1,0 +1,218 @@
+package nodes
+
+import (
+	"fmt"
+	"time"
+
+	"mattersim/clock"
+)
+
+// NodeEventKind classifies a NodeEvent.
+type NodeEventKind uint8
+
+// Node event kinds.
+const (
+	// NodeSent: the core's datagram went to the transport (Err set if the
+	// transport refused it). StandaloneAck marks standalone acks.
+	NodeSent NodeEventKind = iota + 1
+	// NodeInjected: a datagram the transport marked injected was handled;
+	// Class is the core's verdict on it (Stats.Injected counts the same).
+	NodeInjected
+	// OpStarted: an operation's request was sent (Op, OpIndex, Target,
+	// Peer).
+	OpStarted
+	// OpEnded: an operation ended (Outcome, and Latency for an answer).
+	OpEnded
+	// OpSkipped: Count due instants of an operation passed while the
+	// previous one to the same target was in flight.
+	OpSkipped
+	// PairingQueued: the node set out to establish a session with Peer
+	// (one Establisher.Establish call).
+	PairingQueued
+	// PairingStarted: attempt Attempt (1-based) at that session began.
+	PairingStarted
+	// PairingFailed: the attempt failed, for Cause (Err says more).
+	PairingFailed
+	// PairingEnded: the establishment ended: Outcome PairingSucceeded
+	// (Latency: from the first attempt's start) or PairingGaveUp (Err).
+	PairingEnded
+	// NodeRebooted, NodePoweredOff, NodePoweredOn: Node.Reboot, PowerOff,
+	// PowerOn took effect (Boot is the new boot number on a boot).
+	NodeRebooted
+	NodePoweredOff
+	NodePoweredOn
+)
+
+var nodeEventNames = [...]string{
+	NodeSent: "sent", NodeInjected: "injected",
+	OpStarted: "op-started", OpEnded: "op-ended", OpSkipped: "op-skipped",
+	PairingQueued: "pairing-queued", PairingStarted: "pairing-started",
+	PairingFailed: "pairing-failed", PairingEnded: "pairing-ended",
+	NodeRebooted: "rebooted", NodePoweredOff: "powered-off", NodePoweredOn: "powered-on",
+}
+
+func (k NodeEventKind) String() string {
+	if int(k) < len(nodeEventNames) && nodeEventNames[k] != "" {
+		return nodeEventNames[k]
+	}
+	return fmt.Sprintf("NodeEventKind(%d)", uint8(k))
+}
+
+// OpKind is the kind of a periodic operation (Operation).
+type OpKind uint8
+
+// Operation kinds.
+const (
+	// OpRead: an Interaction Model ReadRequest of attribute paths (spec
+	// 8.9.2), answered by a ReportData.
+	OpRead OpKind = iota + 1
+	// OpInvoke: an InvokeRequest of one command (spec 8.9.9), answered by
+	// an InvokeResponse.
+	OpInvoke
+	// OpRequest: a request/response echo on the vendor test protocol
+	// (SenderProtocol, OpcodeEchoRequest): the device answers with the
+	// size asked for.
+	OpRequest
+	numOpKinds = iota + 1 // array size: kinds start at 1
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case OpRead:
+		return "read"
+	case OpInvoke:
+		return "invoke"
+	case OpRequest:
+		return "request"
+	}
+	return fmt.Sprintf("OpKind(%d)", uint8(k))
+}
+
+// OpKinds returns every operation kind in order.
+func OpKinds() []OpKind { return []OpKind{OpRead, OpInvoke, OpRequest} }
+
+// Outcome is how an operation or an establishment ended.
+type Outcome uint8
+
+// Outcomes. The operation outcomes are the op metrics' names (answered,
+// failed, gave_up, timed_out, aborted); skipped operations and those still
+// in flight at the end have no OpEnded event.
+const (
+	// Answered: the answer came back with success.
+	Answered Outcome = iota + 1
+	// Failed: an answer came back with an error status (or not the answer
+	// asked for).
+	Failed
+	// GaveUp: MRP gave up on the request (spec 4.12.2.1).
+	GaveUp
+	// TimedOut: acknowledged, but no answer within the timeout.
+	TimedOut
+	// Aborted: the session went away under it (reboot, power-off,
+	// eviction, close).
+	Aborted
+	// PairingSucceeded and PairingGaveUp end an establishment.
+	PairingSucceeded
+	PairingGaveUp
+)
+
+var outcomeNames = [...]string{Answered: "answered", Failed: "failed", GaveUp: "gave_up",
+	TimedOut: "timed_out", Aborted: "aborted", PairingSucceeded: "succeeded", PairingGaveUp: "gave_up"}
+
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) && outcomeNames[o] != "" {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("Outcome(%d)", uint8(o))
+}
+
+// PairingCause says why an establishment attempt failed.
+type PairingCause uint8
+
+// Pairing failure causes (the pairings.<cause> metrics).
+const (
+	CauseWrongPasscode PairingCause = iota + 1 // key confirmation failed (pase.ErrWrongPasscode)
+	CauseBusy                                  // the device was pairing with someone else (pase.ErrBusy)
+	CauseTimedOut                              // no answer in time (pase.ErrTimeout)
+	CauseNoAck                                 // MRP gave up on a handshake message (pairing.ErrNoAck)
+	CauseAborted                               // the initiator powered off or rebooted mid-attempt
+	CauseUnreachable                           // the peer was powered off (InstallKeys)
+	CauseOther
+)
+
+var causeNames = [...]string{CauseWrongPasscode: "wrong_passcode", CauseBusy: "busy", CauseTimedOut: "timed_out",
+	CauseNoAck: "no_ack", CauseAborted: "aborted", CauseUnreachable: "unreachable", CauseOther: "other"}
+
+func (c PairingCause) String() string {
+	if int(c) < len(causeNames) && causeNames[c] != "" {
+		return causeNames[c]
+	}
+	return fmt.Sprintf("PairingCause(%d)", uint8(c))
+}
+
+// InjectedClass is the core's verdict on one injected datagram (see
+// InjectedStats and UnsecuredStats, which count the same classes).
+type InjectedClass uint8
+
+// Injected datagram classes: secure frames first, then unsecured
+// (handshake) ones.
+const (
+	InjAccepted InjectedClass = iota + 1
+	InjFresh
+	InjDuplicate
+	InjMICFailure
+	InjUnknownSession
+	InjMalformed
+	InjUnsecuredDuplicate
+	InjUnsecuredUnknownSession
+	InjUnsecuredMalformed
+	InjUnsecuredHandshake
+	InjUnsecuredApplication
+	InjUnsecuredIgnored
+)
+
+// Unsecured reports whether c classifies an unsecured (handshake) frame.
+func (c InjectedClass) Unsecured() bool { return c >= InjUnsecuredDuplicate }
+
+// NodeEvent is a node-level event: what the node's workload, handshakes
+// and power did, and what its transport carried. Which fields are set
+// depends on Kind. It is a plain value; hooks get a pointer valid only
+// during the call.
+type NodeEvent struct {
+	Kind NodeEventKind
+
+	// Peer is the other node's index (op target, device being paired);
+	// -1 when there is none.
+	Peer int
+	// Operations.
+	Op      OpKind
+	OpIndex int // index in Client.Ops
+	Target  int // index in the Client's targets
+	Outcome Outcome
+	Latency time.Duration // OpEnded Answered/Failed: request sent to answer; PairingEnded succeeded
+	Count   int           // OpSkipped
+	// Establishment.
+	Attempt int
+	Cause   PairingCause
+	Err     error
+	// NodeSent.
+	StandaloneAck bool
+	// NodeInjected.
+	Class InjectedClass
+	// Power: the boot number after a boot (0 is the first).
+	Boot int
+}
+
+// NodeEventHook sees every NodeEvent of a node, in order. ev is valid only
+// during the call.
+type NodeEventHook func(now clock.Time, n *Node, ev *NodeEvent)
+
+// Emit hands ev to the node's OnNodeEvent hook, if any. Workloads and
+// establishers call it; so can code outside the package that drives the
+// node. The hook gets a pointer to a copy held by the node (no allocation
+// per event); it must not emit on the same node.
+func (n *Node) Emit(now clock.Time, ev NodeEvent) {
+	if n.OnNodeEvent != nil {
+		n.nev = ev
+		n.OnNodeEvent(now, n, &n.nev)
+	}
+}
