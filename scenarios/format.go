@@ -125,9 +125,10 @@ type Model uint8
 // Device models.
 const (
 	// ModelBasic (the zero value): endpoint 0 with the Basic Information
-	// cluster (nodes.DeviceModel).
+	// cluster only.
 	ModelBasic Model = iota
-	// ModelLight: an On/Off Light (im.NewLight): endpoint 0 (Descriptor,
+	// ModelLight: an On/Off Light (im.NewLight, what nodes.DeviceModel
+	// serves): endpoint 0 (Descriptor,
 	// Basic Information) and endpoint 1 (Descriptor, On/Off, with the
 	// off, on and toggle commands).
 	ModelLight

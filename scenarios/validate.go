@@ -318,8 +318,13 @@ var (
 
 func modelNode(m Model) *im.Node {
 	modelsOnce.Do(func() {
-		modelNodes[ModelBasic] = nodes.DeviceModel(1)
-		modelNodes[ModelLight] = im.NewLight(im.BasicInfo{VendorName: "mattersim"}, 1).Node
+		// nodes.DeviceModel serves the light; the basic model is its
+		// endpoint 0 Basic Information cluster alone.
+		var basic im.Node
+		basic.AddEndpoint(&im.Endpoint{ID: 0, Clusters: []*im.Cluster{
+			im.NewBasicInformation(im.BasicInfo{VendorName: "mattersim"}, 1)}})
+		modelNodes[ModelBasic] = &basic
+		modelNodes[ModelLight] = nodes.DeviceModel(1)
 	})
 	if int(m) < len(modelNodes) {
 		return modelNodes[m]
