@@ -257,6 +257,7 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 			}
 		}
 		x.ackPending = true
+		x.ackValid = true
 		x.ackCounter = ctr
 		x.ackAt = now.Add(m.cfg.MRP.StandaloneAckTimeout)
 	}
@@ -271,6 +272,11 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 		m.closeSession(now, s, ClosedByPeer, false)
 		return
 	}
+	// A new application message: from now on this exchange's
+	// retransmissions use the peer's active interval (connectedhomeip
+	// ExchangeContext::HandleMessage sets kFlagReceivedAtLeastOneMessage
+	// after the standalone-ack and duplicate exits).
+	x.received = true
 	ev.Kind = EventMessage
 	m.emit(ev)
 }

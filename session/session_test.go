@@ -301,8 +301,11 @@ func TestUnsecuredSessions(t *testing.T) {
 	require.Equal(t, ra.Ephemeral, h.Source)
 	require.Equal(t, message.DestinationNone, h.DestKind)
 
-	// Lost: a retransmits the same bytes after 618.75 ms (idle 500 ms, r=0.5).
-	require.Equal(t, int64(618750000), int64(a.NextDeadline()))
+	// Lost: a retransmits the same bytes after 371.25 ms = 300 ms · 1.1 ·
+	// (1 + 0.5·0.25): the peer of a new unsecured session is assumed active
+	// (connectedhomeip PASESession::Pair), so the active interval applies.
+	// (It was 618.75 ms, the idle interval, before sessions started active.)
+	require.Equal(t, int64(371250000), int64(a.NextDeadline()))
 	a.HandleTimeout(a.NextDeadline())
 	out = drainAll(a)
 	require.Equal(t, []string{"retransmit", "datagram"}, kinds(out))

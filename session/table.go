@@ -76,6 +76,13 @@ func (m *Manager) addUnsecured(now clock.Time, r Ref, peer netip.AddrPort) *sess
 		active:    now,
 		seq:       m.seq,
 		peerIv:    mrp.Intervals{}.Normalize(),
+		// The peer is assumed active when the session is created
+		// (connectedhomeip PASESession::Pair / CASESession: "the peer is
+		// assumed to be active"; a responder's session is created by the
+		// peer's message): the first retransmission of a handshake's first
+		// message uses the active interval (spec 4.12.8).
+		lastRx: now,
+		heard:  true,
 	}
 	m.unsecured[keyOf(r)] = s
 	m.emit(Event{Kind: EventSessionOpened, Session: r})
@@ -206,6 +213,11 @@ func (m *Manager) InstallSecureSession(now clock.Time, p SecureSession) (Ref, er
 		peerIv:    p.PeerIntervals.Normalize(),
 		active:    now,
 		seq:       m.seq,
+		// A new secure session starts active: SecureSession::Activate
+		// calls MarkActiveRx (connectedhomeip src/transport/SecureSession.cpp),
+		// so its first retransmission uses the active interval.
+		lastRx: now,
+		heard:  true,
 	}
 	encKey, decKey := p.I2RKey, p.R2IKey
 	if !p.Initiator {
