@@ -72,6 +72,10 @@ type sess struct {
 	seq       uint64
 	exchanges map[exKey]*exchange
 	giveUps   int
+	fabric    uint8 // fabric index (CASE); 0 = none (PASE, unsecured)
+	// defunct: MRP gave up on this CASE session (SecureSession kDefunct);
+	// cleared by the next authenticated message.
+	defunct bool
 	// retiring: RetireSession was called; the session is removed at
 	// retireAt (unsecured sessions only).
 	retiring bool
@@ -353,6 +357,16 @@ func (m *Manager) retransmit(now clock.Time, x *exchange) {
 		s.giveUps++
 		m.emit(Event{Kind: EventGiveUp, Session: s.ref, Exchange: x.ref(), Counter: x.rtx.counter, Attempt: x.rtx.sent})
 		x.rtx.data = nil
+		// The SDK marks only CASE sessions defunct, at the give-up when
+		// the exchange expects no response, else when its response timer
+		// fires without an MRP ack (ReliableMessageMgr::ExecuteActions,
+		// ExchangeContext::NotifyResponseTimeout). The core has no
+		// response timer, and a give-up means no ack came, so it marks the
+		// session at the give-up in both cases.
+		if s.kind == CASE && !s.defunct {
+			s.defunct = true
+			m.emit(Event{Kind: EventSessionDefunct, Session: s.ref})
+		}
 		return
 	}
 	x.rtx.sent++
