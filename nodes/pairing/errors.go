@@ -117,3 +117,17 @@ func awaited(s pase.State) string {
 	}
 	return ""
 }
+
+// BusyWait reports whether err is a BUSY answer from the peer (StatusReport
+// BUSY, spec 4.11.1.3 / Appendix D) and the minimum wait it asked for,
+// after which an initiator retries (a responder still holding a pairing,
+// e.g. a PASE session whose CloseSession was lost, answers BUSY with a
+// wait; connectedhomeip CASESession/OperationalSessionSetup retry after
+// it). A BUSY without a wait reports 0.
+func BusyWait(err error) (time.Duration, bool) {
+	var pse *pase.PeerStatusError
+	if !errors.Is(err, pase.ErrBusy) || !errors.As(err, &pse) {
+		return 0, false
+	}
+	return pse.Wait, true
+}
