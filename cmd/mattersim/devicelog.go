@@ -65,7 +65,7 @@ func (l *logLimiter) summarise(kind string, k *logKind) {
 	if k.suppressed == 0 {
 		return
 	}
-	fmt.Fprintf(l.w, "%s%d more %s in the last %v (last: %s)\n", l.prefix, k.suppressed, kind, l.every, k.last)
+	fmt.Fprintf(l.w, "%s%d more %s within %v (last: %s)\n", l.prefix, k.suppressed, kind, l.every, k.last)
 	k.suppressed, k.last = 0, ""
 }
 

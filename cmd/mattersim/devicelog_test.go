@@ -27,14 +27,14 @@ func TestLogLimiter(t *testing.T) {
 
 	l.HandleTimeout(at(11))
 	require.Equal(t, "dev: failure 0\ndev: established\ndev: refused 1\n"+
-		"dev: 999 more PASE failures in the last 10s (last: failure 999)\n", b.String())
+		"dev: 999 more PASE failures within 10s (last: failure 999)\n", b.String())
 	require.Equal(t, clock.Never, l.Deadline()) // "refused requests" has nothing pending
 
 	b.Reset()
 	l.printf(at(30), "PASE failures", "failure again")
 	l.printf(at(31), "PASE failures", "and again")
 	l.Flush()
-	require.Equal(t, "dev: failure again\ndev: 1 more PASE failures in the last 10s (last: and again)\n", b.String())
+	require.Equal(t, "dev: failure again\ndev: 1 more PASE failures within 10s (last: and again)\n", b.String())
 
 	// every 0: no limit.
 	b.Reset()
