@@ -187,3 +187,70 @@ func hostPort(host string, port int) string {
 	}
 	return host + ":" + strconv.Itoa(port)
 }
+
+// TestInteropLostFinalPASEAck: our ack of matter.js's final PASE
+// StatusReport is lost (interop/droprelay drops the first one of every
+// pairing). matter.js then retransmits the StatusReport; `mattersim pair`
+// must still be there to ack it — it keeps its sessions answering until the
+// device can no longer be retransmitting — or matter.js counts a PASE
+// failure (it refuses all commissioning after 20) and ignores new pairings
+// for a while. 25 pairings in a row must all succeed with no PASE error
+// on the device. matter.js takes no new pairing while its StatusReport is
+// unacknowledged, so each pair starts once the relay let the re-ack of the
+// previous one through; they linger in parallel and must all exit 0.
+func TestInteropLostFinalPASEAck(t *testing.T) {
+	RequireMatterJS(t)
+	bin := mattersimBinary(t)
+	relayBin := filepath.Join(t.TempDir(), "droprelay")
+	out, err := exec.Command("go", "build", "-o", relayBin, "mattersim/interop/droprelay").CombinedOutput()
+	require.NoError(t, err, "go build droprelay: %s", out)
+	ns := netns.New(t, "mtr-ack")
+	dev := StartMatterJSDevice(t, ns, DeviceOptions{LogLevel: "debug"})
+	relay := StartPeer(t, ns, "droprelay", nil, relayBin, "-listen", "[::1]:5541", "-to", hostPort("::1", DevicePort))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	_, err = relay.WaitLine(ctx, "listening")
+	require.NoError(t, err)
+
+	const n = 25
+	type run struct {
+		cmd  *exec.Cmd
+		out  *lineLog
+		done chan error
+	}
+	var runs []*run
+	for i := range n {
+		if i > 0 {
+			// The previous pairing's StatusReport was acked on its
+			// retransmission: the device is free again.
+			require.Eventually(t, func() bool { return strings.Count(relay.Output(), "passed ack") >= i },
+				15*time.Second, 10*time.Millisecond, "pair #%d: the device's retransmitted StatusReport was never acked", i)
+		}
+		r := &run{out: newLineLog(), done: make(chan error, 1)}
+		r.cmd = ns.Command(ctx, bin, "pair", "--peer", "[::1]:5541", "--passcode", strconv.Itoa(DevicePasscode), "--json", "--timeout", "20s")
+		var errb strings.Builder
+		r.cmd.Stdout, r.cmd.Stderr = r.out, &errb
+		require.NoError(t, r.cmd.Start())
+		go func() { err := r.cmd.Wait(); r.out.close(); r.done <- err }()
+		runs = append(runs, r)
+		// The JSON's last line is "}"; then the next pairing may start.
+		if _, _, err := r.out.waitFor(ctx, 0, "sessionClosed"); err != nil {
+			t.Fatalf("pair #%d printed no result: %v\nstdout: %s\nstderr: %s", i+1, err, r.out, errb.String())
+		}
+		var res goPairResult
+		require.Eventually(t, func() bool { return json.Unmarshal([]byte(r.out.String()), &res) == nil }, 5*time.Second, 10*time.Millisecond)
+		require.Equal(t, DeviceVendorName, res.VendorName, "pair #%d", i+1)
+	}
+	for i, r := range runs {
+		select {
+		case err := <-r.done:
+			require.NoError(t, err, "pair #%d", i+1)
+		case <-ctx.Done():
+			t.Fatalf("pair #%d did not exit", i+1)
+		}
+	}
+	require.Equal(t, n, strings.Count(relay.Output(), "dropped ack"), "the relay dropped the final ack of every pairing")
+	require.Equal(t, n, strings.Count(relay.Output(), "passed ack"), "and let the re-ack of every one through")
+	// matter.js retransmitted its StatusReport and was answered every time.
+	require.NotContains(t, dev.Output(), "An error occurred during PASE commissioning")
+}

@@ -93,8 +93,9 @@ func (k *InstallKeys) install(now clock.Time, a, b *Node) (Pair, error) {
 	sa.Initiator, sa.LocalID, sa.PeerID, sa.Peer = true, idA, idB, b.Addr()
 	sb.Initiator, sb.LocalID, sb.PeerID, sb.Peer = false, idB, idA, a.Addr()
 	if kind == session.CASE {
-		sa.LocalNodeID, sa.PeerNodeID = a.nodeID, b.nodeID
-		sb.LocalNodeID, sb.PeerNodeID = b.nodeID, a.nodeID
+		// One fabric (index 1) for the whole simulated network.
+		sa.LocalNodeID, sa.PeerNodeID, sa.FabricIndex = a.nodeID, b.nodeID, 1
+		sb.LocalNodeID, sb.PeerNodeID, sb.FabricIndex = b.nodeID, a.nodeID, 1
 	}
 	var err error
 	if err = a.Do(now, func(m *session.Manager) (err error) { p.InitiatorRef, err = m.InstallSecureSession(now, sa); return }); err != nil {

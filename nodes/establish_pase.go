@@ -106,6 +106,8 @@ type PairingStats struct {
 	NoAck         uint64 // MRP gave up on a handshake message (pairing.ErrNoAck)
 	TimedOut      uint64 // no answer in time (pase.ErrTimeout)
 	Busy          uint64 // the device was pairing with someone else (pase.ErrBusy)
+	// BusyRetries: retries scheduled after a BUSY's minimum wait (part of Retries).
+	BusyRetries   uint64
 	OtherFailures uint64
 	Retries       uint64 // attempts scheduled after a failure
 	GaveUp        uint64 // devices never paired: wrong passcode, or out of attempts
@@ -379,6 +381,12 @@ func (a *paseAgent) failed(now clock.Time, j *paseJob, err error, final bool) {
 		b *= 2
 	}
 	b = min(b, MaxPASEBackoff)
+	if w, ok := pairing.BusyWait(err); ok && w > 0 {
+		// The device said when to come back: honour its minimum wait
+		// instead of our backoff.
+		b = w
+		s.BusyRetries++
+	}
 	a.waiting = append(a.waiting, j)
 	a.retries.push(timerEntry{at: now.Add(b), key: len(a.waiting) - 1})
 }

@@ -13,7 +13,9 @@ import (
 	"mattersim/nodes"
 	"mattersim/nodes/pairing"
 	"mattersim/session"
+	"mattersim/session/message"
 	"mattersim/session/pase"
+	"mattersim/session/status"
 )
 
 func paseRand(n *nodes.Node) io.Reader {
@@ -177,3 +179,69 @@ type nopHandshaker struct{}
 func (nopHandshaker) HandleEvent(clock.Time, *nodes.Node, *session.Event) bool { return false }
 func (nopHandshaker) HandleTimer(clock.Time, *nodes.Node)                      {}
 func (nopHandshaker) Deadline() clock.Time                                     { return clock.Never }
+
+// busyReply forges the device's StatusReport BUSY (minimum wait w) in
+// answer to the PBKDFParamRequest req, as a responder still holding
+// another pairing sends it (spec 4.11.1.3; session/pase busyOutput).
+func busyReply(t *testing.T, req []byte, w time.Duration) []byte {
+	t.Helper()
+	var h message.Header
+	n, err := h.Decode(req)
+	require.NoError(t, err)
+	var ph message.ProtocolHeader
+	_, err = ph.Decode(req[n:])
+	require.NoError(t, err)
+	require.True(t, ph.Is(message.ProtocolSecureChannel, pase.OpPBKDFParamRequest))
+	rh := message.Header{Counter: 0x1234, DestKind: message.DestinationNode, DestNode: h.Source}
+	rph := message.ProtocolHeader{Opcode: pase.OpStatusReport, ExchangeID: ph.ExchangeID,
+		ProtocolID: message.ProtocolSecureChannel, Flags: message.AckFlag, AckCounter: h.Counter}
+	b := rh.Append(nil)
+	b = rph.Append(b)
+	return append(b, status.Busy(w).Append(nil)...)
+}
+
+// A device that answers BUSY with a 5 s minimum wait is retried once,
+// exactly 5 s later (not after the 1 s backoff), and the retry pairs.
+func TestPASEBusyWaitHonoured(t *testing.T) {
+	est := &nodes.PASE{Passcode: 20202021, Rand: paseRand, Backoff: time.Second}
+	f, ns, _, res := paseNet(t, 1, est)
+	dev, ctl := ns[1].Addr(), ns[0].Addr()
+	var requests []clock.Time
+	answered := false
+	f.drop = func(p pkt) bool {
+		if p.to != dev {
+			return false
+		}
+		var h message.Header
+		n, err := h.Decode(p.data)
+		if err != nil || h.IsSecure() {
+			return false
+		}
+		var ph message.ProtocolHeader
+		if _, err := ph.Decode(p.data[n:]); err != nil || !ph.Is(message.ProtocolSecureChannel, pase.OpPBKDFParamRequest) {
+			return false
+		}
+		requests = append(requests, p.at.Add(-time.Millisecond)) // sent at
+		if answered {
+			return false
+		}
+		answered = true
+		f.inject(dev, ctl, busyReply(t, p.data, 5*time.Second))
+		return true
+	}
+	// The first request is already queued: take it back and answer BUSY.
+	first := f.q[0]
+	f.q = f.q[:0]
+	require.True(t, f.drop(first))
+	f.runUntil(clock.Time(30 * time.Second))
+	require.Len(t, *res, 1)
+	require.NoError(t, (*res)[0].err)
+	require.Len(t, requests, 2, "one retry")
+	// The BUSY arrives 1 ms after the request; the retry is 5 s after it.
+	require.Equal(t, 5*time.Second+time.Millisecond, requests[1].Sub(requests[0]))
+	s := est.Stats()
+	require.Equal(t, uint64(1), s.Busy)
+	require.Equal(t, uint64(1), s.Retries)
+	require.Equal(t, uint64(1), s.BusyRetries)
+	require.Equal(t, uint64(1), s.Succeeded)
+}

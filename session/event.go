@@ -121,6 +121,16 @@ const (
 	// authenticated message the window classifies is reported once (see
 	// Event.Verdict).
 	EventStandaloneAck
+	// EventSessionDefunct: MRP gave up on a message of a CASE session, so
+	// the session is marked defunct (connectedhomeip
+	// ReliableMessageMgr::ExecuteActions → SecureSession::MarkAsDefunct):
+	// FindSession no longer returns it and it is the first candidate for
+	// eviction after the fabric and peer counts. It stays usable by
+	// holders of its Ref.
+	EventSessionDefunct
+	// EventSessionActive: an authenticated message arrived on a defunct
+	// session, which is active again (SecureSession::MarkActiveRx).
+	EventSessionActive
 )
 
 var eventNames = [...]string{
@@ -158,7 +168,9 @@ var eventNames = [...]string{
 	EventMCSPResponded:     "mcsp-responded",
 	EventMCSPRateLimited:   "mcsp-rate-limited",
 
-	EventStandaloneAck: "standalone-ack",
+	EventStandaloneAck:  "standalone-ack",
+	EventSessionDefunct: "session-defunct",
+	EventSessionActive:  "session-active",
 }
 
 func (k EventKind) String() string {
@@ -257,7 +269,7 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " %s ctr=%#x attempt=%d", e.Exchange, e.Counter, e.Attempt)
 	case EventExchangeClosed:
 		fmt.Fprintf(&b, " %s", e.Exchange)
-	case EventSessionOpened, EventCounterExhausted:
+	case EventSessionOpened, EventCounterExhausted, EventSessionDefunct, EventSessionActive:
 		fmt.Fprintf(&b, " %s", e.Session)
 	case EventSessionClosed:
 		fmt.Fprintf(&b, " %s reason=%s", e.Session, e.Reason)

@@ -72,6 +72,10 @@ type sess struct {
 	seq       uint64
 	exchanges map[exKey]*exchange
 	giveUps   int
+	fabric    uint8 // fabric index (CASE); 0 = none (PASE, unsecured)
+	// defunct: MRP gave up on this CASE session (SecureSession kDefunct);
+	// cleared by the next authenticated message.
+	defunct bool
 	// retiring: RetireSession was called; the session is removed at
 	// retireAt (unsecured sessions only).
 	retiring bool
@@ -100,9 +104,22 @@ type exchange struct {
 	removed bool
 	closing bool // the application closed it; released once idle
 
+	// ackPending: a standalone ack is due at ackAt unless a message
+	// piggybacks it first. ackValid: ackCounter holds the last counter we
+	// were asked to ack on this exchange. Once valid it stays valid
+	// (connectedhomeip ReliableMessageContext.h: "Once
+	// mPendingPeerAckMessageCounter is valid, it never stops being valid"),
+	// so every later message on the exchange carries the A flag and that
+	// counter, even after a standalone ack went out.
 	ackPending bool
+	ackValid   bool
 	ackCounter uint32
 	ackAt      clock.Time
+	// received: a new application message (not a standalone ack, not a
+	// duplicate) arrived on the exchange; retransmissions then use the
+	// peer's active interval (connectedhomeip ReliableMessageMgr.cpp
+	// CalculateNextRetransTime, ExchangeContext HasReceivedAtLeastOneMessage).
+	received bool
 
 	rtx retrans
 }
@@ -340,18 +357,42 @@ func (m *Manager) retransmit(now clock.Time, x *exchange) {
 		s.giveUps++
 		m.emit(Event{Kind: EventGiveUp, Session: s.ref, Exchange: x.ref(), Counter: x.rtx.counter, Attempt: x.rtx.sent})
 		x.rtx.data = nil
+		// The SDK marks only CASE sessions defunct, at the give-up when
+		// the exchange expects no response, else when its response timer
+		// fires without an MRP ack (ReliableMessageMgr::ExecuteActions,
+		// ExchangeContext::NotifyResponseTimeout). The core has no
+		// response timer, and a give-up means no ack came, so it marks the
+		// session at the give-up in both cases.
+		if s.kind == CASE && !s.defunct {
+			s.defunct = true
+			m.emit(Event{Kind: EventSessionDefunct, Session: s.ref})
+		}
 		return
 	}
 	x.rtx.sent++
 	m.emit(Event{Kind: EventRetransmit, Session: s.ref, Exchange: x.ref(), Counter: x.rtx.counter, Attempt: x.rtx.sent})
 	m.emitDatagram(s.peer, x.rtx.data)
-	x.rtx.at = now.Add(m.backoff(now, s, x.rtx.sent-1))
+	x.rtx.at = now.Add(m.backoff(now, x, x.rtx.sent-1))
 }
 
-// backoff returns the MRP retransmission timeout after n+1 transmissions,
-// with i chosen from the peer's intervals and activity (spec 4.12.2.1, 4.12.8).
-func (m *Manager) backoff(now clock.Time, s *sess, n int) time.Duration {
-	i := s.peerIv.Base(now.Sub(s.lastRx), s.heard)
+// backoff returns the MRP retransmission timeout after n+1 transmissions
+// on exchange x (spec 4.12.2.1), with the base interval chosen as the SDK
+// does (connectedhomeip src/messaging/ReliableMessageMgr.cpp
+// CalculateNextRetransTime):
+//
+//   - the peer's active interval once x has received an application
+//     message (ExchangeContext::HasReceivedAtLeastOneMessage), whatever
+//     the peer-activity clock says;
+//   - otherwise active or idle by peer activity (spec 4.12.8,
+//     SessionHandle::GetMRPBaseTimeout): active if a message from the peer
+//     arrived within its active threshold. A new session counts as just
+//     heard from (see InstallSecureSession and addUnsecured).
+func (m *Manager) backoff(now clock.Time, x *exchange, n int) time.Duration {
+	s := x.s
+	i := s.peerIv.Active
+	if !x.received {
+		i = s.peerIv.Base(now.Sub(s.lastRx), s.heard)
+	}
 	return m.cfg.MRP.Backoff(i, n, m.jitter.Float64())
 }
 

@@ -78,15 +78,25 @@ func (m *Manager) receiveSecure(now clock.Time, from netip.AddrPort, b []byte, n
 		// Only an authenticated, new message may move the peer address
 		// (spec 4.13.2.1); a replayed datagram from elsewhere must not.
 		s.peer = from
-		s.lastRx, s.heard = now, true
-		s.active = now
-	} else {
-		// An authenticated duplicate still shows the peer is active
-		// (connectedhomeip MarkActiveRx), which picks the MRP interval
-		// (spec 4.12.8); it moves neither the address nor the LRU order.
-		s.lastRx, s.heard = now, true
 	}
+	// Any authenticated message, duplicates included, is peer activity
+	// (connectedhomeip SessionManager SecureUnicastMessageDispatch →
+	// SecureSession::MarkActiveRx): it picks the MRP interval (spec
+	// 4.12.8), refreshes the session's last activity (the eviction order)
+	// and returns a defunct session to active.
+	m.markActiveRx(now, s)
 	m.dispatch(now, s, from, ctr, v, ph, pt[pn:])
+}
+
+// markActiveRx records an authenticated reception on secure session s
+// (connectedhomeip SecureSession::MarkActiveRx).
+func (m *Manager) markActiveRx(now clock.Time, s *sess) {
+	s.lastRx, s.heard = now, true
+	s.active = now
+	if s.defunct {
+		s.defunct = false
+		m.emit(Event{Kind: EventSessionActive, Session: s.ref})
+	}
 }
 
 func (m *Manager) receiveUnsecured(now clock.Time, from netip.AddrPort, b []byte, n int) {
@@ -260,6 +270,7 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 			}
 		}
 		x.ackPending = true
+		x.ackValid = true
 		x.ackCounter = ctr
 		x.ackAt = now.Add(m.cfg.MRP.StandaloneAckTimeout)
 	}
@@ -276,6 +287,11 @@ func (m *Manager) dispatch(now clock.Time, s *sess, from netip.AddrPort, ctr uin
 		m.closeByPeer(now, s, v)
 		return
 	}
+	// A new application message: from now on this exchange's
+	// retransmissions use the peer's active interval (connectedhomeip
+	// ExchangeContext::HandleMessage sets kFlagReceivedAtLeastOneMessage
+	// after the standalone-ack and duplicate exits).
+	x.received = true
 	ev.Kind = EventMessage
 	m.emit(ev)
 }

@@ -77,7 +77,10 @@ func (m *Manager) transmit(now clock.Time, x *exchange, msg Message) error {
 	if msg.Reliable {
 		ph.Flags |= message.ReliableFlag
 	}
-	if x.ackPending {
+	if x.ackValid {
+		// Piggybacked on every message once valid, even after the
+		// standalone ack went out (connectedhomeip
+		// ExchangeMessageDispatch::SendMessage, HasPiggybackAckPending).
 		ph.Flags |= message.AckFlag
 		ph.AckCounter = x.ackCounter
 	}
@@ -135,7 +138,7 @@ func (m *Manager) transmit(now clock.Time, x *exchange, msg Message) error {
 	s.active = now
 	if msg.Reliable {
 		x.rtx = retrans{valid: true, data: buf, counter: h.Counter, sent: 1}
-		x.rtx.at = now.Add(m.backoff(now, s, 0))
+		x.rtx.at = now.Add(m.backoff(now, x, 0))
 	}
 	return nil
 }
@@ -157,7 +160,7 @@ func (m *Manager) ackNow(now clock.Time, s *sess, key exKey, ctr uint32, x *exch
 		m.flushAck(now, x)
 		return
 	}
-	tmp := exchange{s: s, key: key, ackPending: true, ackCounter: ctr}
+	tmp := exchange{s: s, key: key, ackPending: true, ackValid: true, ackCounter: ctr}
 	_ = m.transmit(now, &tmp, Message{Protocol: message.ProtocolSecureChannel, Opcode: message.OpStandaloneAck})
 }
 

@@ -76,6 +76,13 @@ func (m *Manager) addUnsecured(now clock.Time, r Ref, peer netip.AddrPort) *sess
 		active:    now,
 		seq:       m.seq,
 		peerIv:    mrp.Intervals{}.Normalize(),
+		// The peer is assumed active when the session is created
+		// (connectedhomeip PASESession::Pair / CASESession: "the peer is
+		// assumed to be active"; a responder's session is created by the
+		// peer's message): the first retransmission of a handshake's first
+		// message uses the active interval (spec 4.12.8).
+		lastRx: now,
+		heard:  true,
 	}
 	m.unsecured[keyOf(r)] = s
 	m.emit(Event{Kind: EventSessionOpened, Session: r})
@@ -123,11 +130,40 @@ func lruOf[K comparable](t map[K]*sess, ok func(*sess) bool) *sess {
 // (PASE/CASE put it in their first message). Ids start at a random value,
 // never 0, and skip ids in use; freed ids are reused when the cursor comes
 // round (spec 4.13.2.1; connectedhomeip SessionManager allocation). If the
-// table is full the least recently active secure session is evicted and
-// sent CloseSession. A message for a reserved id finds no session.
+// table is full a secure session is evicted in the SDK's order (see
+// ReserveLocalIDFor), silently, as the SDK evicts. A message for a
+// reserved id finds no session.
 func (m *Manager) ReserveLocalID(now clock.Time) (uint16, error) {
 	m.begin()
-	return m.allocLocalID(now)
+	return m.allocLocalID(now, Peer{})
+}
+
+// Peer names a session's peer for eviction and lookup: the local fabric
+// index and the peer's operational node id (the SDK's ScopedNodeId). The
+// zero value is "no peer" (PASE).
+type Peer struct {
+	Fabric uint8
+	Node   message.NodeID
+}
+
+// ReserveLocalIDFor is ReserveLocalID for a session with hint, the peer the
+// new session will be with (connectedhomeip
+// SecureSessionTable::CreateNewSecureSession's sessionEvictionHint). When
+// the table is full the victim is the first session in the SDK's
+// DefaultEvictionPolicy order (src/transport/SecureSessionTable.cpp):
+//
+//  1. most sessions on its fabric;
+//  2. on the hint's fabric;
+//  3. most sessions with its peer;
+//  4. with the hint's peer;
+//  5. defunct before active;
+//  6. least recently active (then oldest, so the choice is deterministic).
+//
+// No CloseSession is sent: the SDK's eviction (MarkForEviction) releases
+// the session locally only.
+func (m *Manager) ReserveLocalIDFor(now clock.Time, hint Peer) (uint16, error) {
+	m.begin()
+	return m.allocLocalID(now, hint)
 }
 
 // ReleaseLocalID frees a reserved id whose handshake failed.
@@ -135,13 +171,13 @@ func (m *Manager) ReleaseLocalID(id uint16) {
 	delete(m.reserved, id)
 }
 
-func (m *Manager) allocLocalID(now clock.Time) (uint16, error) {
+func (m *Manager) allocLocalID(now clock.Time, hint Peer) (uint16, error) {
 	if len(m.secure)+len(m.reserved) >= m.cfg.MaxSessions {
-		v := m.lruSecure()
+		v := m.evictionCandidate(hint)
 		if v == nil {
 			return 0, ErrNoLocalID
 		}
-		m.evict(now, v)
+		m.closeSession(now, v, ClosedEvicted, false)
 	}
 	for range 0x10000 {
 		id := m.nextID
@@ -161,11 +197,69 @@ func (m *Manager) allocLocalID(now clock.Time) (uint16, error) {
 	return 0, ErrNoLocalID
 }
 
-func (m *Manager) lruSecure() *sess { return lruOf(m.secure, nil) }
+func (s *sess) scopedPeer() Peer { return Peer{Fabric: s.fabric, Node: s.peerNode} }
 
-// evict closes s to make room, telling the peer with CloseSession.
-func (m *Manager) evict(now clock.Time, s *sess) {
-	m.closeSession(now, s, ClosedEvicted, true)
+// evictionCandidate returns the secure session the SDK's
+// DefaultEvictionPolicy would evict first (see ReserveLocalIDFor), or nil
+// if the table holds none.
+func (m *Manager) evictionCandidate(hint Peer) *sess {
+	onFabric := map[uint8]int{}
+	onPeer := map[Peer]int{}
+	for _, s := range m.secure {
+		onFabric[s.fabric]++
+		onPeer[s.scopedPeer()]++
+	}
+	// before reports whether a is a better eviction candidate than b.
+	before := func(a, b *sess) bool {
+		if fa, fb := onFabric[a.fabric], onFabric[b.fabric]; fa != fb {
+			return fa > fb
+		}
+		if ha, hb := a.fabric == hint.Fabric, b.fabric == hint.Fabric; ha != hb {
+			return ha
+		}
+		if pa, pb := onPeer[a.scopedPeer()], onPeer[b.scopedPeer()]; pa != pb {
+			return pa > pb
+		}
+		if ha, hb := a.scopedPeer() == hint, b.scopedPeer() == hint; ha != hb {
+			return ha
+		}
+		if a.defunct != b.defunct {
+			return a.defunct
+		}
+		if a.active != b.active {
+			return a.active < b.active
+		}
+		return a.seq < b.seq
+	}
+	var v *sess
+	for _, s := range m.secure {
+		if v == nil || before(s, v) {
+			v = s
+		}
+	}
+	return v
+}
+
+// FindSession returns the active secure session with peer (of kind, or
+// any kind if kind is 0) most recently active, as the node's own logic
+// picks a session for new work (connectedhomeip
+// SessionManager::FindSecureSessionForNode, which only considers active
+// sessions): a defunct session is never returned, so the caller
+// re-establishes instead.
+func (m *Manager) FindSession(peer Peer, kind Kind) (Ref, bool) {
+	var v *sess
+	for _, s := range m.secure {
+		if s.defunct || s.scopedPeer() != peer || (kind != 0 && s.kind != kind) {
+			continue
+		}
+		if v == nil || s.active > v.active || (s.active == v.active && s.seq > v.seq) {
+			v = s
+		}
+	}
+	if v == nil {
+		return Ref{}, false
+	}
+	return v.ref, true
 }
 
 // InstallSecureSession enters a secure session with the given keys and
@@ -181,7 +275,7 @@ func (m *Manager) InstallSecureSession(now clock.Time, p SecureSession) (Ref, er
 	id := p.LocalID
 	if id == 0 {
 		var err error
-		if id, err = m.allocLocalID(now); err != nil {
+		if id, err = m.allocLocalID(now, Peer{Fabric: p.FabricIndex, Node: p.PeerNodeID}); err != nil {
 			return Ref{}, err
 		}
 	} else if _, ok := m.reserved[id]; !ok {
@@ -206,6 +300,12 @@ func (m *Manager) InstallSecureSession(now clock.Time, p SecureSession) (Ref, er
 		peerIv:    p.PeerIntervals.Normalize(),
 		active:    now,
 		seq:       m.seq,
+		// A new secure session starts active: SecureSession::Activate
+		// calls MarkActiveRx (connectedhomeip src/transport/SecureSession.cpp),
+		// so its first retransmission uses the active interval.
+		lastRx: now,
+		heard:  true,
+		fabric: p.FabricIndex,
 	}
 	encKey, decKey := p.I2RKey, p.R2IKey
 	if !p.Initiator {
@@ -311,18 +411,20 @@ func (m *Manager) SessionInfo(r Ref) (Info, bool) {
 		return Info{}, false
 	}
 	in := Info{
-		Ref:        s.ref,
-		Kind:       s.kind,
-		PeerID:     s.peerID,
-		Peer:       s.peer,
-		PeerNodeID: s.peerNode,
-		Initiator:  s.initiator,
-		WindowMax:  s.win.Max(),
-		WindowBits: uint32(s.win.Bitmap()),
-		Window:     s.win,
-		Exchanges:  len(s.exchanges),
-		LastRx:     time.Duration(s.lastRx),
-		GiveUps:    s.giveUps,
+		Ref:         s.ref,
+		Kind:        s.kind,
+		PeerID:      s.peerID,
+		Peer:        s.peer,
+		PeerNodeID:  s.peerNode,
+		Initiator:   s.initiator,
+		WindowMax:   s.win.Max(),
+		WindowBits:  uint32(s.win.Bitmap()),
+		Window:      s.win,
+		Exchanges:   len(s.exchanges),
+		LastRx:      time.Duration(s.lastRx),
+		GiveUps:     s.giveUps,
+		Defunct:     s.defunct,
+		FabricIndex: s.fabric,
 	}
 	if s.ref.Secure() {
 		in.NextCounter, _ = s.ctr.Peek()

@@ -138,6 +138,10 @@ type SecureSession struct {
 	// PeerIntervals are the peer's MRP parameters from its session
 	// parameters (spec 4.12.8); zero fields mean the spec defaults.
 	PeerIntervals mrp.Intervals
+	// FabricIndex is the local fabric index of a CASE session (0 = none,
+	// as for PASE). The eviction order counts sessions per fabric and per
+	// (fabric, peer node id) as the SDK does.
+	FabricIndex uint8
 }
 
 // Info is a snapshot of a session's state, for tests, traces and reports.
@@ -163,4 +167,8 @@ type Info struct {
 	Pending   int // reliable messages awaiting an ack
 	LastRx    time.Duration
 	GiveUps   int // MRP give-ups on this session
+	// Defunct: MRP gave up on this CASE session and nothing authenticated
+	// has arrived since (connectedhomeip SecureSession kDefunct).
+	Defunct     bool
+	FabricIndex uint8
 }

@@ -34,9 +34,15 @@ The nonce uses the sender's node id: --node-id (decimal or 0x hex). Without
 it, group messages use their Source Node ID and unicast messages 0, as PASE
 sessions do. For a group message with the privacy flag, --key is the
 operational group key; its privacy key is derived to de-obfuscate the header
-(spec 4.9.3).`,
+(spec 4.9.3).
+
+"-" reads the hex from standard input and "@FILE" from FILE. A datagram over
+the 1232-byte maximum (the IPv6 minimum MTU less the IPv6 and UDP headers;
+connectedhomeip MessageHeader.h) is refused: no conforming sender produces
+one.`,
 		Example: `  mattersim decode message 040000000a4ff2177ea0c8a7cb6a63520520d364000015300120...
-  mattersim decode message 003412000a0000009fafea49...e49177 --key 000102030405060708090a0b0c0d0e0f --node-id 1`,
+  mattersim decode message 003412000a0000009fafea49...e49177 --key 000102030405060708090a0b0c0d0e0f --node-id 1
+  mattersim decode message @datagram.hex`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return badInput("decode message: missing HEX argument")
@@ -44,15 +50,19 @@ operational group key; its privacy key is derived to de-obfuscate the header
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := parseHexArg(strings.Join(args, ""))
+			b, err := readHexArgs(cmd.InOrStdin(), args)
 			if err != nil {
 				return badInput("decode message: %v", err)
 			}
+			if len(b) > message.MaxUDPPayload {
+				return badInput("decode message: %d bytes: over the %d-byte maximum of a Matter message over UDP",
+					len(b), message.MaxUDPPayload)
+			}
 			var opts decodeMessageOptions
-			if keyHex != "" {
+			if cmd.Flags().Changed("key") {
 				k, err := parseHexArg(keyHex)
 				if err != nil || len(k) != security.KeySize {
-					return badInput("decode message: --key must be 16 bytes of hex")
+					return badInput("decode message: --key %q: must be 16 bytes of hex", keyHex)
 				}
 				opts.key = new(security.Key)
 				copy(opts.key[:], k)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,7 +118,7 @@ func TestDecodeMessageBadInput(t *testing.T) {
 		{[]string{"0300000000000000"}, "reserved DSIZ value 3"},
 		{[]string{workedUnicast[:40]}, "too short for its 16-byte MIC"},
 		{[]string{workedUnicast, "--key", workedKey}, "message authentication failed (wrong --key or --node-id 0?)"},
-		{[]string{workedUnicast, "--key", "0011"}, "--key must be 16 bytes of hex"},
+		{[]string{workedUnicast, "--key", "0011"}, `--key "0011": must be 16 bytes of hex`},
 		{[]string{workedUnicast, "--key", workedKey, "--node-id", "x"}, "--node-id: not a 64-bit node id"},
 		{[]string{"0000000001000000" + "0102"}, "protocol header: exchange id at offset 2: truncated"},
 		{nil, "missing HEX argument"},
@@ -127,4 +129,69 @@ func TestDecodeMessageBadInput(t *testing.T) {
 		require.Equal(t, 1, strings.Count(stderr, "\n"), "case %d: one line: %q", i, stderr)
 		require.Contains(t, stderr, tc.want, "case %d", i)
 	}
+}
+
+// runCLIInput runs the CLI with in as standard input.
+func runCLIInput(t *testing.T, in string, args ...string) (int, string, string) {
+	t.Helper()
+	old := stdin
+	stdin = strings.NewReader(in)
+	t.Cleanup(func() { stdin = old })
+	return runCLI(t, args...)
+}
+
+// "-" reads the hex from standard input and "@FILE" from a file; both
+// decode exactly as the argument form does.
+func TestDecodeHexFromStdinAndFile(t *testing.T) {
+	code, want, stderr := runCLI(t, "decode", "message", workedUnicast, "--key", workedKey, "--node-id", "1")
+	require.Equal(t, 0, code, stderr)
+
+	code, got, stderr := runCLIInput(t, workedUnicast+"\n", "decode", "message", "-", "--key", workedKey, "--node-id", "1")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, want, got)
+
+	f := filepath.Join(t.TempDir(), "datagram.hex")
+	require.NoError(t, os.WriteFile(f, []byte(workedUnicast[:20]+"\n"+workedUnicast[20:]+"\n"), 0o644))
+	code, got, stderr = runCLI(t, "decode", "message", "@"+f, "--key", workedKey, "--node-id", "1")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, want, got)
+
+	code, got, stderr = runCLIInput(t, "15 18", "decode", "tlv", "-")
+	require.Equal(t, 0, code, stderr)
+	code2, want2, _ := runCLI(t, "decode", "tlv", "1518")
+	require.Equal(t, 0, code2)
+	require.Equal(t, want2, got)
+}
+
+// Input the decoder must refuse, each with exit 2 and one line naming the
+// problem: an explicit empty --key (not "no key"), a datagram over the
+// 1232-byte UDP maximum, an unreadable file, hex errors in a file.
+func TestDecodeRefusesBadInputSources(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.hex")
+	require.NoError(t, os.WriteFile(bad, []byte("00zz"), 0o644))
+	big := strings.Repeat("00", 1233)
+	for i, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{workedUnicast, "--key", ""}, `--key "": must be 16 bytes of hex`},                   // 1
+		{[]string{big}, "1233 bytes: over the 1232-byte maximum of a Matter message over UDP"},        // 2
+		{[]string{"@" + filepath.Join(dir, "missing.hex")}, "missing.hex: no such file or directory"}, // 3
+		{[]string{"@" + bad}, "bad.hex: invalid hex character 'z'"},                                   // 4
+		{[]string{"-", "00"}, `"-" must be the only HEX argument`},                                    // 5
+	} {
+		code, stdout, stderr := runCLIInput(t, "", append([]string{"decode", "message"}, tc.args...)...)
+		require.Equal(t, 2, code, "case %d: %s", i+1, stderr)
+		require.Empty(t, stdout, "case %d", i+1)
+		require.Equal(t, 1, strings.Count(stderr, "\n"), "case %d: one line: %q", i+1, stderr)
+		require.Contains(t, stderr, tc.want, "case %d", i+1)
+	}
+	// Exactly 1232 bytes is not refused for its size.
+	_, _, stderr := runCLI(t, "decode", "message", strings.Repeat("00", 1232))
+	require.NotContains(t, stderr, "maximum")
+	// Empty standard input is no hex.
+	code, _, stderr := runCLIInput(t, "", "decode", "tlv", "-")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "standard input: no hex digits")
 }

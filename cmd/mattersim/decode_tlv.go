@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -23,9 +26,11 @@ func newDecodeTLVCommand() *cobra.Command {
 print it as indented text: tags (context "1:", common profile "Matter::1:",
 fully qualified "0xFFF1::0xDEED:1:"), types with their encoded width, and
 values. Spaces and colons in the hex are ignored, a 0x prefix is allowed,
-and several arguments are joined.`,
+and several arguments are joined. "-" reads the hex from standard input and
+"@FILE" from FILE.`,
 		Example: `  mattersim decode tlv 1518
-  mattersim decode tlv "15 24 01 2a 2c 02 05 68 65 6c 6c 6f 18"`,
+  mattersim decode tlv "15 24 01 2a 2c 02 05 68 65 6c 6c 6f 18"
+  echo 1518 | mattersim decode tlv -`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return badInput("decode tlv: missing HEX argument")
@@ -33,7 +38,7 @@ and several arguments are joined.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := parseHexArg(strings.Join(args, ""))
+			b, err := readHexArgs(cmd.InOrStdin(), args)
 			if err != nil {
 				return badInput("decode tlv: %v", err)
 			}
@@ -46,6 +51,48 @@ and several arguments are joined.`,
 			return err
 		},
 	}
+}
+
+// maxHexInput bounds what "-" and "@FILE" read: far above any Matter
+// message or TLV payload, small enough that a wrong file is refused
+// quickly rather than read whole.
+const maxHexInput = 1 << 20
+
+// readHexArgs returns the bytes the HEX arguments give: "-" alone reads
+// the hex from in, "@FILE" alone from FILE, anything else is hex joined
+// across the arguments (parseHexArg).
+func readHexArgs(in io.Reader, args []string) ([]byte, error) {
+	if len(args) == 1 && (args[0] == "-" || strings.HasPrefix(args[0], "@")) {
+		name := "standard input"
+		var r io.Reader = in
+		if args[0] != "-" {
+			name = args[0][1:]
+			f, err := os.Open(name)
+			if err != nil {
+				return nil, fmt.Errorf("reading hex: %w", err)
+			}
+			defer f.Close()
+			r = f
+		}
+		data, err := io.ReadAll(io.LimitReader(r, maxHexInput+1))
+		if err != nil {
+			return nil, fmt.Errorf("reading hex from %s: %w", name, err)
+		}
+		if len(data) > maxHexInput {
+			return nil, fmt.Errorf("%s: more than %d bytes of input; expected hex text", name, maxHexInput)
+		}
+		b, err := parseHexArg(string(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return b, nil
+	}
+	for _, a := range args {
+		if a == "-" || strings.HasPrefix(a, "@") {
+			return nil, fmt.Errorf("%q must be the only HEX argument", a)
+		}
+	}
+	return parseHexArg(strings.Join(args, ""))
 }
 
 // parseHexArg accepts hex with optional 0x prefix and any spaces, tabs or

@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -23,6 +24,7 @@ import (
 	"mattersim/nodes/udp"
 	"mattersim/session"
 	"mattersim/session/message"
+	"mattersim/session/pase"
 	"mattersim/session/spake2p"
 )
 
@@ -39,6 +41,9 @@ func newDeviceCommand() *cobra.Command {
 		discriminator uint16
 		vendorName    string
 		productName   string
+		maxFailures   int
+		reopenAfter   time.Duration
+		logEvery      time.Duration
 	)
 	info := im.InteropBasicInfo()
 	c := &cobra.Command{
@@ -49,8 +54,16 @@ PASE verifier once from --passcode with a random salt (1000 PBKDF2
 iterations) and forgets the passcode, accepts PASE (spec 4.14.1) from one
 commissioner at a time, answers Interaction Model reads and invokes (Basic
 Information on endpoint 0, On/Off on endpoint 1) on PASE sessions, and closes
-sessions on CloseSession. It prints a ready line to stdout, logs one line per
-notable event to stderr, and runs until SIGINT or SIGTERM.`,
+sessions on CloseSession. It prints a ready line to stdout, logs notable
+events to stderr, and runs until SIGINT or SIGTERM.
+
+After --max-failures failed pairing attempts (20: spec 13.3, as the SDK
+counts them) the commissioning window closes: PBKDFParamRequests are then
+acknowledged and ignored, and pair reports that. It stays closed until
+restart unless --reopen-after gives a time to re-open it with the count
+reset. Refused and failed pairing requests are logged once per --log-every
+and the repeats summarised, so a flood of hostile datagrams cannot fill the
+log.`,
 		Example: `  mattersim device --listen [::]:5540 --passcode 20202021 --discriminator 3840`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -64,10 +77,20 @@ notable event to stderr, and runs until SIGINT or SIGTERM.`,
 			if discriminator > 0xFFF {
 				return badInput("--discriminator %d: must be 0..4095 (12 bits, spec 5.1.1.5)", discriminator)
 			}
+			if maxFailures < 1 {
+				return badInput("--max-failures %d: must be at least 1", maxFailures)
+			}
+			if reopenAfter < 0 {
+				return badInput("--reopen-after %v: must not be negative", reopenAfter)
+			}
+			if logEvery < 0 {
+				return badInput("--log-every %v: must not be negative", logEvery)
+			}
 			info.VendorName, info.ProductName = vendorName, productName
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runDevice(ctx, deviceOptions{addr: addr, passcode: passcode, discriminator: discriminator, info: info},
+			return runDevice(ctx, deviceOptions{addr: addr, passcode: passcode, discriminator: discriminator, info: info,
+				maxFailures: maxFailures, reopenAfter: reopenAfter, logEvery: logEvery},
 				cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -77,6 +100,9 @@ notable event to stderr, and runs until SIGINT or SIGTERM.`,
 	f.Uint16Var(&discriminator, "discriminator", 3840, "12-bit discriminator (printed; this device does no discovery)")
 	f.StringVar(&vendorName, "vendor-name", info.VendorName, "BasicInformation.VendorName")
 	f.StringVar(&productName, "product-name", info.ProductName, "BasicInformation.ProductName")
+	f.IntVar(&maxFailures, "max-failures", pase.DefaultMaxFailures, "failed pairing attempts that close the commissioning window")
+	f.DurationVar(&reopenAfter, "reopen-after", 0, "re-open a window closed by failures after this long (0: stays closed until restart)")
+	f.DurationVar(&logEvery, "log-every", defaultLogEvery, "log refused and failed pairing requests once per interval, summarising repeats (0: every one)")
 	return c
 }
 
@@ -85,6 +111,9 @@ type deviceOptions struct {
 	passcode      uint32
 	discriminator uint16
 	info          im.BasicInfo
+	maxFailures   int
+	reopenAfter   time.Duration
+	logEvery      time.Duration
 }
 
 // noArgs rejects positional arguments as bad input (exit 2).
@@ -137,6 +166,7 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	m.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, AnyOpcode: true, Secure: true})
 	resp, err := pairing.NewResponder(m, pairing.ResponderConfig{
 		Verifier: ver, Salt: salt, Iterations: deviceIterations, Rand: crand.Reader,
+		MaxFailures: o.maxFailures, ReopenAfter: o.reopenAfter,
 	})
 	if err != nil {
 		return err
@@ -148,7 +178,9 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	var dvVersion [4]byte
 	_, _ = crand.Read(dvVersion[:]) // spec 7.10.3: DataVersion starts random
 	light := im.NewLight(o.info, binary.LittleEndian.Uint32(dvVersion[:]))
-	d := &deviceLoop{resp: resp, srv: im.NewServer(light.Node), log: stderr, light: light}
+	d := &deviceLoop{resp: resp, srv: im.NewServer(light.Node), light: light,
+		log: newLogLimiter(stderr, "mattersim device: ", o.logEvery), reopenAfter: o.reopenAfter}
+	defer d.log.Flush()
 	node := udp.Start(conn, m, udp.Options{})
 	defer node.Close()
 
@@ -167,21 +199,32 @@ type deviceLoop struct {
 	resp  *pairing.Responder
 	srv   *im.Server
 	light *im.Light
-	log   io.Writer
+	log   *logLimiter
+	// reopenAfter is ResponderConfig.ReopenAfter, for the log.
+	reopenAfter time.Duration
+	now         clock.Time // of the call in progress, for log lines
 }
 
-func (d *deviceLoop) logf(format string, args ...any) {
-	fmt.Fprintf(d.log, "mattersim device: "+format+"\n", args...)
-}
+// logf logs a line that is always printed.
+func (d *deviceLoop) logf(format string, args ...any) { d.log.printf(d.now, "", format, args...) }
 
-func (d *deviceLoop) Deadline() clock.Time { return d.resp.Deadline() }
+// Kinds of log line that repeat with hostile input, rate-limited.
+const (
+	logKindFailed  = "PASE failures"
+	logKindRefused = "refused PASE requests"
+)
+
+func (d *deviceLoop) Deadline() clock.Time { return min(d.resp.Deadline(), d.log.Deadline()) }
 
 func (d *deviceLoop) HandleTimeout(m *session.Manager, now clock.Time) {
+	d.now = now
 	d.resp.HandleTimeout(now)
 	d.notices()
+	d.log.HandleTimeout(now)
 }
 
 func (d *deviceLoop) HandleEvent(m *session.Manager, now clock.Time, ev session.Event) {
+	d.now = now
 	consumed := d.resp.HandleEvent(now, ev)
 	d.notices()
 	if consumed {
@@ -248,9 +291,18 @@ func (d *deviceLoop) notices() {
 			d.logf("PASE session established with %s (session %s, peer session %d)",
 				n.Peer, n.Session, n.Result.PeerSessionID)
 		case pairing.NoticeFailed:
-			d.logf("PASE failure from %s: %v (failed attempts %d)", n.Peer, n.Err, n.Failures)
+			d.log.printf(d.now, logKindFailed, "PASE failure from %s: %v (failed attempts %d)", n.Peer, n.Err, n.Failures)
+			if errors.Is(n.Err, pase.ErrWindowClosed) {
+				if d.reopenAfter > 0 {
+					d.logf("commissioning window closed after %d failed attempts; re-opens in %v", n.Failures, d.reopenAfter)
+				} else {
+					d.logf("commissioning window closed after %d failed attempts; restart to re-open it", n.Failures)
+				}
+			}
 		case pairing.NoticeRefused:
-			d.logf("PASE request refused: %v", n.Err)
+			d.log.printf(d.now, logKindRefused, "PASE request refused: %v", n.Err)
+		case pairing.NoticeReopened:
+			d.logf("commissioning window re-opened (failure count reset)")
 		case pairing.NoticeFailSafe:
 			d.logf("fail-safe expired: closing PASE session %s with %s", n.Session, n.Peer)
 		case pairing.NoticeReleased:

@@ -48,6 +48,7 @@ messages and to talk to real devices over UDP.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
@@ -56,6 +57,9 @@ messages and to talk to real devices over UDP.`,
 	}
 	return root
 }
+
+// stdin is what "-" arguments read; tests replace it.
+var stdin io.Reader = os.Stdin
 
 // run executes the CLI and returns the process exit status.
 func run(args []string, stdout, stderr io.Writer) int {

@@ -63,17 +63,15 @@ wrong passcode, no answer); 2 for bad flags.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res, err := runPair(ctx, addr.Addr().Unmap(), addr.Port(), passcode, timeout)
-			if err != nil {
-				return err
-			}
-			return printPair(cmd.OutOrStdout(), res, asJSON)
+			return runPair(ctx, cmd.ErrOrStderr(), addr.Addr().Unmap(), addr.Port(), passcode, timeout, func(res *pairResult) error {
+				return printPair(cmd.OutOrStdout(), res, asJSON)
+			})
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&peer, "peer", "[::1]:5540", "device UDP address host:port")
 	f.Uint32Var(&passcode, "passcode", 20202021, "the device's setup passcode")
-	f.DurationVar(&timeout, "timeout", 10*time.Second, "bound on the handshake and on the read, each")
+	f.DurationVar(&timeout, "timeout", 10*time.Second, "bound on the whole pairing and read (a failure ends within it)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return c
 }
@@ -173,12 +171,51 @@ func (r *pairRead) Deadline() clock.Time {
 
 func (r *pairRead) done() bool { return r.report != nil || r.err != nil }
 
-// runPair pairs with peer, reads the names and closes the session.
-func runPair(ctx context.Context, addr netip.Addr, port uint16, passcode uint32, timeout time.Duration) (*pairResult, error) {
+// runPair pairs with peer, reads the names, closes the session and calls
+// report with the result. The handshake and the read share one deadline,
+// timeout from the start, and a failure returns within it. After a success
+// it keeps answering the device until the device can no longer be
+// retransmitting its last handshake message (see lingerAfter) and then
+// returns.
+func runPair(ctx context.Context, logw io.Writer, addr netip.Addr, port uint16, passcode uint32, timeout time.Duration, report func(*pairResult) error) error {
+	res, p, node, err := pairAndRead(ctx, logw, addr, port, passcode, timeout)
+	if node != nil {
+		defer node.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if err := report(res); err != nil {
+		return err
+	}
+	return lingerAfter(ctx, node, p)
+}
+
+// lingerAfter keeps the handshake's unsecured session answering until it
+// has lingered out: if our ack of the device's final StatusReport (spec
+// 4.14.1.4) was lost, the device retransmits that report, and an exit
+// before its last retransmission leaves it unacknowledged — matter.js then
+// counts a PASE failure (20 end commissioning) and refuses new pairings
+// for ~13.5 s. The device times its retransmissions from our advertised
+// session parameters, so the bound is MaxTransmissions transmissions at
+// the larger of our intervals with maximum jitter
+// (session.Config.UnsecuredLinger; about 7 s with the defaults). An
+// interrupt ends the wait at once.
+func lingerAfter(ctx context.Context, node *udp.Node, p *pairing.Initiator) error {
+	err := drive(ctx, node, &pairHandshake{p: p}, p.Idle)
+	if ctx.Err() != nil {
+		return nil // interrupted while lingering: the result is out
+	}
+	return err
+}
+
+// pairAndRead runs the handshake and the read within timeout. It returns
+// the node (to close) whenever it opened one.
+func pairAndRead(ctx context.Context, logw io.Writer, addr netip.Addr, port uint16, passcode uint32, timeout time.Duration) (*pairResult, *pairing.Initiator, *udp.Node, error) {
 	peer := netip.AddrPortFrom(addr, port)
 	m, err := newRealManager()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	local := netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 	if addr.Is4() {
@@ -186,44 +223,72 @@ func runPair(ctx context.Context, addr netip.Addr, port uint16, passcode uint32,
 	}
 	conn, err := listenUDP(local)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	node := udp.Start(conn, m, udp.Options{})
-	defer node.Close()
+	// One deadline for the handshake and the read (wall clock: the udp
+	// node's clock runs on it).
+	dctx, cancelDeadline := context.WithTimeout(ctx, timeout)
+	defer cancelDeadline()
 
-	// 1. PASE.
+	// 1. PASE, again after a BUSY's minimum wait while time is left.
 	var (
 		p     *pairing.Initiator
+		hs    *pairHandshake
 		start clock.Time
+		derr  error
 	)
-	var startErr error
-	err = node.Do(func(m *session.Manager, now clock.Time) {
-		start = now
-		p, startErr = pairing.StartInitiator(now, m, pairing.InitiatorConfig{Peer: peer, Passcode: passcode,
-			Rand: crand.Reader, Timeout: timeout})
-	})
-	if err == nil {
-		err = startErr
-	}
-	if err != nil {
-		return nil, err
-	}
-	hs := &pairHandshake{p: p}
-	if err := drive(ctx, node, hs, p.Done); err != nil {
-		if ctx.Err() != nil {
-			// Interrupted: tell the device, so it serves the next pairing now.
-			_ = node.Do(func(_ *session.Manager, now clock.Time) { p.Abort(now, ctx.Err()) })
+	for attempt := 1; ; attempt++ {
+		var startErr error
+		err = node.Do(func(m *session.Manager, now clock.Time) {
+			if attempt == 1 {
+				start = now
+			}
+			p, startErr = pairing.StartInitiator(now, m, pairing.InitiatorConfig{Peer: peer, Passcode: passcode,
+				Rand: crand.Reader, Timeout: timeout - now.Sub(start)})
+		})
+		if err == nil {
+			err = startErr
 		}
-		return nil, err
+		if err != nil {
+			return nil, nil, node, err
+		}
+		hs = &pairHandshake{p: p}
+		if derr = drive(dctx, node, hs, p.Done); derr != nil || p.Err() == nil {
+			break
+		}
+		w, busy := pairing.BusyWait(p.Err())
+		var now clock.Time
+		_ = node.Do(func(_ *session.Manager, t clock.Time) { now = t })
+		if !busy || now.Add(w) >= start.Add(timeout) {
+			break
+		}
+		// The device is still holding another pairing (for instance a
+		// PASE session whose CloseSession was lost) and said when to come
+		// back: retry then, within the overall deadline.
+		fmt.Fprintf(logw, "mattersim pair: %s is busy (StatusReport BUSY); retrying in %v\n", peer, w)
+		select {
+		case <-time.After(w):
+		case <-dctx.Done():
+		}
+	}
+	if err := derr; err != nil {
+		if ctx.Err() == nil && dctx.Err() != nil {
+			err = fmt.Errorf("timed out after %v: PASE with %s did not finish", timeout, peer)
+		}
+		// Interrupted or out of time: tell the device, so it serves the
+		// next pairing now.
+		// The report goes out inside Do; there is no time left to wait
+		// for its ack.
+		_ = node.Do(func(_ *session.Manager, now clock.Time) { p.Abort(now, err) })
+		return nil, nil, node, err
 	}
 	if err := p.Err(); err != nil {
 		// Let our FAILURE report (if any) reach the device: wait until its
-		// exchange is released (acked or given up on), at most 1 s; the
-		// retired session's linger is no reason to stay.
-		wctx, cancel := context.WithTimeout(ctx, time.Second)
-		_ = drive(wctx, node, hs, p.Settled)
-		cancel()
-		return nil, err
+		// exchange is released (acked or given up on), within what is left
+		// of the deadline.
+		settle(dctx, node, hs, p, time.Second)
+		return nil, nil, node, err
 	}
 	est, _ := p.Session()
 	var handshake time.Duration
@@ -237,7 +302,7 @@ func runPair(ctx context.Context, addr netip.Addr, port uint16, passcode uint32,
 	rd := &pairRead{hs: p}
 	var serr error
 	err = node.Do(func(m *session.Manager, now clock.Time) {
-		rd.deadline = now.Add(timeout)
+		rd.deadline = start.Add(timeout)
 		if rd.x, serr = m.NewExchange(est.Ref); serr != nil {
 			return
 		}
@@ -249,7 +314,10 @@ func runPair(ctx context.Context, addr netip.Addr, port uint16, passcode uint32,
 		err = serr
 	}
 	if err == nil {
-		err = drive(ctx, node, rd, rd.done)
+		err = drive(dctx, node, rd, rd.done)
+		if err != nil && ctx.Err() == nil && dctx.Err() != nil {
+			err = errTimedOut
+		}
 	}
 	if err == nil {
 		err = rd.err
@@ -263,11 +331,11 @@ func runPair(ctx context.Context, addr netip.Addr, port uint16, passcode uint32,
 	}
 	if errors.Is(err, errTimedOut) {
 		closeSession()
-		return nil, fmt.Errorf("timed out after %v waiting for ReportData from %s", timeout, peer)
+		return nil, nil, node, fmt.Errorf("timed out after %v waiting for ReportData from %s", timeout, peer)
 	}
 	if err != nil {
 		closeSession()
-		return nil, fmt.Errorf("reading BasicInformation from %s: %w", peer, err)
+		return nil, nil, node, fmt.Errorf("reading BasicInformation from %s: %w", peer, err)
 	}
 	for _, f := range []struct {
 		path im.AttributePath
@@ -279,12 +347,20 @@ func runPair(ctx context.Context, addr netip.Addr, port uint16, passcode uint32,
 		}
 		if verr != nil {
 			closeSession()
-			return nil, fmt.Errorf("reading %s from %s: %w", f.path, peer, verr)
+			return nil, nil, node, fmt.Errorf("reading %s from %s: %w", f.path, peer, verr)
 		}
 	}
 
 	// 3. CloseSession (spec 4.11.1.4): the device accepts the next PASE at
 	// once (matter.js otherwise holds its only pairing slot for 60 s).
 	closeSession()
-	return res, nil
+	return res, p, node, nil
+}
+
+// settle drives the handshake until its last message is released, at most
+// limit and never past ctx.
+func settle(ctx context.Context, node *udp.Node, hs *pairHandshake, p *pairing.Initiator, limit time.Duration) {
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	_ = drive(wctx, node, hs, p.Settled)
 }

@@ -187,3 +187,31 @@ func TestPrintPairCloseSession(t *testing.T) {
 		require.True(t, strings.HasSuffix(b.String(), tc.want), "case %d: %q", i+1, b.String())
 	}
 }
+
+// --max-failures 1: one wrong passcode closes the window. A later pair
+// is acknowledged and never answered, and says the window is closed; the
+// device logs the first refusal and counts the repeats (--log-every).
+func TestPairReportsClosedWindow(t *testing.T) {
+	addr, log := startDevice(t, "127.0.0.1", "--max-failures", "1", "--log-every", "1h")
+	code, _, errOut := runCLI(t, "pair", "--peer", addr, "--passcode", "20202022")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "mattersim: wrong passcode")
+	waitLog(t, log, "commissioning window closed after 1 failed attempts; restart to re-open it")
+	for range 2 {
+		code, _, errOut = runCLI(t, "pair", "--peer", addr, "--timeout", "1s")
+		require.Equal(t, 1, code)
+		require.Contains(t, errOut, "it acknowledged our PBKDFParamRequest but never answered; its commissioning window is closed")
+	}
+	waitLog(t, log, "PASE request refused")
+	require.Equal(t, 1, strings.Count(log.String(), "PASE request refused"), "the repeat is counted, not logged: %s", log.String())
+}
+
+func TestDeviceBadLimitFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--max-failures", "0"}, {"--reopen-after", "-1s"}, {"--log-every", "-1s"},
+	} {
+		code, _, errOut := runCLI(t, append([]string{"device"}, args...)...)
+		require.Equal(t, 2, code, errOut)
+		require.Contains(t, errOut, args[0])
+	}
+}

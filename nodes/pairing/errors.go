@@ -42,7 +42,13 @@ type Error struct {
 	Peer    netip.AddrPort
 	Waiting string        // the message we were waiting for ("PBKDFParamResponse"), if any
 	After   time.Duration // for timeouts: how long we waited in all
-	Err     error
+	// AckedOnly: the peer acknowledged our PBKDFParamRequest (MRP) but
+	// never answered it. A device does that when its commissioning window
+	// is closed (spec 13.3: after 20 failed attempts; the SDK acks an
+	// unsolicited message it has no handler for) or, as matter.js does,
+	// while it is busy with another commissioner.
+	AckedOnly bool
+	Err       error
 }
 
 var _ error = (*Error)(nil)
@@ -60,6 +66,10 @@ func (e *Error) Error() string {
 			return fmt.Sprintf("wrong passcode: the PASE confirmation cB from %s did not verify", e.Peer)
 		}
 		return fmt.Sprintf("wrong passcode: the PASE confirmation cA from %s did not verify", e.Peer)
+	case errors.Is(e.Err, pase.ErrTimeout) && e.AckedOnly:
+		return fmt.Sprintf("timed out after %v waiting for %s from %s: it acknowledged our PBKDFParamRequest but never answered; "+
+			"its commissioning window is closed (a device closes it after too many failed attempts) or it is busy with another commissioner",
+			e.After, e.Waiting, e.Peer)
 	case errors.Is(e.Err, pase.ErrTimeout):
 		if e.After > 0 {
 			return fmt.Sprintf("timed out after %v waiting for %s from %s", e.After, e.Waiting, e.Peer)
@@ -69,7 +79,10 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("no answer from %s: %v (nothing listening there, or unreachable)", e.Peer, e.Err)
 	case errors.Is(e.Err, pase.ErrBusy) && e.Role == RoleResponder:
 		return fmt.Sprintf("refused a PBKDFParamRequest from %s: busy with another pairing", e.Peer)
-	case errors.Is(e.Err, pase.ErrWindowClosed) && e.Role == RoleResponder:
+	case errors.Is(e.Err, pase.ErrWindowClosed) && e.Role == RoleResponder && !errors.As(e.Err, new(*pase.AttemptError)):
+		// A refusal because the window is already closed. The failed
+		// attempt that closed it is an *AttemptError and is named by its
+		// own cause below (its text ends "commissioning window closed").
 		return fmt.Sprintf("refused a PBKDFParamRequest from %s: commissioning window closed after too many failed attempts", e.Peer)
 	case errors.Is(e.Err, pase.ErrBusy):
 		return fmt.Sprintf("%s is busy with another pairing: %v", e.Peer, e.Err)
@@ -116,4 +129,18 @@ func awaited(s pase.State) string {
 		return "the PASE StatusReport"
 	}
 	return ""
+}
+
+// BusyWait reports whether err is a BUSY answer from the peer (StatusReport
+// BUSY, spec 4.11.1.3 / Appendix D) and the minimum wait it asked for,
+// after which an initiator retries (a responder still holding a pairing,
+// e.g. a PASE session whose CloseSession was lost, answers BUSY with a
+// wait; connectedhomeip CASESession/OperationalSessionSetup retry after
+// it). A BUSY without a wait reports 0.
+func BusyWait(err error) (time.Duration, bool) {
+	var pse *pase.PeerStatusError
+	if !errors.Is(err, pase.ErrBusy) || !errors.As(err, &pse) {
+		return 0, false
+	}
+	return pse.Wait, true
 }

@@ -56,15 +56,16 @@ type Established struct {
 // The zero value is not usable. Not safe for concurrent use; it must be
 // driven from the goroutine that drives the Manager.
 type Initiator struct {
-	m       *session.Manager
-	cfg     InitiatorConfig
-	hs      *pase.Initiator
-	localID uint16
-	unsec   session.Ref
-	x       session.Exchange
-	start   clock.Time
-	endBy   clock.Time
-	last    uint8 // opcode of the last handshake message we sent
+	m            *session.Manager
+	cfg          InitiatorConfig
+	hs           *pase.Initiator
+	localID      uint16
+	unsec        session.Ref
+	x            session.Exchange
+	start        clock.Time
+	endBy        clock.Time
+	last         uint8 // opcode of the last handshake message we sent
+	requestAcked bool  // the PBKDFParamRequest was acknowledged (and not yet answered)
 
 	done    bool
 	retired bool // the unsecured session has been retired
@@ -216,6 +217,10 @@ func (p *Initiator) HandleEvent(now clock.Time, ev session.Event) bool {
 			return true
 		}
 		p.handleMessage(now, ev)
+	case session.EventAck:
+		if ev.Exchange == p.x && p.hs.State() == pase.StateWaitPBKDFResponse {
+			p.requestAcked = true
+		}
 	case session.EventGiveUp:
 		if ev.Exchange == p.x && !p.done {
 			p.fail(now, awaited(p.hs.State()),
@@ -301,7 +306,8 @@ func (p *Initiator) fail(now clock.Time, waiting string, err error, after time.D
 		return
 	}
 	p.done = true
-	p.err = &Error{Role: RoleInitiator, Peer: p.cfg.Peer, Waiting: waiting, After: after, Err: err}
+	p.err = &Error{Role: RoleInitiator, Peer: p.cfg.Peer, Waiting: waiting, After: after, Err: err,
+		AckedOnly: p.requestAcked && waiting == "PBKDFParamResponse"}
 	p.m.ReleaseLocalID(p.localID)
 	p.closeExchange(now)
 }

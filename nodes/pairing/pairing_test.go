@@ -3,6 +3,7 @@ package pairing
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -264,10 +265,64 @@ func TestWindowClosesAfterMaxFailures(t *testing.T) {
 	p := startPair(t, n, ctl, dev, testPasscode, 20, 2*time.Second)
 	n.runUntil(p.Done, 10*time.Second)
 	require.ErrorIs(t, p.Err(), pase.ErrTimeout) // a closed window answers nothing
+	// ... but acknowledges the request, which is how pair can tell.
+	require.Contains(t, p.Err().Error(), "it acknowledged our PBKDFParamRequest but never answered; its commissioning window is closed")
 	ns = notices(r)
 	require.Len(t, ns, 1)
 	require.Equal(t, NoticeRefused, ns[0].Kind)
 	require.ErrorIs(t, ns[0].Err, pase.ErrWindowClosed)
+}
+
+// ReopenAfter: the window closed by MaxFailures re-opens that long after
+// the failure that closed it, with the count reset; a correct pairing then
+// succeeds. Before that instant a request is refused.
+func TestWindowReopensAfter(t *testing.T) {
+	n := newNet(t)
+	dev, r := device(t, n, 1, ResponderConfig{MaxFailures: 1, ReopenAfter: 30 * time.Second})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	p := startPair(t, n, ctl, dev, 11112222, 10, 0)
+	n.runUntil(p.Done, 10*time.Second)
+	require.ErrorIs(t, p.Err(), pase.ErrWrongPasscode)
+	n.settle(time.Second) // the device learns of the failure from our StatusReport
+	ns := notices(r)
+	require.Len(t, ns, 1)
+	require.ErrorIs(t, ns[0].Err, pase.ErrWindowClosed)
+	closedAt := ns[0].At
+	require.Equal(t, closedAt.Add(30*time.Second), r.Deadline())
+
+	p = startPair(t, n, ctl, dev, testPasscode, 11, 2*time.Second)
+	n.runUntil(p.Done, 10*time.Second)
+	require.ErrorIs(t, p.Err(), pase.ErrTimeout)
+	ns = notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeRefused, ns[0].Kind)
+
+	n.settle(40 * time.Second)
+	ns = notices(r)
+	require.Len(t, ns, 1)
+	require.Equal(t, NoticeReopened, ns[0].Kind)
+	require.Equal(t, closedAt.Add(30*time.Second), ns[0].At)
+	require.Equal(t, 0, r.Failures())
+
+	p = startPair(t, n, ctl, dev, testPasscode, 12, 0)
+	n.runUntil(p.Done, 10*time.Second)
+	require.NoError(t, p.Err())
+}
+
+// The failed attempt that closes the window is named by its cause; only a
+// request refused because the window is already closed says "refused".
+func TestWindowClosingErrorNamesCause(t *testing.T) {
+	peer := netip.MustParseAddrPort("[fd00::c]:40000")
+	cause := fmt.Errorf("%w: pA is not on the curve", pase.ErrInvalidParameter)
+	closing := &Error{Role: RoleResponder, Peer: peer, Waiting: "Pake1",
+		Err: &pase.AttemptError{Err: cause, Failures: 20, MaxFailures: 20, WindowClosed: true}}
+	require.ErrorIs(t, closing, pase.ErrWindowClosed)
+	require.Contains(t, closing.Error(), "pA is not on the curve")
+	require.Contains(t, closing.Error(), "failed attempt 20/20; commissioning window closed")
+	require.NotContains(t, closing.Error(), "refused")
+
+	refused := &Error{Role: RoleResponder, Peer: peer, Err: pase.ErrWindowClosed}
+	require.Contains(t, refused.Error(), "refused a PBKDFParamRequest from [fd00::c]:40000: commissioning window closed")
 }
 
 // Timeouts on the Manager's clock: with a silent peer the handshake ends at

@@ -42,6 +42,14 @@ type ResponderConfig struct {
 	// IgnoreWhileBusy drops a second PBKDFParamRequest silently, as
 	// matter.js does, instead of answering StatusReport BUSY.
 	IgnoreWhileBusy bool
+	// ReopenAfter re-opens a window closed by MaxFailures failed attempts
+	// this long after it closed, with the count reset (pase.Responder
+	// Reopen). 0 keeps it closed, as the SDK does until an administrator
+	// opens a new window (spec 13.3: exit commissioning mode after 20
+	// failed attempts; connectedhomeip CommissioningWindowManager.cpp,
+	// kMaxFailedCommissioningAttempts); for a stand-alone device that
+	// means until restart.
+	ReopenAfter time.Duration
 	// FailSafe closes an established PASE session (CloseSession) after this
 	// long, so the next pairing can start even if the commissioner vanished
 	// (0: DefaultFailSafe; negative: never).
@@ -66,6 +74,9 @@ const (
 	// NoticeReleased: the PASE session of the last pairing closed; the
 	// responder serves the next PBKDFParamRequest.
 	NoticeReleased
+	// NoticeReopened: a window closed by too many failures re-opened
+	// (ResponderConfig.ReopenAfter).
+	NoticeReopened
 )
 
 func (k NoticeKind) String() string {
@@ -80,6 +91,8 @@ func (k NoticeKind) String() string {
 		return "fail-safe"
 	case NoticeReleased:
 		return "released"
+	case NoticeReopened:
+		return "reopened"
 	}
 	return fmt.Sprintf("notice(%d)", uint8(k))
 }
@@ -115,6 +128,7 @@ type Responder struct {
 	est        session.Ref // established PASE session, zero if none
 	estPeer    netip.AddrPort
 	failSafeAt clock.Time
+	reopenAt   clock.Time // when a window closed by failures re-opens, or Never
 
 	// closing maps handshake exchanges whose unsecured session is removed
 	// once the exchange is released (its last reliable message acked).
@@ -151,7 +165,10 @@ func NewResponder(m *session.Manager, cfg ResponderConfig) (*Responder, error) {
 	// PBKDFParamRequest on an unsecured session is the one unsolicited
 	// message PASE takes (connectedhomeip PASESession registers it).
 	m.RegisterUnsolicited(paseRequest)
-	return &Responder{m: m, cfg: cfg, hs: hs, failSafeAt: clock.Never,
+	if cfg.ReopenAfter < 0 {
+		return nil, fmt.Errorf("%w: ReopenAfter %v is negative", pase.ErrConfig, cfg.ReopenAfter)
+	}
+	return &Responder{m: m, cfg: cfg, hs: hs, failSafeAt: clock.Never, reopenAt: clock.Never,
 		closing: make(map[session.Exchange]session.Ref)}, nil
 }
 
@@ -179,15 +196,18 @@ func (r *Responder) Poll() (Notice, bool) {
 	return n, true
 }
 
-// Deadline returns when HandleTimeout has work: the pairing timeout or the
-// fail-safe of the established session, or clock.Never.
+// Deadline returns when HandleTimeout has work: the pairing timeout, the
+// fail-safe of the established session or the re-opening of a closed
+// window, or clock.Never.
 func (r *Responder) Deadline() clock.Time {
-	return min(r.hs.Deadline(), r.failSafeAt)
+	return min(r.hs.Deadline(), r.failSafeAt, r.reopenAt)
 }
 
 // HandleTimeout expires a pairing whose deadline passed (counted as a
-// failure) and closes an established session whose fail-safe expired.
+// failure), closes an established session whose fail-safe expired and
+// re-opens a window whose ReopenAfter passed.
 func (r *Responder) HandleTimeout(now clock.Time) {
+	r.reopen(now)
 	r.expire(now)
 	if r.est != (session.Ref{}) && now >= r.failSafeAt {
 		ref, peer := r.est, r.estPeer
@@ -195,6 +215,16 @@ func (r *Responder) HandleTimeout(now clock.Time) {
 		_ = r.m.CloseSession(now, ref)
 		r.notify(Notice{Kind: NoticeFailSafe, At: now, Peer: peer, Session: ref})
 	}
+}
+
+// reopen re-opens a window closed by failures once its ReopenAfter passed.
+func (r *Responder) reopen(now clock.Time) {
+	if now < r.reopenAt {
+		return
+	}
+	r.reopenAt = clock.Never
+	r.hs.Reopen()
+	r.notify(Notice{Kind: NoticeReopened, At: now})
 }
 
 // expire ends the pairing in progress if its deadline passed. pase is
@@ -245,6 +275,7 @@ func (r *Responder) HandleEvent(now clock.Time, ev session.Event) bool {
 		// at, even if HandleTimeout has not run yet: otherwise a new
 		// PBKDFParamRequest would be served by pase (which expires the stale
 		// pairing itself) while this glue still tracked the old one.
+		r.reopen(now)
 		r.expire(now)
 		if r.active && ev.Exchange == r.x {
 			r.step(now, ev)
@@ -400,6 +431,9 @@ func (r *Responder) failed(now clock.Time, waiting string, err error) {
 	r.active = false
 	r.m.ReleaseLocalID(r.localID)
 	r.retire(now, r.x)
+	if r.cfg.ReopenAfter > 0 && r.hs.State() == pase.StateClosed {
+		r.reopenAt = now.Add(r.cfg.ReopenAfter)
+	}
 	r.notify(Notice{Kind: NoticeFailed, At: now, Peer: r.peer, Failures: r.hs.Failures(),
 		Err: &Error{Role: RoleResponder, Peer: r.peer, Waiting: waiting, Err: err}})
 }

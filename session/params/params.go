@@ -5,7 +5,8 @@
 //
 // Every field is optional on the wire. Params keeps which fields were
 // present (Has), so "absent" is distinguishable from any value; Effective
-// applies the spec defaults for the absent ones. Unknown tags are ignored,
+// applies the spec defaults for the absent ones. Fields are read in tag
+// order and whatever follows them is ignored (see Decode),
 // integers of any width are accepted if they fit the field, and a value too
 // wide for its field is a *RangeError (as the SDK's typed TLV Get fails).
 //
@@ -290,14 +291,26 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// errNotStruct is reported when the element is not a structure.
-var errNotStruct = errors.New("session parameters are not a structure")
+var (
+	// errNotStruct is reported when the element is not a structure.
+	errNotStruct = errors.New("session parameters are not a structure")
+	// errEmpty is reported for an empty structure.
+	errEmpty = errors.New("empty structure (the SDK refuses it)")
+)
 
-// Decode reads the structure at r's current element (r.Next has returned
-// it) and leaves r after it. Known context tags 1-9 are read with any
-// integer width (signed non-negative accepted); unknown or non-context
-// tags, in any position, are skipped; a repeated tag keeps the last value.
-// Absent fields stay absent: use Effective for the defaults.
+// Decode reads the structure r is positioned on, as connectedhomeip
+// PairingSession::DecodeSessionParametersIfPresent does: the fields are
+// read in tag order, each optional (idle interval 1, active interval 2,
+// active threshold 3, then 4..9); the first member that is not the next
+// known field in that order ends the reading and it and everything after
+// it is skipped ("future proofing": matter.js sends tag 8, newer revisions
+// may send more). So a known field that comes after a higher or unknown
+// tag is ignored, not applied. An empty structure is an error: the SDK's
+// first Next() is not guarded against the end of the container, so every
+// released SDK refuses it. A value too wide for its field is a
+// *RangeError (the SDK's typed Get fails). Only context tags count (the
+// SDK compares tag numbers alone; a profile tag in a session-parameter
+// structure is not a case worth following).
 func Decode(r *tlv.Reader) (Params, error) {
 	var p Params
 	if r.Type() != tlv.Struct {
@@ -306,27 +319,26 @@ func Decode(r *tlv.Reader) (Params, error) {
 	if err := r.Enter(); err != nil {
 		return p, &DecodeError{Err: err}
 	}
-	for {
-		err := r.Next()
-		if err == io.EOF {
-			break
+	err := r.Next()
+	if err == io.EOF {
+		return p, &DecodeError{Err: errEmpty}
+	}
+	for f := IdleInterval; f <= MaxTCPMessageSize && err == nil; f++ {
+		if t := r.Tag(); t.Form != tlv.Context || t.Number != uint32(f) {
+			continue // optional: try the next field against the same member
 		}
-		if err != nil {
-			return p, &DecodeError{Err: err}
-		}
-		t := r.Tag()
-		if t.Form != tlv.Context || t.Number < uint32(IdleInterval) || t.Number > uint32(MaxTCPMessageSize) {
-			continue // unknown tags are ignored (spec 4.12.8, SDK "future proofing")
-		}
-		f := Field(t.Number)
-		v, err := r.Uint()
-		if err != nil {
-			return p, &DecodeError{Field: f, Err: err}
+		v, verr := r.Uint()
+		if verr != nil {
+			return p, &DecodeError{Field: f, Err: verr}
 		}
 		if v > f.maxValue() {
 			return p, &RangeError{Field: f, Value: v, Max: f.maxValue()}
 		}
 		p.setValue(f, v)
+		err = r.Next()
+	}
+	if err != nil && err != io.EOF {
+		return p, &DecodeError{Err: err}
 	}
 	if err := r.Exit(); err != nil {
 		return p, &DecodeError{Err: err}

@@ -50,7 +50,7 @@ func loadVectors(t testing.TB) []vector {
 		vs = append(vs, v)
 	}
 	require.NoError(t, sc.Err())
-	require.Len(t, vs, 12)
+	require.Len(t, vs, 14)
 	return vs
 }
 
@@ -91,7 +91,7 @@ func TestLocalIsSDKEncoding(t *testing.T) {
 }
 
 func TestMissingFieldsTakeDefaults(t *testing.T) {
-	p, err := Parse([]byte{0x15, 0x18})
+	p, err := Parse([]byte{0x15, 0x24, 0x0a, 0x01, 0x18}) // only an unknown tag
 	require.NoError(t, err)
 	for f := IdleInterval; f <= MaxTCPMessageSize; f++ {
 		require.False(t, p.Has(f), f.String())
@@ -217,6 +217,14 @@ func FuzzSessionParams(f *testing.F) {
 		_ = p.Effective()
 		// Canonical round trip: re-encoding and re-decoding is stable.
 		enc := p.Append(nil)
+		if p == (Params{}) {
+			// Nothing known was present: the empty structure it encodes
+			// to is refused, as by the SDK.
+			if _, err := Parse(enc); err == nil {
+				t.Fatalf("empty structure %x accepted", enc)
+			}
+			return
+		}
 		q, err := Parse(enc)
 		if err != nil {
 			t.Fatalf("re-decode of %x: %v", enc, err)

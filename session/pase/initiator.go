@@ -197,7 +197,7 @@ func (i *Initiator) handleStatus(payload []byte) (Output, error) {
 
 func (i *Initiator) handleResponse(now clock.Time, payload []byte) (Output, error) {
 	var resp PBKDFParamResponse
-	if err := resp.Decode(payload); err != nil {
+	if err := resp.DecodeWanted(payload, i.cfg.PBKDF != nil); err != nil {
 		return i.fail(err, true)
 	}
 	if !bytes.Equal(resp.InitiatorRandom[:], i.random[:]) {
@@ -206,13 +206,9 @@ func (i *Initiator) handleResponse(now clock.Time, payload []byte) (Output, erro
 	if resp.ResponderSessionID == 0 {
 		return i.fail(fmt.Errorf("%w: responderSessionId 0 is reserved", ErrInvalidParameter), true)
 	}
-	pb := i.cfg.PBKDF // known in advance: the responder's copy, if any, is ignored
+	pb := i.cfg.PBKDF // known in advance
 	if pb == nil {
-		if resp.PBKDF == nil {
-			return i.fail(&MessageError{Opcode: OpPBKDFParamResponse, Field: "pbkdf_parameters",
-				Reason: "missing although the request said hasPBKDFParameters=false"}, true)
-		}
-		pb = resp.PBKDF
+		pb = resp.PBKDF // DecodeWanted required it
 		// Range-check what the device sent (spec 3.9); a device must not make
 		// us run 2^32 iterations.
 		if err := spake2p.CheckPBKDFParams(int(pb.Iterations), pb.Salt); err != nil {

@@ -144,13 +144,22 @@ func (m *Pake3) Append(b []byte) []byte {
 }
 
 // structWalker reads the members of the top-level anonymous structure of
-// a PASE message. Unknown tags are skipped (spec A.11 forward
-// compatibility; matter.js sends session-parameter tag 8). A member that
-// appears twice is rejected: it would make the message ambiguous.
+// a PASE message in tag order, as connectedhomeip
+// src/protocols/secure_channel/PASESession.cpp does: each required member
+// with Next(ContextTag(n)) in sequence, so a member that is missing, out
+// of order or preceded by an unknown tag is an error (answered with
+// StatusReport FAILURE / INVALID_PARAMETER); the optional session
+// parameters are read only where they belong; whatever follows the known
+// members is skipped (ExitContainer), so unknown tags after them, from a
+// newer revision, stay accepted. Unlike the SDK, bytes after the
+// structure's end are refused.
 type structWalker struct {
-	r    tlv.Reader
-	op   uint8
-	seen uint32
+	r  tlv.Reader
+	op uint8
+	// cur: an element has been read and not consumed (after optional()).
+	cur bool
+	// end: the structure's end was reached.
+	end bool
 }
 
 func (s *structWalker) open(b []byte) error {
@@ -170,59 +179,74 @@ func (s *structWalker) open(b []byte) error {
 	return nil
 }
 
-// next moves to the next member; it returns its context tag number, or
-// done at the end of the structure. Non-context members are skipped.
-func (s *structWalker) next() (n uint32, done bool, err error) {
-	for {
-		err := s.r.Next()
-		if err == io.EOF {
-			if err := s.r.Exit(); err != nil {
-				return 0, true, s.fail("", "bad TLV", err)
-			}
-			// Anything after the structure is not part of the message.
-			if err := s.r.Next(); err != io.EOF {
-				if err == nil {
-					return 0, true, s.fail("", "trailing data after the structure", nil)
-				}
-				return 0, true, s.fail("", "bad TLV", err)
-			}
-			return 0, true, nil
-		}
-		if err != nil {
-			return 0, false, s.fail("", "bad TLV", err)
-		}
-		t := s.r.Tag()
-		if t.Form != tlv.Context {
-			continue
-		}
-		if t.Number < 32 {
-			if s.seen&(1<<t.Number) != 0 {
-				return 0, false, s.fail(fmt.Sprintf("tag %d", t.Number), "duplicate member", nil)
-			}
-			s.seen |= 1 << t.Number
-		}
-		return t.Number, false, nil
+// read moves to the next member unless one is pending; it reports false at
+// the end of the structure.
+func (s *structWalker) read() (bool, error) {
+	if s.cur {
+		return true, nil
 	}
+	if s.end {
+		return false, nil
+	}
+	switch err := s.r.Next(); {
+	case err == io.EOF:
+		s.end = true
+		return false, nil
+	case err != nil:
+		return false, s.fail("", "bad TLV", err)
+	}
+	s.cur = true
+	return true, nil
 }
 
-func (s *structWalker) has(n uint32) bool { return s.seen&(1<<n) != 0 }
-
-func (s *structWalker) fail(field, reason string, err error) error {
-	return &MessageError{Opcode: s.op, Field: field, Reason: reason, Err: err}
+// expect reads the next member, which must have context tag n (SDK
+// TLVReader::Next(ContextTag(n))).
+func (s *structWalker) expect(n uint8, name string) error {
+	ok, err := s.read()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.fail(name, "missing", nil)
+	}
+	if t := s.r.Tag(); t != ctx(n) {
+		return s.fail(name, fmt.Sprintf("want context tag %d next, found tag %s", n, t), nil)
+	}
+	s.cur = false
+	return nil
 }
 
-func (s *structWalker) require(fields ...field) error {
-	for _, f := range fields {
-		if !s.has(f.n) {
-			return s.fail(f.name, "missing", nil)
+// optional reports whether the next member has context tag n, consuming
+// it if so; otherwise the member stays pending.
+func (s *structWalker) optional(n uint8) (bool, error) {
+	ok, err := s.read()
+	if err != nil || !ok {
+		return false, err
+	}
+	if s.r.Tag() != ctx(n) {
+		return false, nil
+	}
+	s.cur = false
+	return true, nil
+}
+
+// close skips the members after the known ones and the structure's end;
+// anything after the structure is refused.
+func (s *structWalker) close() error {
+	if err := s.r.Exit(); err != nil {
+		return s.fail("", "bad TLV", err)
+	}
+	if err := s.r.Next(); err != io.EOF {
+		if err == nil {
+			return s.fail("", "trailing data after the structure", nil)
 		}
+		return s.fail("", "bad TLV", err)
 	}
 	return nil
 }
 
-type field = struct {
-	n    uint32
-	name string
+func (s *structWalker) fail(field, reason string, err error) error {
+	return &MessageError{Opcode: s.op, Field: field, Reason: reason, Err: err}
 }
 
 func (s *structWalker) fixedBytes(dst []byte, name string) error {
@@ -237,7 +261,18 @@ func (s *structWalker) fixedBytes(dst []byte, name string) error {
 	return nil
 }
 
-func (s *structWalker) u16(name string) (uint16, error) {
+// expectBytes reads member n as a fixed-length octet string.
+func (s *structWalker) expectBytes(n uint8, dst []byte, name string) error {
+	if err := s.expect(n, name); err != nil {
+		return err
+	}
+	return s.fixedBytes(dst, name)
+}
+
+func (s *structWalker) expectU16(n uint8, name string) (uint16, error) {
+	if err := s.expect(n, name); err != nil {
+		return 0, err
+	}
 	v, err := s.r.Uint16()
 	if err != nil {
 		return 0, s.fail(name, "not an unsigned 16-bit integer", err)
@@ -245,9 +280,14 @@ func (s *structWalker) u16(name string) (uint16, error) {
 	return v, nil
 }
 
-// sessionParams decodes the session-parameter structure as sent (absent
-// fields stay absent; spec 4.12.8).
-func (s *structWalker) sessionParams(name string) (*SessionParams, error) {
+// sessionParams decodes the optional session-parameter structure at tag n
+// if it is the next member (SDK ReadSessionParamsIfPresent); absent
+// fields stay absent (spec 4.12.8).
+func (s *structWalker) sessionParams(n uint8, name string) (*SessionParams, error) {
+	ok, err := s.optional(n)
+	if err != nil || !ok {
+		return nil, err
+	}
 	p, err := params.Decode(&s.r)
 	if err != nil {
 		return nil, s.fail(name, "bad session parameters", err)
@@ -255,79 +295,107 @@ func (s *structWalker) sessionParams(name string) (*SessionParams, error) {
 	return &p, nil
 }
 
-// Decode parses a PBKDFParamRequest. Integers of any width are accepted;
-// unknown members are ignored; the required members 1-4 must be present.
+// Decode parses a PBKDFParamRequest: members 1-4 in order, then the
+// optional session parameters (5); integers of any width that fit.
 func (m *PBKDFParamRequest) Decode(b []byte) error {
 	*m = PBKDFParamRequest{}
 	s := structWalker{op: OpPBKDFParamRequest}
 	if err := s.open(b); err != nil {
 		return err
 	}
-	for {
-		n, done, err := s.next()
-		if err != nil {
-			return err
-		}
-		if done {
-			break
-		}
-		switch n {
-		case 1:
-			err = s.fixedBytes(m.InitiatorRandom[:], "initiatorRandom")
-		case 2:
-			m.InitiatorSessionID, err = s.u16("initiatorSessionId")
-		case 3:
-			m.PasscodeID, err = s.u16("passcodeId")
-		case 4:
-			if m.HasPBKDFParameters, err = s.r.Bool(); err != nil {
-				err = s.fail("hasPBKDFParameters", "not a boolean", err)
-			}
-		case 5:
-			m.Params, err = s.sessionParams("initiatorSessionParams")
-		}
-		if err != nil {
-			return err
-		}
+	if err := s.expectBytes(1, m.InitiatorRandom[:], "initiatorRandom"); err != nil {
+		return err
 	}
-	return s.require(field{1, "initiatorRandom"}, field{2, "initiatorSessionId"},
-		field{3, "passcodeId"}, field{4, "hasPBKDFParameters"})
+	var err error
+	if m.InitiatorSessionID, err = s.expectU16(2, "initiatorSessionId"); err != nil {
+		return err
+	}
+	if m.PasscodeID, err = s.expectU16(3, "passcodeId"); err != nil {
+		return err
+	}
+	if err := s.expect(4, "hasPBKDFParameters"); err != nil {
+		return err
+	}
+	if m.HasPBKDFParameters, err = s.r.Bool(); err != nil {
+		return s.fail("hasPBKDFParameters", "not a boolean", err)
+	}
+	if m.Params, err = s.sessionParams(5, "initiatorSessionParams"); err != nil {
+		return err
+	}
+	return s.close()
 }
 
-// Decode parses a PBKDFParamResponse. The salt aliases nothing: it is
-// copied.
-func (m *PBKDFParamResponse) Decode(b []byte) error {
+// Decode parses a PBKDFParamResponse: members 1-3 in order, then the
+// PBKDF parameters (4) if they come next, then the optional session
+// parameters (5). The salt is copied. An initiator reads the reply to its
+// own request with DecodeWanted, which follows the SDK exactly.
+func (m *PBKDFParamResponse) Decode(b []byte) error { return m.decode(b, pbkdfOptional) }
+
+// DecodeWanted parses a PBKDFParamResponse to a request whose
+// hasPBKDFParameters was known, as connectedhomeip
+// HandlePBKDFParamResponse does: with known = false the pbkdf_parameters
+// member (4) is required in place; with known = true it is not looked
+// for, so a member 4 the responder sent anyway ends the known members
+// (the session parameters behind it are skipped, as in the SDK).
+func (m *PBKDFParamResponse) DecodeWanted(b []byte, known bool) error {
+	if known {
+		return m.decode(b, pbkdfAbsent)
+	}
+	return m.decode(b, pbkdfRequired)
+}
+
+type pbkdfRule uint8
+
+const (
+	pbkdfOptional pbkdfRule = iota
+	pbkdfRequired
+	pbkdfAbsent
+)
+
+func (m *PBKDFParamResponse) decode(b []byte, rule pbkdfRule) error {
 	*m = PBKDFParamResponse{}
 	s := structWalker{op: OpPBKDFParamResponse}
 	if err := s.open(b); err != nil {
 		return err
 	}
-	for {
-		n, done, err := s.next()
+	if err := s.expectBytes(1, m.InitiatorRandom[:], "initiatorRandom"); err != nil {
+		return err
+	}
+	if err := s.expectBytes(2, m.ResponderRandom[:], "responderRandom"); err != nil {
+		return err
+	}
+	var err error
+	if m.ResponderSessionID, err = s.expectU16(3, "responderSessionId"); err != nil {
+		return err
+	}
+	switch rule {
+	case pbkdfRequired:
+		if err := s.expect(4, "pbkdf_parameters"); err != nil {
+			return err
+		}
+		if m.PBKDF, err = s.pbkdfParams(); err != nil {
+			return err
+		}
+	case pbkdfOptional:
+		ok, err := s.optional(4)
 		if err != nil {
 			return err
 		}
-		if done {
-			break
-		}
-		switch n {
-		case 1:
-			err = s.fixedBytes(m.InitiatorRandom[:], "initiatorRandom")
-		case 2:
-			err = s.fixedBytes(m.ResponderRandom[:], "responderRandom")
-		case 3:
-			m.ResponderSessionID, err = s.u16("responderSessionId")
-		case 4:
-			m.PBKDF, err = s.pbkdfParams()
-		case 5:
-			m.Params, err = s.sessionParams("responderSessionParams")
-		}
-		if err != nil {
-			return err
+		if ok {
+			if m.PBKDF, err = s.pbkdfParams(); err != nil {
+				return err
+			}
 		}
 	}
-	return s.require(field{1, "initiatorRandom"}, field{2, "responderRandom"}, field{3, "responderSessionId"})
+	if m.Params, err = s.sessionParams(5, "responderSessionParams"); err != nil {
+		return err
+	}
+	return s.close()
 }
 
+// pbkdfParams reads the pbkdf_parameters structure: iterations (1) then
+// salt (2), members after them skipped (SDK: Next(kIterations),
+// Next(kSalt), ExitContainer).
 func (s *structWalker) pbkdfParams() (*PBKDFParams, error) {
 	const name = "pbkdf_parameters"
 	if s.r.Type() != tlv.Struct {
@@ -337,64 +405,57 @@ func (s *structWalker) pbkdfParams() (*PBKDFParams, error) {
 		return nil, s.fail(name, "bad TLV", err)
 	}
 	p := &PBKDFParams{}
-	var haveIt, haveSalt bool
-	for {
-		err := s.r.Next()
-		if err == io.EOF {
-			break
+	next := func(n uint8, field string) error {
+		switch err := s.r.Next(); {
+		case err == io.EOF:
+			return s.fail(name+"."+field, "missing", nil)
+		case err != nil:
+			return s.fail(name, "bad TLV", err)
 		}
-		if err != nil {
-			return nil, s.fail(name, "bad TLV", err)
+		if t := s.r.Tag(); t != ctx(n) {
+			return s.fail(name+"."+field, fmt.Sprintf("want context tag %d next, found tag %s", n, t), nil)
 		}
-		switch s.r.Tag() {
-		case ctx(1):
-			if p.Iterations, err = s.r.Uint32(); err != nil {
-				return nil, s.fail(name+".iterations", "not an unsigned 32-bit integer", err)
-			}
-			haveIt = true
-		case ctx(2):
-			salt, err := s.r.Bytes()
-			if err != nil {
-				return nil, s.fail(name+".salt", "not an octet string", err)
-			}
-			p.Salt = append([]byte(nil), salt...)
-			haveSalt = true
-		}
+		return nil
 	}
+	if err := next(1, "iterations"); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.Iterations, err = s.r.Uint32(); err != nil {
+		return nil, s.fail(name+".iterations", "not an unsigned 32-bit integer", err)
+	}
+	if err := next(2, "salt"); err != nil {
+		return nil, err
+	}
+	salt, err := s.r.Bytes()
+	if err != nil {
+		return nil, s.fail(name+".salt", "not an octet string", err)
+	}
+	p.Salt = append([]byte(nil), salt...)
 	if err := s.r.Exit(); err != nil {
 		return nil, s.fail(name, "bad TLV", err)
-	}
-	if !haveIt {
-		return nil, s.fail(name+".iterations", "missing", nil)
-	}
-	if !haveSalt {
-		return nil, s.fail(name+".salt", "missing", nil)
 	}
 	return p, nil
 }
 
-// decodeSingle parses the Pake messages: a structure whose required
-// members are fixed-length octet strings.
+type field = struct {
+	n    uint8
+	name string
+}
+
+// decodeFixed parses the Pake messages: fixed-length octet strings at
+// context tags 1, 2, ... in order.
 func decodeFixed(op uint8, b []byte, fields []field, dsts [][]byte) error {
 	s := structWalker{op: op}
 	if err := s.open(b); err != nil {
 		return err
 	}
-	for {
-		n, done, err := s.next()
-		if err != nil {
+	for i, f := range fields {
+		if err := s.expectBytes(f.n, dsts[i], f.name); err != nil {
 			return err
 		}
-		if done {
-			break
-		}
-		if n >= 1 && int(n) <= len(fields) {
-			if err := s.fixedBytes(dsts[n-1], fields[n-1].name); err != nil {
-				return err
-			}
-		}
 	}
-	return s.require(fields...)
+	return s.close()
 }
 
 // Decode parses a Pake1; pA must be 65 bytes (curve membership is checked

@@ -228,13 +228,16 @@ func TestMatterJSStyleResponse(t *testing.T) {
 	require.False(t, pr.Params.Has(params.MaxTCPMessageSize))
 
 	// Missing optional session-parameter fields are absent as decoded and
-	// take the spec defaults in the handshake's Result (spec 4.12.8).
+	// take the spec defaults in the handshake's Result (spec 4.12.8). (An
+	// empty structure is refused, as the SDK refuses it: here it holds
+	// only an unknown tag.)
 	w.Reset()
 	w.StartStruct(tlv.AnonymousTag())
 	w.PutBytes(tlv.ContextTag(1), make([]byte, 32))
 	w.PutBytes(tlv.ContextTag(2), make([]byte, 32))
 	w.PutUint(tlv.ContextTag(3), 7)
 	w.StartStruct(tlv.ContextTag(5))
+	w.PutUint(tlv.ContextTag(30), 1)
 	w.EndContainer()
 	w.EndContainer()
 	require.NoError(t, pr.Decode(w.Bytes()))

@@ -141,6 +141,17 @@ func (r *Responder) Abort(reason error) error {
 // Close closes the commissioning window: no further pairings.
 func (r *Responder) Close() { r.reset(StateClosed) }
 
+// Reopen opens a closed commissioning window again with the failure count
+// reset, as an administrator opening a new window would (the
+// Administrator Commissioning cluster's OpenCommissioningWindow). It does
+// nothing to an open window.
+func (r *Responder) Reopen() {
+	if r.state == StateClosed {
+		r.failures = 0
+		r.reset(StateIdle)
+	}
+}
+
 func (r *Responder) busy() bool { return r.state == StateWaitPake1 || r.state == StateWaitPake3 }
 
 func (r *Responder) reset(s State) {
