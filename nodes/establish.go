@@ -80,8 +80,18 @@ func (k *InstallKeys) install(now clock.Time, a, b *Node) (Pair, error) {
 	if _, err := io.ReadFull(k.Keys, keys[:]); err != nil {
 		return p, fmt.Errorf("nodes: establish %d→%d: keys: %w", a.index, b.index, err)
 	}
+	// The initiator's id is reserved with the peer as the eviction hint,
+	// as the SDK's CASE initiator allocates its session
+	// (AllocateSecureSession with the peer's ScopedNodeId): a full table
+	// evicts first from that fabric and that peer (an old session to the
+	// same peer before anyone else's). The responder gives no hint, as
+	// CASEServer prepares its session before knowing who will connect.
+	hint := session.Peer{}
+	if kind == session.CASE {
+		hint = session.Peer{Fabric: 1, Node: b.nodeID}
+	}
 	var idA, idB uint16
-	if err := a.Do(now, func(m *session.Manager) (err error) { idA, err = m.ReserveLocalID(now); return }); err != nil {
+	if err := a.Do(now, func(m *session.Manager) (err error) { idA, err = m.ReserveLocalIDFor(now, hint); return }); err != nil {
 		return p, fmt.Errorf("nodes: establish %d→%d: initiator id: %w", a.index, b.index, err)
 	}
 	if err := b.Do(now, func(m *session.Manager) (err error) { idB, err = m.ReserveLocalID(now); return }); err != nil {

@@ -382,9 +382,11 @@ func (a *paseAgent) failed(now clock.Time, j *paseJob, err error, final bool) {
 	}
 	b = min(b, MaxPASEBackoff)
 	if w, ok := pairing.BusyWait(err); ok && w > 0 {
-		// The device said when to come back: honour its minimum wait
-		// instead of our backoff.
-		b = w
+		// The device said when to come back: wait at least that long
+		// (connectedhomeip OperationalSessionSetup
+		// ScheduleSessionSetupReattempt takes the larger of its backoff
+		// and the requested busy delay).
+		b = max(b, w)
 		s.BusyRetries++
 	}
 	a.waiting = append(a.waiting, j)

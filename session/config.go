@@ -32,8 +32,10 @@ type Config struct {
 	// them for nothing but Info; handshakes put them in session parameters.
 	Local mrp.Intervals
 	// MaxSessions bounds the secure sessions (installed and reserved ids).
-	// Installing one more evicts the least recently active session, which
-	// is sent CloseSession (spec 4.13.2.1). Default 16.
+	// Reserving an id beyond it evicts a session in the SDK's order
+	// (ReserveLocalIDFor; connectedhomeip SecureSessionTable
+	// DefaultEvictionPolicy), without a CloseSession, as the SDK does.
+	// Default 16.
 	MaxSessions int
 	// MaxUnsecuredSessions bounds the unsecured session table. When it is
 	// full, the least recently active entry that is idle (no exchanges, so

@@ -160,3 +160,38 @@ func TestEvictionOrderSDK(t *testing.T) {
 		})
 	}
 }
+
+// A retransmission is activity like any send (connectedhomeip
+// SessionManager::SendPreparedMessage marks the session active): s0 sends
+// a reliable message at 2.0 s, retried at 2.37125 s and 2.7425 s; s1 sends
+// at 2.5 s. At 3.0 s a full table evicts s1, the less recently active,
+// although s0's last new message is older.
+func TestRetransmissionIsActivity(t *testing.T) {
+	m := newManager(t, Config{MaxSessions: 2}, 82, jitterHalf)
+	var refs []Ref
+	for i := range 2 {
+		peer := netip.AddrPortFrom(netip.MustParseAddr("fd00::9"), uint16(2000+i))
+		r, err := m.InstallSecureSession(0, SecureSession{Kind: CASE, PeerID: uint16(300 + i), Peer: peer,
+			LocalNodeID: 1, PeerNodeID: message.NodeID(10 + i), FabricIndex: 1, I2RKey: testI2R, R2IKey: testR2I})
+		require.NoError(t, err)
+		refs = append(refs, r)
+	}
+	send := func(r Ref, at clock.Time, reliable bool) {
+		x, err := m.NewExchange(r)
+		require.NoError(t, err)
+		require.NoError(t, m.Send(at, x, Message{Protocol: 4, Opcode: 1, Reliable: reliable}))
+	}
+	send(refs[0], clockAt(2000), true)
+	send(refs[1], clockAt(2500), false)
+	for m.NextDeadline() <= clockAt(3000) {
+		m.HandleTimeout(m.NextDeadline())
+	}
+	out := drainAll(m)
+	require.Equal(t, 2, countKind(out, EventRetransmit), "retransmissions at 2.37125 s and 2.7425 s")
+	_, err := m.ReserveLocalIDFor(clockAt(3000), Peer{})
+	require.NoError(t, err)
+	out = drainAll(m)
+	last := out[len(out)-1].Event
+	require.Equal(t, EventSessionClosed, last.Kind)
+	require.Equal(t, refs[1], last.Session)
+}

@@ -372,6 +372,11 @@ func (m *Manager) retransmit(now clock.Time, x *exchange) {
 	x.rtx.sent++
 	m.emit(Event{Kind: EventRetransmit, Session: s.ref, Exchange: x.ref(), Counter: x.rtx.counter, Attempt: x.rtx.sent})
 	m.emitDatagram(s.peer, x.rtx.data)
+	// Every send marks the session active, retransmissions included
+	// (connectedhomeip SessionManager::SendPreparedMessage: "This marks
+	// any connection where we send data to as 'active'"): eviction and
+	// FindSession order by it.
+	s.active = now
 	x.rtx.at = now.Add(m.backoff(now, x, x.rtx.sent-1))
 }
 

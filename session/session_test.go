@@ -165,8 +165,9 @@ func TestPeerAddressMovesOnlyAfterMIC(t *testing.T) {
 }
 
 // TestLocalSessionIDs: random start from the injected source, never 0, ids
-// in use skipped, freed ids reused, limit enforced by evicting the least
-// recently active session, which is sent CloseSession (spec 4.13.2.1).
+// in use skipped, freed ids reused, limit enforced by evicting a session
+// in the SDK's order, with no CloseSession sent (spec 4.13.2.1;
+// connectedhomeip SecureSessionTable DefaultEvictionPolicy).
 func TestLocalSessionIDs(t *testing.T) {
 	t.Run("random start, never 0, wraps and reuses freed ids", func(t *testing.T) {
 		m := newManager(t, Config{MaxSessions: 4}, 11, pcg())
@@ -278,6 +279,8 @@ func TestUnsecuredSessions(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ra.Initiator)
 	require.NotZero(t, ra.Ephemeral)
+	// As a PASE initiator does (PASESession::Pair).
+	require.NoError(t, a.MarkPeerActive(0, ra))
 	x, err := a.NewExchange(ra)
 	require.NoError(t, err)
 	require.NoError(t, a.Send(0, x, Message{Protocol: 0, Opcode: message.OpPBKDFParamRequest, Payload: []byte{1, 2}, Reliable: true}))
@@ -292,9 +295,9 @@ func TestUnsecuredSessions(t *testing.T) {
 	require.Equal(t, message.DestinationNone, h.DestKind)
 
 	// Lost: a retransmits the same bytes after 371.25 ms = 300 ms · 1.1 ·
-	// (1 + 0.5·0.25): the peer of a new unsecured session is assumed active
+	// (1 + 0.5·0.25): the PASE initiator assumed its peer active
 	// (connectedhomeip PASESession::Pair), so the active interval applies.
-	// (It was 618.75 ms, the idle interval, before sessions started active.)
+	// (It was 618.75 ms, the idle interval, before that rule.)
 	require.Equal(t, int64(371250000), int64(a.NextDeadline()))
 	a.HandleTimeout(a.NextDeadline())
 	out = drainAll(a)
@@ -416,4 +419,22 @@ func TestSpec_4_6_5_RetransmissionBehindWindow(t *testing.T) {
 	require.Equal(t, []string{"duplicate", "datagram"}, kinds(got))
 	a.m.HandleDatagram(1, addrB, got[1].Data)
 	require.Equal(t, []string{"ack", "standalone-ack"}, kinds(drainAll(a.m)))
+}
+
+// An unsecured session nobody marked active starts idle, as the SDK's
+// UnauthenticatedSession (peer activity at zero, "to default to IDLE
+// state"; a CASE initiator's Sigma1 is retried at the idle interval):
+// 500 ms · 1.1 · (1 + 0.5·0.25) = 618.75 ms. MarkPeerActive refuses a
+// secure or unknown session.
+func TestUnsecuredSessionStartsIdle(t *testing.T) {
+	a := newManager(t, Config{}, 21, jitterHalf)
+	ra, err := a.OpenUnsecured(0, addrB)
+	require.NoError(t, err)
+	x, err := a.NewExchange(ra)
+	require.NoError(t, err)
+	require.NoError(t, a.Send(0, x, Message{Protocol: 0, Opcode: 0x30, Payload: []byte{1}, Reliable: true}))
+	drainAll(a)
+	require.Equal(t, int64(618750000), int64(a.NextDeadline()))
+	require.ErrorIs(t, a.MarkPeerActive(0, Ref{LocalID: 7}), ErrNoSession)
+	require.ErrorIs(t, a.MarkPeerActive(0, Ref{Peer: addrB, Ephemeral: 12345, Initiator: true}), ErrNoSession)
 }

@@ -54,6 +54,22 @@ func (m *Manager) OpenUnsecured(now clock.Time, peer netip.AddrPort) (Ref, error
 	}
 }
 
+// MarkPeerActive records that the peer of unsecured session r is to be
+// taken as active now, for the MRP interval choice (spec 4.12.8): a PASE
+// initiator does so when it starts (connectedhomeip PASESession::Pair:
+// "When commissioning starts, the peer is assumed to be active"), so the
+// first retransmission of PBKDFParamRequest uses the active interval. A
+// CASE initiator does not (the SDK's CASESession leaves it idle).
+func (m *Manager) MarkPeerActive(now clock.Time, r Ref) error {
+	m.begin()
+	s := m.unsecured[keyOf(r)]
+	if r.Secure() || s == nil {
+		return ErrNoSession
+	}
+	s.lastRx, s.heard = now, true
+	return nil
+}
+
 // addUnsecured enters an unsecured session. If the table is full it
 // recycles the least recently active idle session (no exchanges: no
 // pending ack, no retransmission); if none is idle it returns nil
@@ -76,13 +92,11 @@ func (m *Manager) addUnsecured(now clock.Time, r Ref, peer netip.AddrPort) *sess
 		active:    now,
 		seq:       m.seq,
 		peerIv:    mrp.Intervals{}.Normalize(),
-		// The peer is assumed active when the session is created
-		// (connectedhomeip PASESession::Pair / CASESession: "the peer is
-		// assumed to be active"; a responder's session is created by the
-		// peer's message): the first retransmission of a handshake's first
-		// message uses the active interval (spec 4.12.8).
-		lastRx: now,
-		heard:  true,
+		// Not heard from: an unsecured session starts idle
+		// (connectedhomeip UnauthenticatedSession starts its peer-activity
+		// time at zero, "to default to IDLE state"). A responder's session
+		// is created by the peer's message, which marks it heard at once;
+		// a PASE initiator marks its own with MarkPeerActive.
 	}
 	m.unsecured[keyOf(r)] = s
 	m.emit(Event{Kind: EventSessionOpened, Session: r})

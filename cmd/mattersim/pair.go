@@ -178,11 +178,20 @@ func (r *pairRead) done() bool { return r.report != nil || r.err != nil }
 // retransmitting its last handshake message (see lingerAfter) and then
 // returns.
 func runPair(ctx context.Context, logw io.Writer, addr netip.Addr, port uint16, passcode uint32, timeout time.Duration, report func(*pairResult) error) error {
+	deadline := time.Now().Add(timeout)
 	res, p, node, err := pairAndRead(ctx, logw, addr, port, passcode, timeout)
 	if node != nil {
 		defer node.Close()
 	}
 	if err != nil {
+		if p != nil {
+			// PASE succeeded and the read failed: our ack of the device's
+			// final StatusReport may still have been lost, so keep
+			// answering as after a success, within what --timeout leaves.
+			lctx, cancel := context.WithDeadline(ctx, deadline)
+			defer cancel()
+			_ = lingerAfter(lctx, node, p)
+		}
 		return err
 	}
 	if err := report(res); err != nil {
@@ -210,7 +219,8 @@ func lingerAfter(ctx context.Context, node *udp.Node, p *pairing.Initiator) erro
 }
 
 // pairAndRead runs the handshake and the read within timeout. It returns
-// the node (to close) whenever it opened one.
+// the node (to close) whenever it opened one, and the Initiator whenever
+// PASE succeeded, even if the read then failed.
 func pairAndRead(ctx context.Context, logw io.Writer, addr netip.Addr, port uint16, passcode uint32, timeout time.Duration) (*pairResult, *pairing.Initiator, *udp.Node, error) {
 	peer := netip.AddrPortFrom(addr, port)
 	m, err := newRealManager()
@@ -331,11 +341,11 @@ func pairAndRead(ctx context.Context, logw io.Writer, addr netip.Addr, port uint
 	}
 	if errors.Is(err, errTimedOut) {
 		closeSession()
-		return nil, nil, node, fmt.Errorf("timed out after %v waiting for ReportData from %s", timeout, peer)
+		return nil, p, node, fmt.Errorf("timed out after %v waiting for ReportData from %s", timeout, peer)
 	}
 	if err != nil {
 		closeSession()
-		return nil, nil, node, fmt.Errorf("reading BasicInformation from %s: %w", peer, err)
+		return nil, p, node, fmt.Errorf("reading BasicInformation from %s: %w", peer, err)
 	}
 	for _, f := range []struct {
 		path im.AttributePath
@@ -347,7 +357,7 @@ func pairAndRead(ctx context.Context, logw io.Writer, addr netip.Addr, port uint
 		}
 		if verr != nil {
 			closeSession()
-			return nil, nil, node, fmt.Errorf("reading %s from %s: %w", f.path, peer, verr)
+			return nil, p, node, fmt.Errorf("reading %s from %s: %w", f.path, peer, verr)
 		}
 	}
 

@@ -47,7 +47,7 @@ type relay struct {
 	dev   netip.AddrPort
 	mu    sync.Mutex
 	back  map[netip.AddrPort]*net.UDPConn // per client, towards the device
-	final map[uint32]ackState              // counters of final StatusReports
+	final map[uint32]ackState             // counters of final StatusReports
 }
 
 func (r *relay) serve() {

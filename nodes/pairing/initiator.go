@@ -112,6 +112,9 @@ func StartInitiator(now clock.Time, m *session.Manager, cfg InitiatorConfig) (*I
 		m.ReleaseLocalID(id)
 		return nil, err
 	}
+	// PASESession::Pair: "the peer is assumed to be active", so the first
+	// retry of PBKDFParamRequest uses the active interval.
+	_ = m.MarkPeerActive(now, ref)
 	x, err := m.NewExchange(ref)
 	if err != nil {
 		m.ReleaseLocalID(id)
@@ -245,7 +248,7 @@ func (p *Initiator) handleMessage(now clock.Time, ev session.Event) {
 		// Apply the device's MRP intervals to the rest of the handshake
 		// (spec 4.12.8); pase decodes the message again, authoritatively.
 		var resp pase.PBKDFParamResponse
-		if resp.Decode(ev.Payload) == nil && resp.Params != nil {
+		if resp.DecodeWanted(ev.Payload, p.cfg.PBKDF != nil) == nil && resp.Params != nil {
 			_ = p.m.SetPeerIntervals(p.unsec, intervals(resp.Params))
 		}
 	}

@@ -328,6 +328,14 @@ func Decode(r *tlv.Reader) (Params, error) {
 			continue // optional: try the next field against the same member
 		}
 		v, verr := r.Uint()
+		if f >= SupportedTransports && (verr != nil || v > f.maxValue()) {
+			// Tags 8 and 9 came with TCP (Matter 1.4); an SDK that does
+			// not read them takes any value there ("future proofing":
+			// connectedhomeip TestPairingSession.cpp writes tag 8 as a
+			// u32 and expects success). Such a member ends the reading
+			// like an unknown tag instead of failing the message.
+			break
+		}
 		if verr != nil {
 			return p, &DecodeError{Field: f, Err: verr}
 		}

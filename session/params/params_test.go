@@ -237,3 +237,40 @@ func FuzzSessionParams(f *testing.F) {
 		}
 	})
 }
+
+// Tags 8 and 9 (TCP, Matter 1.4) are future-proofing territory for the
+// SDK: connectedhomeip src/protocols/secure_channel/tests/
+// TestPairingSession.cpp writes tag 8 as the u32 0x777666 and expects
+// success. A value that does not fit (or is not an integer) there ends
+// the reading like an unknown tag; fields before it are kept. Tags 1..7
+// stay strict.
+func TestFutureTagsTolerated(t *testing.T) {
+	for i, tc := range []struct {
+		put  func(w *tlv.Writer)
+		want bool // tag 8 recorded
+	}{
+		{func(w *tlv.Writer) { w.PutUint(tlv.ContextTag(8), 0x777666) }, false},
+		{func(w *tlv.Writer) { w.StartStruct(tlv.ContextTag(8)); w.EndContainer() }, false},
+		{func(w *tlv.Writer) { w.PutUint(tlv.ContextTag(8), 1) }, true},
+	} {
+		w := tlv.NewWriter(nil)
+		w.StartStruct(tlv.AnonymousTag())
+		w.PutUint(tlv.ContextTag(1), 500)
+		tc.put(w)
+		w.PutUint(tlv.ContextTag(9), 70000)
+		w.EndContainer()
+		p, err := Parse(w.Bytes())
+		require.NoError(t, err, "case %d", i+1)
+		require.Equal(t, 500*time.Millisecond, p.IdleInterval, "case %d", i+1)
+		require.Equal(t, tc.want, p.Has(SupportedTransports), "case %d", i+1)
+		require.Equal(t, tc.want, p.Has(MaxTCPMessageSize), "case %d: tag 9 read only after a good tag 8", i+1)
+	}
+	// Tags 1..7 stay strict: a u32 active threshold is refused.
+	w := tlv.NewWriter(nil)
+	w.StartStruct(tlv.AnonymousTag())
+	w.PutUint(tlv.ContextTag(3), 0x777666)
+	w.EndContainer()
+	_, err := Parse(w.Bytes())
+	var re *RangeError
+	require.ErrorAs(t, err, &re)
+}

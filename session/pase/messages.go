@@ -230,16 +230,11 @@ func (s *structWalker) optional(n uint8) (bool, error) {
 	return true, nil
 }
 
-// close skips the members after the known ones and the structure's end;
-// anything after the structure is refused.
+// close skips the members after the known ones and the structure's end.
+// Bytes after the structure are ignored, as the SDK's handlers stop at
+// ExitContainer and never look further (connectedhomeip PASESession.cpp).
 func (s *structWalker) close() error {
 	if err := s.r.Exit(); err != nil {
-		return s.fail("", "bad TLV", err)
-	}
-	if err := s.r.Next(); err != io.EOF {
-		if err == nil {
-			return s.fail("", "trailing data after the structure", nil)
-		}
 		return s.fail("", "bad TLV", err)
 	}
 	return nil

@@ -79,6 +79,9 @@ func TestStrictTagOrder(t *testing.T) {
 		{"pake2, cB before pB", func(b []byte) error { var m Pake2; return m.Decode(b) }, encode(cb, pb), false, "pB"},
 		{"pake3", func(b []byte) error { var m Pake3; return m.Decode(b) }, encode(ca, unknown(2)), true, ""},
 		{"pake3, empty", func(b []byte) error { var m Pake3; return m.Decode(b) }, encode(), false, "cA"},
+		// The SDK stops at ExitContainer and never reads further.
+		{"request, bytes after the structure", req, append(encode(rnd, sid, pc, has), 0x15, 0x18, 0xFF), true, ""},
+		{"pake3, bytes after the structure", func(b []byte) error { var m Pake3; return m.Decode(b) }, append(encode(ca), 0x00), true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

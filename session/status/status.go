@@ -224,7 +224,9 @@ func (r Report) IsSessionEstablished() bool {
 // (protocol data = u16 LE milliseconds, spec 4.11.1.4 "Busy"). ok is false
 // if r is not such a report or the data is missing.
 func (r Report) BusyWait() (wait time.Duration, ok bool) {
-	if r.Protocol != SecureChannel || r.Code != CodeBusy || len(r.Data) < 2 {
+	// General BUSY with protocol code BUSY, as connectedhomeip
+	// PairingSession::HandleStatusReport requires.
+	if r.General != GeneralBusy || r.Protocol != SecureChannel || r.Code != CodeBusy || len(r.Data) < 2 {
 		return 0, false
 	}
 	return time.Duration(binary.LittleEndian.Uint16(r.Data)) * time.Millisecond, true
