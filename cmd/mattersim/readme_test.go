@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,7 +14,8 @@ import (
 // readmeExample is one "$ mattersim ..." command in a fenced block of
 // README.md and the output printed under it.
 type readmeExample struct {
-	line int // of the command in README.md
+	file string
+	line int // of the command in file
 	args []string
 	want string
 }
@@ -22,9 +24,9 @@ type readmeExample struct {
 // line starting "$ mattersim " (continued by a trailing backslash) is a
 // command, the lines after it up to the next command or the end of the
 // block its combined stdout and stderr.
-func readmeExamples(t *testing.T) []readmeExample {
+func readmeExamples(t *testing.T, path string) []readmeExample {
 	t.Helper()
-	f, err := os.Open("../../README.md")
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	var (
@@ -65,7 +67,7 @@ func readmeExamples(t *testing.T) []readmeExample {
 		case strings.HasPrefix(l, "$ mattersim "):
 			end()
 			cmd = strings.TrimSuffix(strings.TrimPrefix(l, "$ mattersim "), "\\")
-			cur = &readmeExample{line: n}
+			cur = &readmeExample{file: path, line: n}
 			cont = strings.HasSuffix(l, "\\")
 			if !cont {
 				cur.args = splitShell(t, cmd)
@@ -108,15 +110,20 @@ func splitShell(t *testing.T, s string) []string {
 // wallTime matches what varies between runs: wall time and the speed it gives.
 var wallTime = regexp.MustCompile(`(?m)^(\s*(?:build )?wall time\s+).*$`)
 
-// Every example in README.md runs and prints what the README shows
-// (wall-clock figures aside).
+// Every example in README.md and docs/*.md runs and prints what the
+// document shows (wall-clock figures aside).
 func TestReadmeExamples(t *testing.T) {
-	exs := readmeExamples(t)
+	exs := readmeExamples(t, "../../README.md")
 	require.NotEmpty(t, exs)
+	docs, err := filepath.Glob("../../docs/*.md")
+	require.NoError(t, err)
+	for _, d := range docs {
+		exs = append(exs, readmeExamples(t, d)...)
+	}
 	for _, ex := range exs {
 		code, stdout, stderr := runCLI(t, ex.args...)
 		got := wallTime.ReplaceAllString(stdout+stderr, "${1}…")
 		want := wallTime.ReplaceAllString(ex.want, "${1}…")
-		require.Equal(t, want, got, "README.md:%d: mattersim %s (exit %d)", ex.line, strings.Join(ex.args, " "), code)
+		require.Equal(t, want, got, "%s:%d: mattersim %s (exit %d)", ex.file, ex.line, strings.Join(ex.args, " "), code)
 	}
 }
