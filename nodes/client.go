@@ -214,7 +214,8 @@ func (s *OpStats) Add(o OpStats) {
 // (Lifecycle).
 //
 // Every operation and outcome is also emitted as a NodeEvent on the
-// Client's node (OpStarted, OpEnded, OpSkipped), which metrics count.
+// Client's node (OpStarted, OpEnded, OpSkipped, OpNotSent), which metrics
+// count.
 //
 // Set Ops, Rand and Establisher, then AddTarget, before Start. Not safe
 // for concurrent use.
@@ -571,6 +572,7 @@ func (c *Client) due(now clock.Time, n *Node, i int) {
 	if t.state != tConnected {
 		s.parked = true
 		c.stats[o.Kind].NoSession++
+		c.emit(now, n, i, NodeEvent{Kind: OpNotSent})
 		if t.state == tUnconnected {
 			c.connect(now, n, s.target) // may connect at once, which resumes s
 		}
@@ -596,6 +598,7 @@ func (c *Client) start(now clock.Time, n *Node, i int) {
 	ex, err := m.NewExchange(ref)
 	if err != nil {
 		st.SendErrors++
+		c.emit(now, n, i, NodeEvent{Kind: OpNotSent, Err: err})
 		c.lost(now, n, s.target) // the session is gone from the table
 		return
 	}
@@ -610,6 +613,7 @@ func (c *Client) start(now clock.Time, n *Node, i int) {
 	}
 	if err := m.Send(now, ex, msg); err != nil {
 		st.SendErrors++
+		c.emit(now, n, i, NodeEvent{Kind: OpNotSent, Err: err})
 		_ = m.CloseExchange(now, ex)
 		return
 	}

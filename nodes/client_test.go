@@ -282,6 +282,7 @@ func TestPowerCycle(t *testing.T) {
 	s := cl.Stats(nodes.OpRead)
 	require.NotZero(t, s.GaveUp)
 	require.NotZero(t, s.NoSession, "re-establishment failed while the device was off")
+	require.Equal(t, int(s.NoSession+s.SendErrors), log.count(nodes.OpNotSent), "every operation not sent is a NodeEvent")
 	fails := 0
 	for _, e := range log.evs {
 		if e.Kind == nodes.PairingFailed {

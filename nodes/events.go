@@ -26,6 +26,11 @@ const (
 	// OpSkipped: Count due instants of an operation passed while the
 	// previous one to the same target was in flight.
 	OpSkipped
+	// OpNotSent: an operation fell due and was not started: its target
+	// had no session (Outcome 0; the Client asked for one), or the core
+	// refused to open its exchange or send its request (Err set).
+	// OpStats.NoSession and OpStats.SendErrors count the same.
+	OpNotSent
 	// PairingQueued: the node set out to establish a session with Peer
 	// (one Establisher.Establish call).
 	PairingQueued
@@ -46,6 +51,7 @@ const (
 var nodeEventNames = [...]string{
 	NodeSent: "sent", NodeInjected: "injected",
 	OpStarted: "op-started", OpEnded: "op-ended", OpSkipped: "op-skipped",
+	OpNotSent:     "op-not-sent",
 	PairingQueued: "pairing-queued", PairingStarted: "pairing-started",
 	PairingFailed: "pairing-failed", PairingEnded: "pairing-ended",
 	NodeRebooted: "rebooted", NodePoweredOff: "powered-off", NodePoweredOn: "powered-on",

@@ -18,7 +18,21 @@ import (
 // Descriptor and On/Off (app spec 1.5: Off, On, Toggle). Every DataVersion
 // starts at 1, so a run is reproducible.
 func DeviceModel(index int) *im.Node {
-	info := im.BasicInfo{
+	return im.NewLight(deviceInfo(index), 1).Node
+}
+
+// BasicModel returns the smallest data model of a virtual device: endpoint
+// 0 with the Basic Information cluster alone (core spec 11.1), naming the
+// device by index as DeviceModel does, DataVersion 1. A read of a Basic
+// Information attribute gets the same report from both models.
+func BasicModel(index int) *im.Node {
+	n := &im.Node{}
+	n.AddEndpoint(&im.Endpoint{ID: 0, Clusters: []*im.Cluster{im.NewBasicInformation(deviceInfo(index), 1)}})
+	return n
+}
+
+func deviceInfo(index int) im.BasicInfo {
+	return im.BasicInfo{
 		VendorName:      "mattersim",
 		VendorID:        0xFFF1, // test vendor id (spec 2.5.2)
 		ProductName:     "virtual device",
@@ -28,7 +42,6 @@ func DeviceModel(index int) *im.Node {
 		SerialNumber:    "SIM-" + strconv.Itoa(index),
 		UniqueID:        "mattersim-" + strconv.Itoa(index),
 	}
-	return im.NewLight(info, 1).Node
 }
 
 // ResponderStats counts a Responder's work. A plain value.

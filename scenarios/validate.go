@@ -318,12 +318,7 @@ var (
 
 func modelNode(m Model) *im.Node {
 	modelsOnce.Do(func() {
-		// nodes.DeviceModel serves the light; the basic model is its
-		// endpoint 0 Basic Information cluster alone.
-		var basic im.Node
-		basic.AddEndpoint(&im.Endpoint{ID: 0, Clusters: []*im.Cluster{
-			im.NewBasicInformation(im.BasicInfo{VendorName: "mattersim"}, 1)}})
-		modelNodes[ModelBasic] = &basic
+		modelNodes[ModelBasic] = nodes.BasicModel(1)
 		modelNodes[ModelLight] = nodes.DeviceModel(1)
 	})
 	if int(m) < len(modelNodes) {

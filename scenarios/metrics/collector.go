@@ -14,8 +14,8 @@ import (
 
 // opCounters are the counters of one operation kind (names.go K.*).
 type opCounters struct {
-	sent, answered, failed, gaveUp, timedOut, skipped, aborted, ended uint64
-	latency                                                           Hist
+	sent, answered, failed, gaveUp, timedOut, skipped, aborted, ended, notSent uint64
+	latency                                                                    Hist
 }
 
 // pairCounters are the pairings.* counters.
@@ -294,7 +294,7 @@ func (c *Collector) NodeEvent(_ clock.Time, n *nodes.Node, ev *nodes.NodeEvent) 
 		if int(ev.Class) < len(c.classes) {
 			c.classes[ev.Class]++
 		}
-	case nodes.OpStarted, nodes.OpEnded, nodes.OpSkipped:
+	case nodes.OpStarted, nodes.OpEnded, nodes.OpSkipped, nodes.OpNotSent:
 		k := opIndex(ev.Op)
 		if k < 0 {
 			return
@@ -327,6 +327,8 @@ func (c *Collector) opEvent(o *opCounters, ev *nodes.NodeEvent) {
 		o.sent++
 	case nodes.OpSkipped:
 		o.skipped += uint64(ev.Count)
+	case nodes.OpNotSent:
+		o.notSent++
 	case nodes.OpEnded:
 		o.ended++
 		switch ev.Outcome {

@@ -99,6 +99,7 @@ func build() map[string]Desc {
 		add(op+".skipped", Count, true, op+" not started because the previous one to the same target was still in flight")
 		add(op+".aborted", Count, true, op+" abandoned because the session went away (reboot, eviction, close)")
 		add(op+".unfinished", Count, true, op+" still in flight when the run ended")
+		add(op+".not_sent", Count, true, op+" that fell due and were not started: no session with the target then, or the session core refused the request")
 		add(op+".answered_ratio", Ratio, true, op+" answered / (sent - unfinished); 1 when none finished")
 		dist(operationLatency[op], Duration, true, op+" latency, request sent to answer received")
 	}

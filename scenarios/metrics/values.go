@@ -86,6 +86,7 @@ func buildGetters() map[string]getter {
 		cnt(op+".skipped", func(s *counters) uint64 { return s.ops[k].skipped })
 		cnt(op+".aborted", func(s *counters) uint64 { return s.ops[k].aborted })
 		cnt(op+".unfinished", func(s *counters) uint64 { return s.unfinishedOps(k) })
+		cnt(op+".not_sent", func(s *counters) uint64 { return s.ops[k].notSent })
 		grp(op+".answered_ratio", func(_ *Collector, s *counters, _ int) float64 {
 			return ratio(s.ops[k].answered, s.ops[k].sent-s.unfinishedOps(k))
 		})
