@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/invopop/jsonschema"
@@ -216,4 +217,57 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// Verdict is an assertion checked against a run's metrics. Observed and
+// Bound are in the metric's reporting unit (metrics.Collector.Value:
+// counts, fractions for ratios, seconds for durations).
+type Verdict struct {
+	Assertion Assertion
+	Observed  float64
+	Bound     float64
+	Holds     bool
+}
+
+// Unit names the unit of Observed and Bound: "count", "ratio",
+// "seconds" or "value".
+func (v Verdict) Unit() string {
+	if v.Assertion.Metric.Kind == metrics.Duration {
+		return "seconds"
+	}
+	return v.Assertion.Metric.Kind.String()
+}
+
+// Evaluate checks every assertion of the scenario on the collector's
+// metrics, in file order.
+func (s *Scenario) Evaluate(c *metrics.Collector) ([]Verdict, error) {
+	out := make([]Verdict, 0, len(s.Assertions))
+	for _, a := range s.Assertions {
+		v, _, err := c.Value(a.Ref())
+		if err != nil {
+			return nil, err
+		}
+		vd := Verdict{Assertion: a, Observed: v, Bound: a.Value}
+		cmp := v
+		if a.Metric.Kind == metrics.Duration {
+			// Value reports seconds; the bound is in nanoseconds.
+			vd.Bound = a.Value / float64(time.Second)
+			cmp = math.Round(v * float64(time.Second))
+		}
+		vd.Holds = a.Holds(cmp)
+		out = append(out, vd)
+	}
+	return out, nil
+}
+
+// FormatValue writes a metric value of kind k for people: counts whole,
+// ratios as fractions, durations with a unit.
+func FormatValue(k metrics.Kind, v float64) string {
+	switch k {
+	case metrics.Count:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case metrics.Duration:
+		return round(time.Duration(math.Round(v * float64(time.Second)))).String()
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
 }

@@ -21,7 +21,7 @@ import (
 // MRP constants, advertised intervals, window size and table limits, with
 // the documented defaults for absent fields (a controller's tables are
 // sized for one session per node and 4 handshakes per concurrent pairing,
-// as the default network's).
+// as the default network's: one session per device served, Served).
 func (s *Scenario) SessionConfig(g int) session.Config {
 	ng := &s.Nodes[g]
 	cfg := session.Config{
@@ -34,7 +34,7 @@ func (s *Scenario) SessionConfig(g int) session.Config {
 	}
 	if ng.Role == RoleController {
 		if cfg.MaxSessions == 0 {
-			cfg.MaxSessions = max(session.DefaultMaxSessions, s.NodeCount())
+			cfg.MaxSessions = max(session.DefaultMaxSessions, s.devicesPerController())
 		}
 		if cfg.MaxUnsecuredSessions == 0 {
 			cfg.MaxUnsecuredSessions = max(session.DefaultMaxUnsecuredSessions, 4*s.Establishment.InFlight())
@@ -149,7 +149,7 @@ func (f *Fault) Spec() fault.Spec {
 	if f.MTU > 0 {
 		specs = append(specs, fault.MTU{Bytes: f.MTU.Bytes()})
 	}
-	if f.Loss != nil {
+	if f.Loss != nil && !f.Loss.none() {
 		specs = append(specs, f.Loss.Spec())
 	}
 	if f.Duplicate != nil {
@@ -172,6 +172,12 @@ func (f *Fault) Spec() fault.Spec {
 		return fault.Filter{Match: f.Match.FaultMatch(nil, nil), Stage: specs}
 	}
 	return specs
+}
+
+// none reports a random loss of 0 (no correlation): no stage at all, so
+// that it draws nothing from the link's stream.
+func (l *Loss) none() bool {
+	return l.Model == LossModelRandom && l.P == 0 && l.Correlation == 0
 }
 
 // Spec returns the loss model's sim/fault spec, defaults filled as netem

@@ -64,14 +64,24 @@ func TestDefaultScenarioIsDefaultNetwork(t *testing.T) {
 	want := fault.Specs{fault.LossRandom{P: o.LossPercent / 100}, fault.Delay{Delay: LinkDelay, Jitter: LinkJitter}}
 	require.Equal(t, want, f.Spec())
 
-	// Attacker: the five rules of newAttacker.
+	// Attacker: five rules on genuine frames; the spoofed source is the
+	// last device, the redirect target the first.
 	rules, err := s.AdversaryRules()
 	require.NoError(t, err)
-	require.Equal(t, defaultRules(o.Nodes, true), rules)
+	var names []string
+	for _, r := range rules {
+		names = append(names, r.Name)
+		require.Equal(t, fault.No, r.Match.Injected)
+		require.Equal(t, 250, r.MaxCaptures)
+	}
+	require.Equal(t, []string{"delayed", "window-moved", "spoofed-source", "redirected", "handshake"}, names)
+	require.Equal(t, o.Nodes-1, rules[2].Spoof.Node)
+	require.Equal(t, []int{0}, rules[2].Match.To)
+	require.Equal(t, 1, rules[3].Redirect.Node)
 	require.Equal(t, 1024, s.Adversary.CapacityOrDefault())
 
 	// Session configuration as Build sets it.
-	require.Equal(t, session.Config{MaxSessions: max(session.DefaultMaxSessions, o.Nodes),
+	require.Equal(t, session.Config{MaxSessions: max(session.DefaultMaxSessions, o.Nodes-1),
 		MaxUnsecuredSessions: max(session.DefaultMaxUnsecuredSessions, 4*nodes.DefaultPASEInFlight)}, s.SessionConfig(0))
 	require.Equal(t, session.Config{}, s.SessionConfig(1))
 	require.Equal(t, &nodes.PASE{}, s.Establishment.PASE())
@@ -84,7 +94,7 @@ func TestDefaultScenarioIsDefaultNetwork(t *testing.T) {
 	require.Equal(t, 10, k.NodeCount())
 	kr, err := k.AdversaryRules()
 	require.NoError(t, err)
-	require.Equal(t, defaultRules(10, true), kr)
+	require.Equal(t, 9, kr[2].Spoof.Node)
 }
 
 func anySlice[T any](s []T) []any {

@@ -18,7 +18,6 @@ import (
 	"mattersim/session/message"
 	"mattersim/sim"
 	"mattersim/sim/adversary"
-	"mattersim/sim/fault"
 )
 
 // Defaults of the built-in network (DefaultOptions).
@@ -184,35 +183,51 @@ func (o Options) normalize() (Options, error) {
 	return o, nil
 }
 
-// Net is a built default network, ready to Run. Its fields are for tests
-// and reports; do not change them. Not safe for concurrent use.
+// Net is a built network, ready to Run: a scenario's (NewNet) or the
+// default network's (Build). Its fields are for tests and reports; do not
+// change them. Not safe for concurrent use.
 type Net struct {
-	Opts   Options // normalized
-	Engine *sim.Engine
-	Net    *sim.Network
-	Nodes  []*nodes.Node // indexes 0..Opts.Controllers-1 are the controllers
-	// Clients[c] is controller c's workload: a read of every device it
-	// serves every ReadInterval.
-	Clients    []*nodes.Client
-	Responders []*nodes.Responder // Responders[i] runs on Nodes[Opts.Controllers+i]
-	Attacker   *adversary.Attacker
-	// PASE is the establisher when Opts.Establish is EstablishPASE.
+	// Opts are the normalized options of a network made by Build (the
+	// zero value for NewNet).
+	Opts Options
+	// Scenario is what was built (for Build: the shipped default scenario
+	// with Opts applied).
+	Scenario *Scenario
+	Engine   *sim.Engine
+	Net      *sim.Network
+	Nodes    []*nodes.Node // in node index order (groups in file order)
+	// Controllers are the controllers' node indexes; Clients[c] is the
+	// workload of controller Controllers[c]: the scenario's traffic
+	// against the devices it serves (Scenario.Served).
+	Controllers []int
+	Clients     []*nodes.Client
+	// Devices are the devices' node indexes; Responders[k] runs on
+	// Nodes[Devices[k]].
+	Devices    []int
+	Responders []*nodes.Responder
+	Attacker   *adversary.Attacker // nil without adversary rules
+	// PASE is the establisher when sessions are established by PASE.
 	PASE *nodes.PASE
 	// Metrics collects every metric of the run (scenarios/metrics), from
-	// the events of every node and of the switch; node groups
-	// "controllers" and "devices".
+	// the events of every node and of the switch, per node group.
 	Metrics *metrics.Collector
 	// EstablishErrors are the establishments the controllers gave up on.
 	EstablishErrors []error
 	// NodeEventErrors are scheduled node events that failed (Schedule*).
 	NodeEventErrors []error
-	// BuildWall is the wall-clock time Build took.
+	// BuildWall is the wall-clock time the build took.
 	BuildWall time.Duration
+	// Interrupted is set when RunConfig.Interrupt stopped the run.
+	Interrupted bool
 
-	trace *sim.Trace
-	bw    *bufio.Writer // pcap buffer
-	pcap  *sim.Pcap
-	ran   bool
+	rc         RunConfig
+	trace      *sim.Trace
+	bw         *bufio.Writer // pcap buffer
+	pcap       *sim.Pcap
+	ran        bool
+	phase      Phase
+	phaseStart time.Time
+	lastReport time.Time
 }
 
 // ControllerNodeID and DeviceNodeID give the operational node ids (spec
@@ -232,146 +247,60 @@ func controllerNodeID(c int) message.NodeID { return ControllerNodeID + message.
 
 // Metric node groups of the default network.
 const (
-	GroupControllers = "controllers"
+	GroupControllers = "controller"
 	GroupDevices     = "devices"
 )
 
-// Build builds the default network: Nodes virtual nodes on one switch,
-// nodes 0..Controllers-1 controllers each running a nodes.Client that reads
-// every device it serves, the others devices running a nodes.Responder on
-// their small data model; LossPercent Bernoulli loss plus LinkDelay ±
-// LinkJitter on every directed link; and, unless NoAttacker, a replaying
-// attacker (Attacker). Sessions are opened by PASE from time 0 (nodes.PASE;
-// each device's reads start once it is paired) or, with EstablishKeys,
-// installed from keys (nodes.InstallKeys) at time 0. Devices' PASE
-// verifiers are computed in parallel (nodes.PASE.Precompute). Every node's
-// core is built by a CoreFactory from its per-boot seed streams, so nodes
-// can reboot (ScheduleReboot). A Collector (Metrics) sees everything.
+// Build builds the default network: the shipped default scenario
+// (scenarios/files/default.yaml) with opts applied as parameters (devices,
+// controllers, loss, duration, interval, method; NoAttacker drops the
+// adversary's rules, Passcode sets every group's passcode), through the
+// one runner every scenario uses (NewNet). Options are checked by
+// normalize; the event budget does not apply to Go callers.
 func Build(opts Options) (*Net, error) {
 	start := time.Now()
 	opts, err := opts.normalize()
 	if err != nil {
 		return nil, err
 	}
-	e := sim.New(opts.Seed)
-	sn, err := sim.NewNetwork(e, sim.NetConfig{})
+	s, err := opts.scenario()
 	if err != nil {
 		return nil, err
 	}
-	d := &Net{Opts: opts, Engine: e, Net: sn}
-	if opts.Trace != nil {
-		d.trace = sim.NewTrace(opts.Trace)
-		e.SetTrace(d.trace)
-	}
-	if opts.Pcap != nil {
-		d.bw = bufio.NewWriterSize(opts.Pcap, 64<<10)
-		if d.pcap, err = sim.NewPcap(d.bw); err != nil {
-			return nil, fmt.Errorf("scenarios: pcap: %w", err)
-		}
-		sn.SetPcap(d.pcap)
-	}
-	seeds := e.Seeds()
-	C := opts.Controllers
-	groupOf := make([]int, opts.Nodes)
-	for i := C; i < opts.Nodes; i++ {
-		groupOf[i] = 1
-	}
-	if d.Metrics, err = metrics.NewCollector([]string{GroupControllers, GroupDevices}, groupOf); err != nil {
+	d, err := build(s, RunConfig{Trace: opts.Trace, Pcap: opts.Pcap, devicePasscode: opts.DevicePasscode})
+	if err != nil {
 		return nil, err
 	}
-	sn.Observe(d.Metrics)
-
-	var est nodes.Establisher
-	switch opts.Establish {
-	case EstablishKeys:
-		est = &nodes.InstallKeys{Keys: seeds.ChaCha8(sim.NoNode, "establish/keys")}
-	default:
-		d.PASE = &nodes.PASE{
-			Passcode: opts.Passcode,
-			Rand:     func(n *nodes.Node) io.Reader { return seeds.ChaCha8(n.Index(), "establish/pase") },
-		}
-		if f := opts.DevicePasscode; f != nil {
-			d.PASE.DevicePasscode = func(n *nodes.Node) uint32 { return f(n.Index()) }
-		}
-		est = d.PASE
-	}
-	for c := range C {
-		// Controller 0's stream keeps the name it had with one controller.
-		purpose := "workload/reader"
-		if c > 0 {
-			purpose += "/" + strconv.Itoa(c)
-		}
-		d.Clients = append(d.Clients, &nodes.Client{
-			Ops:         []nodes.Operation{{Kind: nodes.OpRead, Interval: opts.ReadInterval}},
-			Rand:        seeds.Stream(c, purpose),
-			Establisher: est,
-		})
-	}
-	served := (opts.Nodes - 1) / C // ceil(devices / controllers)
-	for i := range opts.Nodes {
-		snode, err := sn.AddNode()
-		if err != nil {
-			return nil, err
-		}
-		cfg := session.Config{}
-		var w nodes.Workload
-		id := DeviceNodeID(i)
-		if i < C {
-			cfg.MaxSessions = max(session.DefaultMaxSessions, served)
-			// Room for every handshake in flight and the ones still
-			// waiting for their last ack (nodes.DefaultPASEInFlight).
-			cfg.MaxUnsecuredSessions = max(session.DefaultMaxUnsecuredSessions, 4*nodes.DefaultPASEInFlight)
-			w = d.Clients[i]
-			id = controllerNodeID(i)
-		} else {
-			r := &nodes.Responder{Model: nodes.DeviceModel(i)}
-			d.Responders = append(d.Responders, r)
-			w = r
-		}
-		nd, err := nodes.NewBooted(i, id, coreFactory(seeds, i, cfg), w)
-		if err != nil {
-			return nil, fmt.Errorf("scenarios: node %d: %w", i, err)
-		}
-		sock, err := snode.Bind(sim.MatterPort, nd)
-		if err != nil {
-			return nil, err
-		}
-		nd.Attach(sock)
-		if d.trace != nil {
-			nd.OnEvent = traceEvent(d.trace)
-		}
-		if i < C {
-			nd.OnNodeEvent = d.controllerEvent
-		}
-		d.Metrics.Attach(nd)
-		d.Nodes = append(d.Nodes, nd)
-	}
-	specs := fault.Specs{}
-	if opts.LossPercent > 0 {
-		specs = append(specs, fault.LossRandom{P: opts.LossPercent / 100})
-	}
-	specs = append(specs, fault.Delay{Delay: LinkDelay, Jitter: LinkJitter})
-	sn.SetLinkSpec(-1, -1, specs)
-
-	if d.PASE != nil {
-		if err := d.PASE.Precompute(d.Nodes[C:], 0); err != nil {
-			return nil, fmt.Errorf("scenarios: %w", err)
-		}
-	}
-	for i := C; i < opts.Nodes; i++ {
-		c := i % C
-		cl := d.Clients[c]
-		cl.Connect(0, d.Nodes[c], cl.AddTarget(d.Nodes[i]))
-	}
-	if opts.Establish == EstablishKeys && len(d.EstablishErrors) > 0 {
-		return nil, errors.Join(d.EstablishErrors...)
-	}
-	if !opts.NoAttacker {
-		d.Attacker = newAttacker(sn, opts.Nodes, opts.Establish == EstablishPASE)
-		sn.OnDeliver(d.Attacker.Observe)
-	}
+	d.Opts = opts
 	d.BuildWall = time.Since(start)
 	return d, nil
+}
+
+// scenario returns the default scenario with normalized o applied.
+func (o Options) scenario() (*Scenario, error) {
+	sh, ok := LookupShipped("default")
+	if !ok {
+		return nil, errors.New("scenarios: no shipped default scenario")
+	}
+	set := map[string]string{
+		"devices":     strconv.Itoa(o.Nodes - o.Controllers),
+		"controllers": strconv.Itoa(o.Controllers),
+		"loss":        strconv.FormatFloat(o.LossPercent, 'f', -1, 64) + "%",
+		"duration":    o.Duration.String(),
+		"interval":    o.ReadInterval.String(),
+		"method":      o.Establish.String(),
+	}
+	s, err := LoadBytes(sh.File, sh.Data, Overrides{Set: set, Seed: &o.Seed, Force: true})
+	if err != nil {
+		return nil, err
+	}
+	if o.NoAttacker {
+		s.Adversary.Rules = nil
+	}
+	for g := range s.Nodes {
+		s.Nodes[g].Passcode = o.Passcode
+	}
+	return s, nil
 }
 
 // coreFactory returns node i's CoreFactory: boot 0 draws from the streams
@@ -443,54 +372,6 @@ func (d *Net) schedule(at clock.Time, i int, f func(*nodes.Node, clock.Time) err
 	return nil
 }
 
-// newAttacker returns the default network's replaying attacker. It listens
-// on the receivers' links (Network.OnDeliver), so every frame it records
-// is one its receiver got: a replay the receiver accepts as new is then a
-// real replay-protection failure, never a late first copy of a frame the
-// network lost (which the spec lets a receiver accept, spec 4.6.5). Rules,
-// all on genuine secure unicast frames (spec 4.6.5.2 and 4.7.2 defend them):
-//
-//  1. "delayed": replay 1.5 s later to the original receiver;
-//  2. "window-moved": replay once the same flow has delivered 3 more frames,
-//     so the receiver's window has moved past the counter;
-//  3. "spoofed-source": replay device→controller frames 200 ms later from
-//     the last device's address;
-//  4. "redirected": replay controller→device frames 300 ms later to device
-//     1 (another session's keys: unknown session or MIC failure);
-//  5. with PASE, "handshake": replay unsecured (handshake) frames 1.5 s
-//     later to their receiver. They carry no MIC (spec 4.13.2.1); what
-//     must hold is that none opens a session or reaches an application:
-//     a replayed PBKDFParamRequest meets a device that holds its PASE
-//     session and answers BUSY (one pairing at a time), replies for a
-//     finished handshake meet no unsecured session (nodes.UnsecuredStats).
-func newAttacker(net *sim.Network, k int, handshake bool) *adversary.Attacker {
-	return adversary.New(net, defaultRules(k, handshake)...)
-}
-
-// defaultRules returns the rules of newAttacker for a k-node network.
-func defaultRules(k int, handshake bool) []adversary.Rule {
-	secure := fault.MatterMatch{Secure: fault.Yes}
-	last := k - 1
-	rules := []adversary.Rule{
-		{Name: "delayed", Match: fault.Match{Injected: fault.No, Matter: secure},
-			MaxCaptures: ReplayCap, Delay: 1500 * time.Millisecond},
-		{Name: "window-moved", Match: fault.Match{Injected: fault.No, Matter: secure},
-			MaxCaptures: ReplayCap, AfterFrames: 3},
-		{Name: "spoofed-source", Match: fault.Match{Injected: fault.No, To: []int{0}, Matter: secure},
-			MaxCaptures: ReplayCap, Delay: 200 * time.Millisecond,
-			Spoof: &adversary.Endpoint{Node: last, Addr: sim.Addr(last)}},
-		{Name: "redirected", Match: fault.Match{Injected: fault.No, From: []int{0}, Matter: secure},
-			MaxCaptures: ReplayCap, Delay: 300 * time.Millisecond,
-			Redirect: &adversary.Endpoint{Node: 1, Addr: sim.Addr(1)}},
-	}
-	if handshake {
-		rules = append(rules, adversary.Rule{Name: "handshake",
-			Match:       fault.Match{Injected: fault.No, Matter: fault.MatterMatch{Secure: fault.No}},
-			MaxCaptures: ReplayCap, Delay: 1500 * time.Millisecond})
-	}
-	return rules
-}
-
 // traceEvent writes each session event as one trace line, fields in a fixed
 // order: {"t":…,"ev":"session","node":i,"what":kind,"sess":ref[,"ex":exchange][,"ctr":n][,"attempt":n][,"reason":r][,"inj":true]}.
 func traceEvent(t *sim.Trace) nodes.EventHook {
@@ -524,9 +405,13 @@ func traceEvent(t *sim.Trace) nodes.EventHook {
 	}
 }
 
-// Run starts the workloads at time 0, runs Duration of virtual time, stops
-// the workloads and winds down until quiescence or DrainLimit, then flushes
-// the trace and pcap and returns the summary. A Net runs once.
+// Run starts the workloads at time 0, runs the scenario's duration of
+// virtual time, stops the workloads and winds down until nothing is left
+// to do or drain has passed (what is still in flight then is counted as
+// unfinished), then flushes the trace and pcap and returns the summary.
+// An interrupt (RunConfig.Interrupt) stops it between two events; the
+// summary and metrics then describe the run so far, and Interrupted is
+// set. A Net runs once.
 func (d *Net) Run() (Summary, error) {
 	if d.ran {
 		return Summary{}, errors.New("scenarios: network already ran")
@@ -537,17 +422,19 @@ func (d *Net) Run() (Summary, error) {
 	for _, nd := range d.Nodes {
 		nd.Start(e.Now())
 	}
-	e.RunUntil(clock.Time(d.Opts.Duration))
-	for _, nd := range d.Nodes {
-		nd.Stop(e.Now())
-	}
-	// Wind down: run until nothing is queued (the run is quiescent) or the
-	// drain limit, whichever first, so the virtual time reported is when
-	// the last event ran.
-	limit := clock.Time(d.Opts.Duration + DrainLimit)
-	for e.Next() <= limit && e.Step() {
+	dur := clock.Time(d.Scenario.Duration)
+	if d.stepsUntil(dur, PhaseRun, true) {
+		e.RunUntil(dur) // leaves the clock at duration
+		for _, nd := range d.Nodes {
+			nd.Stop(e.Now())
+		}
+		// Wind down: run until nothing is queued (the run is quiescent) or
+		// the drain limit, whichever first, so the virtual time reported
+		// is when the last event ran.
+		d.stepsUntil(clock.Time(d.Scenario.End()), PhaseDrain, false)
 	}
 	d.Metrics.Finish(e.Now(), e.Processed())
+	d.progress(Progress{Phase: PhaseDone, Virtual: time.Duration(e.Now()), End: d.Scenario.End(), Events: e.Processed()}, true)
 	s := d.summary(time.Since(wall))
 	var err error
 	if d.trace != nil {

@@ -78,8 +78,8 @@ const (
 	// RoleDevice (the zero value): a Matter device answering Interaction
 	// Model requests from its data model.
 	RoleDevice Role = iota
-	// RoleController: opens sessions with every device and runs the
-	// traffic that starts from it.
+	// RoleController: opens sessions with the devices it serves and runs
+	// the traffic that starts from it.
 	RoleController
 )
 
@@ -142,8 +142,11 @@ type NodeGroup struct {
 	// per-group metrics ({group=NAME}) refer to it. Lower-case letters,
 	// digits, '-' and '_', starting with a letter.
 	Name string `yaml:"name" jsonschema:"required,pattern=^[a-z][a-z0-9_-]*$"`
-	// device (absent) or controller. Every controller opens a session
-	// with every device.
+	// device (absent) or controller. Devices are dealt to controllers
+	// round-robin in node order: with C controllers, the k-th device of
+	// the scenario (0-based) is served by the (k mod C)-th controller,
+	// which alone opens a session with it and runs traffic to it; a
+	// controller serves at most 65535 devices.
 	Role Role `yaml:"role"`
 	// Number of nodes in the group, at least 1. Absent: 1.
 	Count int `yaml:"count" jsonschema:"minimum=1"`
@@ -202,7 +205,7 @@ type MRPParams struct {
 type Limits struct {
 	// Secure sessions; installing one more evicts the least recently
 	// active. At least 1. Absent: 16 for a device; for a controller, one
-	// per node of the scenario (at least 16).
+	// per device it serves (at least 16).
 	MaxSessions int `yaml:"max_sessions" jsonschema:"minimum=1,maximum=65535"`
 	// Unsecured (handshake) sessions. At least 1. Absent: 8 for a device;
 	// for a controller, 4 per concurrent pairing (at least 8).
@@ -212,8 +215,8 @@ type Limits struct {
 	MaxExchanges int `yaml:"max_exchanges" jsonschema:"minimum=1,maximum=65535"`
 }
 
-// EstablishmentConfig says how every controller opens a secure session
-// with every device, from time 0.
+// EstablishmentConfig says how each controller opens a secure session
+// with each device it serves (NodeGroup.Role), from time 0.
 type EstablishmentConfig struct {
 	// pase (absent): a PASE handshake over the simulated network (spec
 	// 4.14.1), retried on failure; keys: sessions installed from seeded
@@ -271,23 +274,27 @@ type Traffic struct {
 	// read: the attributes one ReadRequest asks for. Absent:
 	// 0/basic_information/vendor_name.
 	Attributes []AttributePath `yaml:"attributes"`
-	// invoke: the command sent (required for invoke).
+	// invoke: the command sent (required for invoke), with no command
+	// fields (off, on and toggle take none).
 	Command CommandPath `yaml:"command"`
-	// request: size of the request payload. Absent: 0B.
+	// request: size of the request payload, 4B..1180B (its first 4 bytes
+	// carry the response size). Absent: 32B.
 	Payload Size `yaml:"payload"`
-	// request: size of the response payload. Absent: 0B.
+	// request: size of the response payload, 1B..1180B. Absent: 32B.
 	Response Size `yaml:"response"`
 	// When the first operations fall due: each target's first one at a
 	// uniform offset in [start, start+interval), so targets do not fire in
 	// lockstep. Absent: 0.
 	Start Duration `yaml:"start"`
-	// When operations stop starting, at most duration. Absent: duration.
+	// When operations stop starting (none starts at or after stop), at
+	// most duration. Absent: duration.
 	Stop Duration `yaml:"stop"`
 	// Period of the operation, per target; above 0.
 	Interval Duration `yaml:"interval" jsonschema:"required"`
-	// Each period is interval plus a uniform draw in [-jitter, +jitter]: a
-	// duration (500ms) or a fraction of the interval (0.1 or 10%), at most
-	// the interval. Absent: 0.
+	// Each operation starts at its due instant (start + offset + k ×
+	// interval) plus a uniform delay in [0, jitter), drawn per operation:
+	// a duration (500ms) or a fraction of the interval (0.1 or 10%), less
+	// than the interval. The due instants stay on their grid. Absent: 0.
 	Jitter Jitter `yaml:"jitter"`
 	// How long an operation waits for its answer after the request was
 	// sent. Absent: 30s.

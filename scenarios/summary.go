@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,8 +50,8 @@ func (r Replays) Failures() uint64 { return r.Accepted + r.Fresh + r.Handshake.A
 // Unfinished is the work a run did not finish (honest accounting): it is
 // counted, never cut silently. A plain value.
 type Unfinished struct {
-	// Reads still in flight when the run ended.
-	Reads uint64
+	// Operations still in flight when the run ended.
+	Reads, Invokes, Requests uint64
 	// Pairings neither succeeded nor given up: never started, in flight
 	// (a handshake running), or waiting out a retry backoff.
 	Pairings, PairingsNotStarted, PairingsInFlight, PairingsWaiting uint64
@@ -59,24 +60,38 @@ type Unfinished struct {
 }
 
 // Total returns every unit of unfinished work: the metric "unfinished".
-func (u Unfinished) Total() uint64 { return u.Reads + u.Pairings + u.Frames }
+func (u Unfinished) Total() uint64 {
+	return u.Reads + u.Invokes + u.Requests + u.Pairings + u.Frames
+}
 
 // Summary is the result of a run. A plain value.
 type Summary struct {
-	Seed        uint64
-	Nodes       int
-	Controllers int
-	LossPercent float64
-	Duration    time.Duration // virtual time during which reads started
+	// Scenario and Source name what ran (the scenario's name and file).
+	Scenario, Source string
+	Seed             uint64
+	Nodes            int
+	Controllers      int
+	// Groups describes the node groups: "name: N role".
+	Groups []string
+	// Links describes the faults as they ran, one line each.
+	Links       []string
+	LossPercent float64       // the default network's loss (Build); 0 for a scenario
+	Duration    time.Duration // virtual time during which operations started
+	Drain       time.Duration // the wind-down limit after Duration
 	Virtual     time.Duration // virtual time when the run ended
 	Wall        time.Duration // wall-clock time of Run
-	BuildWall   time.Duration // wall-clock time of Build
+	BuildWall   time.Duration // wall-clock time of the build
 	Events      uint64        // simulator events processed
 	Establish   Establishment // how sessions were opened
+	// Interrupted: the run was stopped before its end (RunConfig.Interrupt).
+	Interrupted bool
+	Attacker    bool // the scenario has adversary rules
 
 	Net     sim.NetStats         // frames at the switch
 	Session nodes.Stats          // session-core counters summed over nodes
 	Reads   nodes.OpStats        // the controllers' reads
+	Ops     [3]nodes.OpStats     // reads, invokes, requests (nodes.OpKinds order)
+	Traffic [3]bool              // which kinds the scenario's traffic has
 	Devices nodes.ResponderStats // summed over devices
 	Pairing nodes.PairingStats   // PASE only
 	Replays Replays
@@ -88,23 +103,40 @@ type Summary struct {
 }
 
 func (d *Net) summary(wall time.Duration) Summary {
+	sc := d.Scenario
 	s := Summary{
-		Seed:        d.Opts.Seed,
-		Nodes:       d.Opts.Nodes,
-		Controllers: d.Opts.Controllers,
+		Scenario:    sc.Name,
+		Source:      sc.Source(),
+		Seed:        sc.Seed,
+		Nodes:       len(d.Nodes),
+		Controllers: len(d.Controllers),
 		BuildWall:   d.BuildWall,
 		LossPercent: d.Opts.LossPercent,
-		Duration:    d.Opts.Duration,
+		Duration:    sc.Duration.D(),
+		Drain:       sc.Drain.D(),
 		Virtual:     time.Duration(d.Engine.Now()),
 		Wall:        wall,
 		Events:      d.Engine.Processed(),
-		Establish:   d.Opts.Establish,
+		Establish:   sc.Establishment.Method,
+		Interrupted: d.Interrupted,
+		Attacker:    d.Attacker != nil,
 		Net:         d.Net.Stats(),
 		Metrics:     d.Metrics.Snapshot(),
 	}
-	for _, c := range d.Clients {
-		s.Reads.Add(c.Stats(nodes.OpRead))
+	for g := range sc.Nodes {
+		ng := &sc.Nodes[g]
+		s.Groups = append(s.Groups, fmt.Sprintf("%s %d", ng.Name, ng.Size()))
 	}
+	s.Links = sc.LinkSummary()
+	for i := range sc.Traffic {
+		s.Traffic[sc.Traffic[i].Op-1] = true
+	}
+	for _, c := range d.Clients {
+		for k, kind := range nodes.OpKinds() {
+			s.Ops[k].Add(c.Stats(kind))
+		}
+	}
+	s.Reads = s.Ops[0]
 	for _, nd := range d.Nodes {
 		s.Session.Add(nd.Stats())
 	}
@@ -131,13 +163,66 @@ func (d *Net) summary(wall time.Duration) Summary {
 		Handshake:      in.Unsecured,
 	}
 	get := func(name string) uint64 { v, _ := s.Metrics.Get(name); return uint64(v) }
-	s.Unfinished = Unfinished{Reads: get("reads.unfinished"), Pairings: get("pairings.unfinished"),
-		Frames: get("network.in_flight")}
+	s.Unfinished = Unfinished{Reads: get("reads.unfinished"), Invokes: get("invokes.unfinished"), Requests: get("requests.unfinished"),
+		Pairings: get("pairings.unfinished"), Frames: get("network.in_flight")}
 	if d.PASE != nil {
 		q, a, w := d.PASE.Pending()
 		s.Unfinished.PairingsNotStarted, s.Unfinished.PairingsInFlight, s.Unfinished.PairingsWaiting = uint64(q), uint64(a), uint64(w)
 	}
 	return s
+}
+
+// LinkSummary describes the scenario's faults in netem's words, one line
+// each: name, the links, the schedule, the stages.
+func (s *Scenario) LinkSummary() []string {
+	var out []string
+	for i := range s.Faults {
+		f := &s.Faults[i]
+		name := f.Name
+		if name == "" {
+			name = "faults[" + strconv.Itoa(i) + "]"
+		}
+		links := "every link"
+		if len(f.Links.From) > 0 || len(f.Links.To) > 0 {
+			side := func(ss Selectors) string {
+				if len(ss) == 0 {
+					return "*"
+				}
+				return ss.String()
+			}
+			arrow := " -> "
+			if f.Links.Both {
+				arrow = " <-> "
+			}
+			links = side(f.Links.From) + arrow + side(f.Links.To)
+		}
+		when := ""
+		if start, end, open := f.Active(); start > 0 || !open {
+			if open {
+				when = fmt.Sprintf(", from %s", start)
+			} else {
+				when = fmt.Sprintf(", %s to %s", start, end)
+			}
+		}
+		out = append(out, fmt.Sprintf("%s (%s%s): %s", name, links, when, f.Spec()))
+	}
+	for i := range s.Partitions {
+		pt := &s.Partitions[i]
+		name := pt.Name
+		if name == "" {
+			name = "partitions[" + strconv.Itoa(i) + "]"
+		}
+		heal := "never healed"
+		if pt.Heal > 0 {
+			heal = "healed at " + pt.Heal.String()
+		}
+		sides := make([]string, len(pt.Sides))
+		for j, side := range pt.Sides {
+			sides[j] = side.String()
+		}
+		out = append(out, fmt.Sprintf("%s: partition %s at %s, %s", name, strings.Join(sides, " | "), pt.At, heal))
+	}
+	return out
 }
 
 // WriteTable writes the summary as an aligned two-column table: the
@@ -147,18 +232,41 @@ func (s Summary) WriteTable(w io.Writer) error {
 	row := func(k, format string, args ...any) {
 		fmt.Fprintf(&b, "  %-27s %s\n", k, fmt.Sprintf(format, args...))
 	}
-	fmt.Fprintf(&b, "mattersim run: default network, seed %d\n", s.Seed)
+	name := s.Scenario
+	if s.Source != "" {
+		name += " (" + s.Source + ")"
+	}
+	fmt.Fprintf(&b, "mattersim run: scenario %s, seed %d\n", name, s.Seed)
+	if s.Interrupted {
+		fmt.Fprintf(&b, "  INTERRUPTED at virtual time %s: the figures describe the run so far\n", round(s.Virtual))
+	}
 	from := "installed keys"
 	if s.Establish == EstablishPASE {
 		from = "PASE"
 	}
 	ctl := "1 controller"
-	if s.Controllers > 1 {
+	if s.Controllers != 1 {
 		ctl = fmt.Sprintf("%d controllers", s.Controllers)
 	}
-	row("nodes", "%d (%s, %d devices, secure sessions from %s)", s.Nodes, ctl, s.Nodes-max(s.Controllers, 1), from)
-	row("links", "loss %s%% | delay %s ±%s, +%s per hop", trimFloat(s.LossPercent), LinkDelay, LinkJitter, sim.DefaultLatency)
-	row("virtual time", "%s (reads started for %s, then wind-down)", round(s.Virtual), s.Duration)
+	groups := ""
+	if len(s.Groups) > 2 {
+		groups = "; groups " + strings.Join(s.Groups, ", ")
+	}
+	row("nodes", "%d (%s, %d devices%s, secure sessions from %s)", s.Nodes, ctl, s.Nodes-s.Controllers, groups, from)
+	if len(s.Links) == 0 {
+		row("links", "clean, +%s per hop", sim.DefaultLatency)
+	}
+	for i, l := range s.Links {
+		k := ""
+		if i == 0 {
+			k = "links"
+		}
+		row(k, "%s", l)
+	}
+	if len(s.Links) > 0 {
+		row("", "+%s per hop", sim.DefaultLatency)
+	}
+	row("virtual time", "%s (operations started for %s, then wind-down of at most %s)", round(s.Virtual), s.Duration, s.Drain)
 	speed := ""
 	if s.Wall > 0 {
 		x := float64(s.Virtual) / float64(s.Wall)
@@ -185,13 +293,22 @@ func (s Summary) WriteTable(w io.Writer) error {
 			row("pairing latency", "mean %s, max %s", round(g.LatencySum/time.Duration(g.Succeeded)), round(g.LatencyMax))
 		}
 	}
-	r := s.Reads
-	row("reads", "%d sent: %d answered, %d gave up, %d timed out, %d bad, %d aborted", r.Sent, r.Answered, r.GaveUp, r.TimedOut, r.Failed, r.Aborted)
-	if r.Answered > 0 {
-		row("read latency", "mean %s, max %s", round(r.LatencySum/time.Duration(r.Answered)), round(r.LatencyMax))
-	}
-	if r.Skipped > 0 {
-		row("reads skipped", "%d (due while the previous read of the device was in flight)", r.Skipped)
+	for k, kind := range []string{"reads", "invokes", "requests"} {
+		r := s.Ops[k]
+		if !s.Traffic[k] && r.Sent == 0 {
+			continue
+		}
+		one := strings.TrimSuffix(kind, "s")
+		row(kind, "%d sent: %d answered, %d gave up, %d timed out, %d bad, %d aborted", r.Sent, r.Answered, r.GaveUp, r.TimedOut, r.Failed, r.Aborted)
+		if r.Answered > 0 {
+			row(one+" latency", "mean %s, max %s", round(r.LatencySum/time.Duration(r.Answered)), round(r.LatencyMax))
+		}
+		if r.Skipped > 0 {
+			row(kind+" skipped", "%d (due while the previous %s of the device was in flight)", r.Skipped, one)
+		}
+		if n := r.NoSession + r.SendErrors; n > 0 {
+			row(kind+" not sent", "%d (due while the device had no session: %d; refused by the core: %d)", n, r.NoSession, r.SendErrors)
+		}
 	}
 	u := s.Unfinished
 	if u.Total() == 0 {
@@ -202,25 +319,37 @@ func (s Summary) WriteTable(w io.Writer) error {
 			detail += fmt.Sprintf(" (never started %d, in flight %d, waiting to retry %d)",
 				u.PairingsNotStarted, u.PairingsInFlight, u.PairingsWaiting)
 		}
-		row("unfinished", "%d: %s, reads in flight %d, frames queued %d (the run hit its %s drain limit)",
-			u.Total(), detail, u.Reads, u.Frames, DrainLimit)
+		ops := fmt.Sprintf("reads in flight %d", u.Reads)
+		if u.Invokes > 0 {
+			ops += fmt.Sprintf(", invokes in flight %d", u.Invokes)
+		}
+		if u.Requests > 0 {
+			ops += fmt.Sprintf(", requests in flight %d", u.Requests)
+		}
+		why := fmt.Sprintf("the run hit its %s drain limit", s.Drain)
+		if s.Interrupted {
+			why = "the run was interrupted"
+		}
+		row("unfinished", "%d: %s, %s, frames queued %d (%s)", u.Total(), detail, ops, u.Frames, why)
 	}
-	b.WriteByte('\n')
-	p := s.Replays
-	row("replays injected", "%d", p.Injected)
-	row("replays dropped by network", "%d", p.Dropped)
-	row("replays refused", "%d (duplicate %d, MIC failure %d, unknown session %d, malformed %d)",
-		p.Refused, p.Duplicate, p.MICFailure, p.UnknownSession, p.Malformed)
-	row("replays accepted", "%d", p.Accepted)
-	if p.Fresh > 0 {
-		row("replays taken as new", "%d (window accepted, nothing delivered)", p.Fresh)
-	}
-	if h := p.Handshake; h.Received > 0 {
-		row("handshake replays", "%d (duplicate %d, unknown session %d, refused by PASE %d, ignored %d, to application %d)",
-			h.Received, h.Duplicate, h.UnknownSession, h.Handshake, h.Ignored, h.Application)
-	}
-	if p.InFlight > 0 {
-		row("replays in flight", "%d", p.InFlight)
+	if s.Attacker || s.Replays.Injected > 0 {
+		b.WriteByte('\n')
+		p := s.Replays
+		row("replays injected", "%d", p.Injected)
+		row("replays dropped by network", "%d", p.Dropped)
+		row("replays refused", "%d (duplicate %d, MIC failure %d, unknown session %d, malformed %d)",
+			p.Refused, p.Duplicate, p.MICFailure, p.UnknownSession, p.Malformed)
+		row("replays accepted", "%d", p.Accepted)
+		if p.Fresh > 0 {
+			row("replays taken as new", "%d (window accepted, nothing delivered)", p.Fresh)
+		}
+		if h := p.Handshake; h.Received > 0 {
+			row("handshake replays", "%d (duplicate %d, unknown session %d, refused by PASE %d, ignored %d, to application %d)",
+				h.Received, h.Duplicate, h.UnknownSession, h.Handshake, h.Ignored, h.Application)
+		}
+		if p.InFlight > 0 {
+			row("replays in flight", "%d", p.InFlight)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -291,6 +291,32 @@ func (c *checker) nodes() []Role {
 	if len(s.Nodes) > 0 && (controllers == 0 || devices == 0) && !c.anyBad("nodes") {
 		c.errf("nodes", "a scenario needs at least one controller group and one device group (%d controller, %d device)", controllers, devices)
 	}
+	if per := s.devicesPerController(); per > MaxDevicesPerController && !c.anyBad("nodes") {
+		nc, nd := 0, 0
+		for i := range s.Nodes {
+			if s.Nodes[i].Role == RoleController {
+				nc += s.Nodes[i].Size()
+			} else {
+				nd += s.Nodes[i].Size()
+			}
+		}
+		c.errf("nodes", "%d devices over %d controller(s) is %d per controller: a controller holds at most %d sessions (16-bit session ids); use at least %d controllers",
+			nd, nc, per, MaxDevicesPerController, (nd+MaxDevicesPerController-1)/MaxDevicesPerController)
+	}
+	// nodes.PASE tries one passcode at every controller.
+	first := -1
+	for i := range s.Nodes {
+		g := &s.Nodes[i]
+		if g.Role != RoleController {
+			continue
+		}
+		if first < 0 {
+			first = i
+		} else if g.PasscodeOrDefault() != s.Nodes[first].PasscodeOrDefault() {
+			c.errf("nodes["+strconv.Itoa(i)+"].passcode", "controller groups %s and %s have different passcodes: every controller tries one passcode (%d)",
+				s.Nodes[first].Name, g.Name, s.Nodes[first].PasscodeOrDefault())
+		}
+	}
 	return roles
 }
 
@@ -370,16 +396,21 @@ func (c *checker) traffic(roles []Role) {
 		t := &s.Traffic[i]
 		p := "traffic[" + strconv.Itoa(i) + "]"
 		c.unique(p+".name", "traffic", t.Name, seen)
-		if from, ok := c.sel(p+".from", t.From); ok {
+		from, fromOK := c.sel(p+".from", t.From)
+		if fromOK {
 			for _, n := range from {
 				if g := s.GroupOf(n); roles[g] != RoleController {
 					c.errf(p+".from", "group %s is not a controller group: operations start at controllers", s.Nodes[g].Name)
+					fromOK = false
 					break
 				}
 			}
 		}
 		var models []Model
 		if to, ok := c.sel(p+".to", t.To); ok {
+			if fromOK && len(from) > 0 && !c.anyBad(p) && !c.anyBad("nodes") {
+				c.servedPair(p, from, to)
+			}
 			last := -1
 			for _, n := range to {
 				g := s.GroupOf(n)
@@ -434,16 +465,21 @@ func (c *checker) traffic(roles []Role) {
 			for _, f := range []struct {
 				name string
 				v    Size
-			}{{"payload", t.Payload}, {"response", t.Response}} {
-				if f.v.Bytes() > im.DefaultMaxPayload {
-					c.errf(p+"."+f.name, "%s does not fit one Matter message: at most %dB of payload on a 1280-byte IPv6 MTU", f.v, im.DefaultMaxPayload)
+				min  int
+				why  string
+			}{{"payload", t.Payload, 4, "its first 4 bytes carry the response size"}, {"response", t.Response, 1, "leave it out for 32B"}} {
+				switch {
+				case f.v.Bytes() > nodes.MaxEchoPayload:
+					c.errf(p+"."+f.name, "%s does not fit one Matter message with the echo header: at most %dB on a 1280-byte IPv6 MTU", f.v, nodes.MaxEchoPayload)
+				case f.v.Bytes() < f.min && c.written(p+"."+f.name):
+					c.errf(p+"."+f.name, "%s is below %dB (%s)", f.v, f.min, f.why)
 				}
 			}
 		}
 		c.positive(p+".interval", t.Interval)
 		c.positive(p+".timeout", t.Timeout)
-		if t.Interval > 0 && t.Jitter.Of(t.Interval.D()) > t.Interval.D() {
-			c.errf(p+".jitter", "jitter %s is larger than the interval %s", t.Jitter, t.Interval)
+		if t.Interval > 0 && t.Jitter.Of(t.Interval.D()) >= t.Interval.D() {
+			c.errf(p+".jitter", "jitter %s is not less than the interval %s (each operation is delayed by [0, jitter))", t.Jitter, t.Interval)
 		}
 		stop := t.Stop
 		if !c.written(p + ".stop") {
@@ -457,6 +493,27 @@ func (c *checker) traffic(roles []Role) {
 			c.errf(p+".stop", "stop %s is not after start %s", t.Stop, t.Start)
 		}
 	}
+}
+
+// servedPair reports a traffic entry none of whose controllers serves any
+// of its devices (Scenario.Served): it would run nothing.
+func (c *checker) servedPair(p string, from, to []int) {
+	ctrls, served := c.s.Served()
+	isTo := map[int]bool{}
+	for _, d := range to {
+		isTo[d] = true
+	}
+	for k, ci := range ctrls {
+		if _, ok := slices.BinarySearch(from, ci); !ok {
+			continue
+		}
+		for _, d := range served[k] {
+			if isTo[d] {
+				return
+			}
+		}
+	}
+	c.errf(p+".to", "no controller in from serves a device in to: with %d controllers, device k is served by controller k mod %d only", len(ctrls), len(ctrls))
 }
 
 // schedule checks an at/for/until triple and returns the end (0: none).

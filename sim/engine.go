@@ -186,6 +186,19 @@ func (e *Engine) RunUntil(t clock.Time) int {
 	return n
 }
 
+// StepUntil runs the earliest live event due at or before t, discarding
+// stale timer entries on the way, and reports whether one ran. Calling it
+// until it reports false runs what RunUntil(t) runs, one event at a time,
+// so a caller can stop between any two events (an interrupt).
+func (e *Engine) StepUntil(t clock.Time) bool {
+	for e.q.Len() > 0 && e.q.Next() <= t {
+		if e.dispatch(e.pop()) {
+			return true
+		}
+	}
+	return false
+}
+
 // RunFor runs for d of virtual time from now; see RunUntil.
 func (e *Engine) RunFor(d time.Duration) int { return e.RunUntil(e.clk.Now().Add(d)) }
 

@@ -120,6 +120,7 @@ func TestReadmeExamples(t *testing.T) {
 	for _, d := range docs {
 		exs = append(exs, readmeExamples(t, d)...)
 	}
+	t.Chdir(t.TempDir()) // mattersim run writes its report under ./mattersim-out
 	for _, ex := range exs {
 		code, stdout, stderr := runCLI(t, ex.args...)
 		got := wallTime.ReplaceAllString(stdout+stderr, "${1}…")

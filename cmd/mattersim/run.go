@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"time"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"mattersim/reports"
 	"mattersim/scenarios"
 )
 
@@ -18,153 +24,356 @@ func init() {
 }
 
 type runOpts struct {
+	sets      []string
 	seed      uint64
-	nodes     int
-	ctls      int
-	loss      float64
-	duration  time.Duration
-	interval  time.Duration
-	noAttack  bool
+	out       string
+	trace     bool
+	pcap      bool
+	json      bool
+	quiet     bool
+	force     bool
+	ci        bool
+	duration  string
+	interval  string
+	loss      string
 	establish string
-	tracePath string
-	pcapPath  string
+	// Flags that went away, kept hidden to say what replaced them.
+	nodes, controllers string
+	noAttacker         bool
+}
+
+// shorthands are the run flags that stand for --set NAME=VALUE.
+var shorthands = []struct{ flag, param, usage string }{
+	{"duration", "duration", "shorthand for --set duration=`D`"},
+	{"interval", "interval", "shorthand for --set interval=`D`"},
+	{"loss", "loss", "shorthand for --set loss=`P` (a fraction 0.05 or a percentage 5%)"},
+	{"establish", "method", "shorthand for --set method=`M` (pase or keys)"},
 }
 
 func newRunCommand() *cobra.Command {
-	d := scenarios.DefaultOptions()
 	o := runOpts{}
 	c := &cobra.Command{
-		Use:   "run",
-		Short: "Run the default network: a controller reading every device over secure sessions, with loss and a replaying attacker",
-		Long: `Run the built-in default network in virtual time and print a summary.
+		Use:   "run [NAME|FILE]",
+		Short: "Run a scenario (a file, or a shipped one by name; default: the default scenario) and check its assertions",
+		Long: `Run a scenario in virtual time, check its assertions, print a summary and
+write the report.
 
-The network: --nodes virtual nodes (--controllers controllers, 1 by default,
-then devices), each a real gVisor IPv6/UDP stack with mattersim's Matter
-session core on port 5540; device i is served by controller i mod
---controllers.
-The controller pairs with every device by PASE over the simulated network
-(--establish pase, the default: SPAKE2+ with the device's passcode, handshake
-messages retransmitted by MRP, failed pairings retried after a backoff), or
-installs the sessions from seeded keys at time 0 (--establish keys). Once a
-device is paired, the controller reads its Basic
-Information VendorName attribute every --interval (Interaction Model
-ReadRequest -> ReportData, reliable messages with MRP). Every link loses
---loss percent of frames and delays them 2ms +-2ms (so frames reorder). An
-on-path attacker replays recorded secure frames later, after the receiver's
-counter window has moved, from a spoofed source, and to the wrong device.
+NAME|FILE is a scenario file, or the name of a shipped scenario (mattersim
+list); without it, the shipped "default" scenario runs: a controller pairing
+with 49 devices by PASE over lossy, reordering links, reading each every 5 s
+for a minute while an attacker replays frames.
 
-Reads start for --duration of virtual time; then the run winds down until
-every read is answered, given up or timed out, or for at most 2 minutes of
-virtual time: whatever did not finish by then (pairings never started or
-in flight, reads in flight, frames queued) is shown on the "unfinished"
-line. A read that falls due while the previous one to the same device is
-still in flight is skipped (counted), so a tiny --interval costs no more
-events than the reads it starts. A run is a pure function of
-the flags: the same --seed gives the same trace and pcap, byte for byte.
+A run is a pure function of the scenario, its parameters and the seed: the
+same inputs give the same metrics, trace and pcap, byte for byte.
+--set NAME=VALUE overrides a parameter the scenario declares; --duration,
+--interval, --loss and --establish are shorthands for --set duration=,
+interval=, loss= and method= (the shipped default scenario declares them).
 
-Exit status: 0 when every replayed frame was refused, 1 when any was accepted
-by a session core, 2 for bad flags.`,
+The report goes to --out (default mattersim-out/NAME/): metrics.json
+(versioned, docs/metrics-json.md), metrics.csv (name,group,value),
+junit.xml (one test case per assertion), and with --trace / --pcap
+trace.jsonl and capture.pcap. Nothing is written when the scenario is
+invalid.
+
+Progress is shown on stderr when it is a terminal and the run takes more
+than a second (--quiet turns it off). SIGINT or SIGTERM stops the run
+after the event in progress: the trace and pcap are flushed whole, the
+report is written marked interrupted, the summary printed.
+
+Exit status: 0 when every assertion holds, 1 when one fails, 2 for a bad
+flag or an invalid scenario, 130 after SIGINT, 143 after SIGTERM.`,
 		Example: `  mattersim run
-  mattersim run --seed 7 --nodes 200 --loss 10 --duration 5m
-  mattersim run --nodes 10 --duration 5s --trace run.jsonl --pcap run.pcap
-  mattersim run --establish keys --nodes 2000
-  mattersim run --establish keys --nodes 100000 --controllers 2 --duration 10s --interval 10s`,
+  mattersim run mrp-loss --set loss=20%
+  mattersim run partition-heal --seed 7 --out /tmp/ph --trace --pcap
+  mattersim run my-scenario.yaml --json > metrics.json
+  mattersim run --set devices=199 --duration 5m`,
 		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return badInput("run: unexpected argument %q", args[0])
+			if len(args) > 1 {
+				return badInput("run: want at most one scenario, got %q", args)
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validate(); err != nil {
-				return err
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := "default"
+			if len(args) == 1 {
+				name = args[0]
 			}
-			return runDefault(cmd.OutOrStdout(), o)
+			return runScenario(cmd, name, o)
 		},
 	}
 	f := c.Flags()
-	f.Uint64Var(&o.seed, "seed", d.Seed, "run seed (printed in the output)")
-	f.IntVar(&o.nodes, "nodes", d.Nodes, "number of nodes: controllers + devices (at least controllers + 1)")
-	f.IntVar(&o.ctls, "controllers", 1, fmt.Sprintf("number of controllers; each serves at most %d devices (16-bit session ids)", scenarios.MaxDevicesPerController))
-	f.Float64Var(&o.loss, "loss", d.LossPercent, "Bernoulli loss on every link, in percent [0, 100]")
-	f.DurationVar(&o.duration, "duration", d.Duration, "virtual time during which the controller reads (e.g. 60s, 5m)")
-	f.DurationVar(&o.interval, "interval", scenarios.DefaultReadInterval, "virtual time between two reads of one device")
-	f.BoolVar(&o.noAttack, "no-attacker", false, "leave the replaying attacker out")
-	f.StringVar(&o.establish, "establish", d.Establish.String(), "how sessions are opened: pase (handshake over the network) or keys (installed at time 0)")
-	f.StringVar(&o.tracePath, "trace", "", "write the event trace to `FILE` (JSON lines)")
-	f.StringVar(&o.pcapPath, "pcap", "", "write every frame to `FILE` (pcap, raw IPv6, nanosecond timestamps)")
+	f.StringArrayVar(&o.sets, "set", nil, "override a parameter: `name=value` (repeatable)")
+	f.Uint64Var(&o.seed, "seed", 0, "run seed (default: the scenario's seed)")
+	f.StringVar(&o.out, "out", "", "write the report to `DIR` (default mattersim-out/NAME)")
+	f.BoolVar(&o.trace, "trace", false, "also write the event trace, trace.jsonl (JSON lines)")
+	f.BoolVar(&o.pcap, "pcap", false, "also write every frame to capture.pcap (raw IPv6, nanosecond virtual timestamps)")
+	f.BoolVar(&o.json, "json", false, "print metrics.json on stdout instead of the summary")
+	f.BoolVar(&o.quiet, "quiet", false, "no progress and no summary: only the exit status, errors and the report files")
+	f.BoolVar(&o.force, "force", false, "run a scenario above the event budget")
+	f.BoolVar(&o.ci, "ci", false, "apply the scenario's ci: overrides (its short variant)")
+	for _, s := range []struct {
+		p *string
+		i int
+	}{{&o.duration, 0}, {&o.interval, 1}, {&o.loss, 2}, {&o.establish, 3}} {
+		sh := shorthands[s.i]
+		f.StringVar(s.p, sh.flag, "", sh.usage)
+	}
+	f.StringVar(&o.nodes, "nodes", "", "gone: use --set devices=N")
+	f.StringVar(&o.controllers, "controllers", "", "gone: use --set controllers=N")
+	f.BoolVar(&o.noAttacker, "no-attacker", false, "gone: write a scenario without adversary rules")
+	for _, n := range []string{"nodes", "controllers", "no-attacker"} {
+		_ = f.MarkHidden(n)
+	}
 	return c
 }
 
-func (o runOpts) validate() error {
+// overrides turns the flags into loader overrides.
+func (o runOpts) overrides(cmd *cobra.Command) (scenarios.Overrides, error) {
 	switch {
-	case o.ctls < 1:
-		return badInput("run: --controllers must be at least 1, got %d", o.ctls)
-	case o.nodes < o.ctls+1:
-		return badInput("run: --nodes must be at least %d (%d controller(s) + 1 device), got %d", o.ctls+1, o.ctls, o.nodes)
-	case (o.nodes-1)/o.ctls > scenarios.MaxDevicesPerController:
-		devs := o.nodes - o.ctls
-		return badInput("run: --nodes %d: %d devices need --controllers %d or more (a controller holds at most %d sessions), got %d",
-			o.nodes, devs, (devs+scenarios.MaxDevicesPerController-1)/scenarios.MaxDevicesPerController, scenarios.MaxDevicesPerController, o.ctls)
-	case math.IsNaN(o.loss) || o.loss < 0 || o.loss > 100:
-		return badInput("run: --loss must be a percentage in [0, 100], got %v", o.loss)
-	case o.duration <= 0:
-		return badInput("run: --duration must be positive, got %s", o.duration)
-	case o.interval <= 0:
-		return badInput("run: --interval must be positive, got %s", o.interval)
+	case o.nodes != "":
+		return scenarios.Overrides{}, badInput("run: --nodes is gone: the default scenario has --set devices=N (and --set controllers=N); nodes = controllers + devices")
+	case o.controllers != "":
+		return scenarios.Overrides{}, badInput("run: --controllers is gone: use --set controllers=N")
+	case o.noAttacker:
+		return scenarios.Overrides{}, badInput("run: --no-attacker is gone: run a scenario file without adversary rules")
 	}
-	if _, err := scenarios.ParseEstablishment(o.establish); err != nil {
-		return badInput("run: --establish must be pase or keys, got %q", o.establish)
+	set, err := scenarios.ParseSet(o.sets)
+	if err != nil {
+		return scenarios.Overrides{}, badInput("run: %v", err)
+	}
+	for i, v := range []string{o.duration, o.interval, o.loss, o.establish} {
+		sh := shorthands[i]
+		if !cmd.Flags().Changed(sh.flag) {
+			continue
+		}
+		if _, dup := set[sh.param]; dup {
+			return scenarios.Overrides{}, badInput("run: --%s and --set %s both given", sh.flag, sh.param)
+		}
+		set[sh.param] = v
+	}
+	ov := scenarios.Overrides{Set: set, CI: o.ci, Force: o.force}
+	if cmd.Flags().Changed("seed") {
+		ov.Seed = &o.seed
+	}
+	return ov, nil
+}
+
+// interruptHook, when set by a test, delivers signals as the OS would.
+var interruptHook chan os.Signal
+
+func runScenario(cmd *cobra.Command, name string, o runOpts) (err error) {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	ov, err := o.overrides(cmd)
+	if err != nil {
+		return err
+	}
+	file, err := scenarios.OpenFile(name)
+	if err != nil {
+		return scenarioError(err)
+	}
+	s, err := file.Resolve(ov)
+	if err != nil {
+		return scenarioError(err)
+	}
+	out := o.out
+	if out == "" {
+		out = filepath.Join("mattersim-out", s.Name)
+	}
+
+	// Interrupts: the first SIGINT or SIGTERM stops the run between two
+	// events.
+	var stop atomic.Bool
+	var sig atomic.Value
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	defer func() { signal.Stop(sigs); close(done) }()
+	hook := interruptHook
+	go func() {
+		select {
+		case v := <-sigs:
+			sig.Store(v)
+		case v := <-hook:
+			sig.Store(v)
+		case <-done:
+			return
+		}
+		stop.Store(true)
+	}()
+
+	// Files are created only once the scenario is known to be valid; a
+	// build failure removes them.
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return badInput("run: --out: %v", err)
+	}
+	rc := scenarios.RunConfig{Interrupt: &stop}
+	var created []*os.File
+	closeAll := func() error {
+		var first error
+		for _, f := range created {
+			if cerr := f.Close(); cerr != nil && first == nil {
+				first = cerr
+			}
+		}
+		created = nil
+		return first
+	}
+	defer func() {
+		if cerr := closeAll(); cerr != nil && err == nil {
+			err = fmt.Errorf("run: %w", cerr)
+		}
+	}()
+	for _, w := range []struct {
+		on   bool
+		file string
+		dst  *io.Writer
+	}{{o.trace, "trace.jsonl", &rc.Trace}, {o.pcap, "capture.pcap", &rc.Pcap}} {
+		if !w.on {
+			continue
+		}
+		f, cerr := os.Create(filepath.Join(out, w.file))
+		if cerr != nil {
+			return badInput("run: %v", cerr)
+		}
+		created = append(created, f)
+		*w.dst = f
+	}
+	prog := newProgress(stderr, o.quiet)
+	rc.Progress = prog.report
+
+	d, err := scenarios.NewNet(s, rc)
+	if err != nil {
+		for _, f := range created {
+			_ = os.Remove(f.Name())
+		}
+		_ = closeAll()
+		return fmt.Errorf("run: %s: %w", s.Source(), err)
+	}
+	sum, err := d.Run()
+	prog.finish()
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	verdicts, err := s.Evaluate(d.Metrics)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	rep := &reports.Report{
+		Scenario: s.Name, Source: s.Source(), Seed: s.Seed, Parameters: s.Parameters,
+		Version: version(), BuildWall: sum.BuildWall, Wall: sum.Wall, Virtual: sum.Virtual,
+		Events: sum.Events, Interrupted: sum.Interrupted, Verdicts: verdicts, Metrics: sum.Metrics,
+	}
+	var jsonDoc bytes.Buffer
+	for _, w := range []struct {
+		file  string
+		write func(io.Writer) error
+	}{
+		{"metrics.json", func(w io.Writer) error { return rep.WriteJSON(io.MultiWriter(w, &jsonDoc)) }},
+		{"metrics.csv", rep.WriteCSV},
+		{"junit.xml", rep.WriteJUnit},
+	} {
+		if err := writeFile(filepath.Join(out, w.file), w.write); err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+	}
+	switch {
+	case o.json:
+		if _, err := stdout.Write(jsonDoc.Bytes()); err != nil {
+			return err
+		}
+	case !o.quiet:
+		if err := sum.WriteTable(stdout); err != nil {
+			return err
+		}
+		writeVerdicts(stdout, verdicts)
+		fmt.Fprintf(stdout, "report: %s%c\n", filepath.Clean(out), filepath.Separator)
+	}
+	if sum.Interrupted {
+		v, _ := sig.Load().(os.Signal)
+		code := 130
+		if v == syscall.SIGTERM {
+			code = 143
+		}
+		return exitCodeError{code, fmt.Errorf("run: interrupted at virtual time %s; report (marked interrupted) in %s", sum.Virtual, out)}
+	}
+	if failed := rep.Failed(); len(failed) > 0 {
+		parts := make([]string, len(failed))
+		for i, v := range failed {
+			parts[i] = fmt.Sprintf("%s (observed %s)", v.Assertion.Text, scenarios.FormatValue(v.Assertion.Metric.Kind, v.Observed))
+		}
+		return exitCodeError{1, fmt.Errorf("run: %d of %d assertions failed: %s", len(failed), len(verdicts), strings.Join(parts, "; "))}
 	}
 	return nil
 }
 
-func runDefault(stdout io.Writer, o runOpts) (err error) {
-	opts := scenarios.Options{
-		Seed:         o.seed,
-		Nodes:        o.nodes,
-		Controllers:  o.ctls,
-		LossPercent:  o.loss,
-		Duration:     o.duration,
-		ReadInterval: o.interval,
-		NoAttacker:   o.noAttack,
+// scenarioError is a scenario that cannot be loaded: exit status 2, every
+// problem on its own line.
+func scenarioError(err error) error {
+	var list scenarios.ErrorList
+	if errors.As(err, &list) {
+		return exitCodeError{2, fmt.Errorf("run: invalid scenario:\n%s", list.Error())}
 	}
-	opts.Establish, _ = scenarios.ParseEstablishment(o.establish) // validated
-	closeFile := func(f *os.File, flag string) {
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("run: %s: %w", flag, cerr)
+	return exitCodeError{2, fmt.Errorf("run: %w", err)}
+}
+
+// writeVerdicts lists the assertions with ✓ or ✗ and the observed value.
+func writeVerdicts(w io.Writer, vs []scenarios.Verdict) {
+	if len(vs) == 0 {
+		fmt.Fprintln(w, "\nassertions: none")
+		return
+	}
+	held := 0
+	width := 0
+	for _, v := range vs {
+		if v.Holds {
+			held++
 		}
+		width = max(width, len(v.Assertion.Text))
 	}
-	if o.tracePath != "" {
-		f, cerr := os.Create(o.tracePath)
-		if cerr != nil {
-			return badInput("run: --trace: %v", cerr)
+	fmt.Fprintf(w, "\nassertions: %d of %d hold\n", held, len(vs))
+	for _, v := range vs {
+		mark := "✓"
+		if !v.Holds {
+			mark = "✗"
 		}
-		defer closeFile(f, "--trace")
-		opts.Trace = f
+		fmt.Fprintf(w, "  %s %-*s  observed %s\n", mark, width, v.Assertion.Text, scenarios.FormatValue(v.Assertion.Metric.Kind, v.Observed))
 	}
-	if o.pcapPath != "" {
-		f, cerr := os.Create(o.pcapPath)
-		if cerr != nil {
-			return badInput("run: --pcap: %v", cerr)
-		}
-		defer closeFile(f, "--pcap")
-		opts.Pcap = f
-	}
-	s, err := scenarios.Default(opts)
-	if err != nil {
-		var oe *scenarios.OptionError
-		if errors.As(err, &oe) {
-			return badInput("run: %v", err)
-		}
-		return fmt.Errorf("run: %w", err)
-	}
-	if err := s.WriteTable(stdout); err != nil {
+}
+
+// writeFile writes a report file whole.
+func writeFile(path string, write func(io.Writer) error) error {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
 		return err
 	}
-	if n := s.Replays.Failures(); n > 0 {
-		return exitCodeError{1, fmt.Errorf("run: %d replayed frames were accepted by a session core (%d delivered as new messages, %d taken as new without delivery): replay protection failed",
-			n, s.Replays.Accepted, s.Replays.Fresh)}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// version returns mattersim's version: the module version and the VCS
+// revision the binary was built from, when known.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
 	}
-	return nil
+	v := bi.Main.Version
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " " + rev
+		if dirty {
+			v += "-dirty"
+		}
+	}
+	return v
 }

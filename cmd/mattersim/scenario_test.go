@@ -50,7 +50,7 @@ func TestValidateErrors(t *testing.T) {
 func TestValidateOverrides(t *testing.T) {
 	code, out, _ := runCLI(t, "validate", "--set", "loss=5", "default")
 	require.Equal(t, 2, code)
-	require.Contains(t, out, `files/default.yaml:36:15: faults[0].loss.p: 5 is above 1`)
+	require.Contains(t, out, `files/default.yaml:38:15: faults[0].loss.p: 5 is above 1`)
 	require.Contains(t, out, `(from ${loss} = "5")`)
 	code, out, _ = runCLI(t, "validate", "--set", "nope=1", "default")
 	require.Equal(t, 2, code)
