@@ -1,5 +1,5 @@
 // matter.js controller used as the reference CONTROLLER in mattersim's
-// interop tests (adapted from shared/interop/controller.mjs).
+// interop tests (docs/interop.md §2).
 //
 // SAFETY: run ONLY inside a network namespace the test created, with
 // MATTER_PATH_ROOT set to a fresh directory.

@@ -1,5 +1,5 @@
 // matter.js on/off light used as the reference DEVICE in mattersim's interop
-// tests (adapted from shared/interop/device.mjs). Passcode 20202021,
+// tests (docs/interop.md §2). Passcode 20202021,
 // discriminator 3840, UDP 5540, binding only ::1 and 127.0.0.1 by default.
 //
 // SAFETY: matter.js sends mDNS on every non-loopback interface. Run this

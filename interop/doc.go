@@ -1,5 +1,5 @@
 // Package interop holds mattersim's live interoperability tests against
-// matter.js, an independent Matter implementation (shared/interop.md).
+// matter.js, an independent Matter implementation (docs/interop.md).
 //
 // The tests are behind the build tag "interop" and run with
 // scripts/interop.sh (make interop); they need root (network namespaces),

@@ -56,7 +56,7 @@ func runGoPair(t *testing.T, ns *netns.NS, bin string, args ...string) (string, 
 // Recipe R1: Go controller → matter.js device. PASE, an encrypted Read of
 // BasicInformation VendorName/ProductName, CloseSession; then again at once
 // (which only works if the device saw our CloseSession: it allows one
-// pairing at a time, shared/interop.md 2.5).
+// pairing at a time, docs/interop.md §5).
 func TestInteropGoControllerMatterJSDevice(t *testing.T) {
 	RequireMatterJS(t)
 	bin := mattersimBinary(t)

@@ -17,7 +17,7 @@ import (
 	"mattersim/internal/netns"
 )
 
-// Defaults of the interop peers (device.mjs, shared/interop.md 1.3).
+// Defaults of the interop peers (device.mjs, docs/interop.md §2).
 const (
 	DevicePort          = 5540
 	DevicePasscode      = 20202021

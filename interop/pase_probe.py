@@ -3,7 +3,7 @@
 an encrypted ReadRequest of VendorName, then CloseSession.
 
 This is a BYTE-LEVEL CROSS-CHECK of the recipe in the developers' notes
-(shared/interop.md section 2), not an independent Matter implementation: it
+(docs/interop.md §3), not an independent Matter implementation: it
 was written from the same notes as our Go code. Use it to tell a fault in our
 client apart from a fault in the peer, and to prove the harness works.
 

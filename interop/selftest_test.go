@@ -36,7 +36,7 @@ func TestHarnessProbeAgainstMatterJSDevice(t *testing.T) {
 	require.Contains(t, out, hex.EncodeToString([]byte(DeviceVendorName)))
 
 	// The probe closed its session: a second PASE is accepted at once
-	// (shared/interop.md 2.4 "To finish").
+	// (docs/interop.md §4).
 	probe2 := StartProbe(t, ns, "127.0.0.1", DevicePort, DevicePasscode)
 	require.NoError(t, probe2.Wait(ctx), "second probe failed:\n%s", probe2.Output())
 	require.Contains(t, probe2.Output(), "SUCCESS")

@@ -61,8 +61,7 @@ func kinds(out []Output) []string {
 }
 
 // TestBadInputLeavesStateUnchanged: every kind of bad input is dropped with
-// its typed event and changes no counter, window or session (spec 4.7.2;
-// seed-notes "Robustness").
+// its typed event and changes no counter, window or session (spec 4.7.2).
 func TestBadInputLeavesStateUnchanged(t *testing.T) {
 	p := newPair(t, Config{}, 3, pcg)
 	b := p.b
@@ -133,8 +132,7 @@ func TestBadInputLeavesStateUnchanged(t *testing.T) {
 }
 
 // TestPeerAddressMovesOnlyAfterMIC: a forged datagram from a new address
-// cannot redirect the session; an authentic new one does (spec 4.13.2.1;
-// seed-notes "Sessions"). A replay of an authentic datagram from elsewhere
+// cannot redirect the session; an authentic new one does (spec 4.13.2.1). A replay of an authentic datagram from elsewhere
 // does not either.
 func TestPeerAddressMovesOnlyAfterMIC(t *testing.T) {
 	p := newPair(t, Config{}, 3, pcg)
@@ -235,8 +233,8 @@ func TestLocalSessionIDs(t *testing.T) {
 }
 
 // TestCounterExhaustion: after 0xFFFFFFFF has been used the session cannot
-// send again; it is closed with an event (spec 4.5.1.1; seed-notes
-// "Counters": never wrap a secure counter).
+// send again; it is closed with an event (spec 4.5.1.1:
+// a secure counter never wraps).
 func TestCounterExhaustion(t *testing.T) {
 	p := newPair(t, Config{}, 3, pcg)
 	a := p.a
@@ -353,7 +351,7 @@ func TestUnsecuredSessions(t *testing.T) {
 
 // TestUnknownExchange: a message without I for no open exchange is acked if
 // it asks and dropped (spec 4.10.5.2); an unmatched ack is ignored while the
-// message is still processed (seed-notes "MRP").
+// message is still processed.
 func TestUnknownExchange(t *testing.T) {
 	p := newPair(t, Config{}, 3, pcg)
 	b := p.b

@@ -74,7 +74,7 @@ type Network struct {
 	e       *Engine
 	latency time.Duration
 	nodes   []*Node
-	tables  *stack.IPTables // one shared, never-modified table (sim-notes sec. 5)
+	tables  *stack.IPTables // one shared, never-modified table: its rules cost memory per stack otherwise
 	frameID uint64
 
 	groups map[[16]byte]*group // lookup only; never iterated
@@ -218,7 +218,7 @@ var (
 // AddNode creates the next node: a gVisor stack with IPv6 and UDP, one NIC on
 // a link to the switch, its link-local and ULA addresses, and a ::/0 on-link
 // route. DAD, MLD, router solicitation and neighbour discovery are all off
-// (zero ipv6.Options on an L3 link; sim-notes sec. 1 and 2). Its random
+// (zero ipv6.Options on an L3 link). Its random
 // sources are the streams (i, "netstack/rand") and (i, "netstack/secure").
 func (n *Network) AddNode() (*Node, error) {
 	i := len(n.nodes)
@@ -739,7 +739,8 @@ func (n *Network) Members(g netip.Addr) []int {
 }
 
 // pcgReader is a deterministic io.Reader for a stack's SecureRNG, 16 bytes
-// of state (sim-notes pitfall 2: never leave it nil).
+// of state (a nil SecureRNG makes the stack fall back to crypto/rand,
+// which would break determinism).
 type pcgReader struct{ p rand.PCG }
 
 func (r *pcgReader) Read(b []byte) (int, error) {

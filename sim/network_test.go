@@ -129,7 +129,7 @@ func TestEchoApp(t *testing.T) {
 }
 
 func TestNetstackQuiet(t *testing.T) {
-	// Lean stacks arm no timers and start no goroutines (sim-notes sec. 4).
+	// Lean stacks arm no timers and start no goroutines.
 	g := runtime.NumGoroutine()
 	e, n := newNet(t, 1, 20)
 	apps := make([]*App, 20)

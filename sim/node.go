@@ -59,7 +59,7 @@ func (nd *Node) Rand(purpose string) *rand.Rand { return nd.net.e.seeds.Stream(n
 
 // JoinGroup makes the node a member of multicast group g: the switch
 // forwards g's frames to it and its stack accepts them (MLD is off, so the
-// switch is told directly; sim-notes sec. 1, Multicast). Sockets bound to
+// switch is told directly). Sockets bound to
 // the unspecified address on the port receive the group's datagrams.
 func (nd *Node) JoinGroup(g netip.Addr) error {
 	if !g.Is6() || !g.IsMulticast() {
@@ -218,7 +218,8 @@ func (s *Socket) fireTimer(now clock.Time) {
 }
 
 // readable runs inside the stack's receive path: only note the socket; it is
-// read after DeliverNetworkPacket returns (sim-notes sec. 3).
+// read after DeliverNetworkPacket returns (reading it here would re-enter
+// the stack while it holds its locks).
 func (s *Socket) readable(waiter.EventMask) {
 	if !s.queued {
 		s.queued = true
@@ -240,8 +241,7 @@ func (s *Socket) drain() {
 }
 
 // linkEndpoint is the node's L3 link to the switch: no link address, no
-// header, no neighbour resolution, so the stack does no NDP (sim-notes sec.
-// 2). WritePackets hands each frame to the switch synchronously.
+// header, no neighbour resolution, so the stack does no NDP. WritePackets hands each frame to the switch synchronously.
 type linkEndpoint struct {
 	node *Node
 	disp stack.NetworkDispatcher

@@ -56,7 +56,7 @@ func (s Seeds) ChaCha8(node int, purpose string) *rand.ChaCha8 {
 
 // pcgSource adapts a math/rand/v2 PCG to the math/rand v1 Source interface
 // that gVisor's stack.Options.RandSource expects, in 16 bytes instead of the
-// ~5 KiB of a v1 source (sim-notes sec. 5).
+// ~5 KiB of a v1 source.
 type pcgSource struct{ p rand.PCG }
 
 func (s *pcgSource) Int63() int64    { return int64(s.p.Uint64() >> 1) }

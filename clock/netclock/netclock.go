@@ -2,7 +2,7 @@
 // so that every simulated netstack reads the simulator's clock and arms its
 // timers in the simulator's event queue.
 //
-// Two rules from gVisor integration (docs: /work/shared/sim-notes.md sec. 4):
+// Two rules learned integrating gVisor's stack (pkg/tcpip/stack):
 //   - AfterFunc never runs its callback synchronously, even for d <= 0: the
 //     stack arms timers while holding its own locks (DAD calls AfterFunc(0)),
 //     so a synchronous call would deadlock. The callback is queued at now.

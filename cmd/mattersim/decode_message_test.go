@@ -9,7 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Worked vectors of /work/shared/spec/message-layer.md 2.5 and the matter.js
+// Worked vectors (session/security/testdata/messages.txt: self-generated with
+// Python cryptography's AESCCM, independently recomputed) and the matter.js
 // PBKDFParamRequest (packages/protocol/test/codec/MessageCodecTest.ts).
 const (
 	workedUnicast = "003412000a0000009fafea49f49ec630c8ceb951f0957ec05f14d1b6233e639271d61e7a2142e359b7ca9f8ffcc46657d3d0e49177"
@@ -100,7 +101,7 @@ func TestDecodeMessageUnsecured(t *testing.T) {
 }
 
 func TestDecodeMessageNonTLVPayloadIsHex(t *testing.T) {
-	// Unsecured StatusReport SUCCESS/SC/0 (message-layer.md 5.2): not TLV.
+	// Unsecured StatusReport SUCCESS/SC/0 (spec Appendix D): not TLV.
 	code, stdout, stderr := runCLI(t, "decode", "message", "00000000010000000040010000000000000000000000")
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, stdout, "opcode:         0x40 StatusReport")

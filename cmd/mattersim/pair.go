@@ -283,14 +283,27 @@ func pairAndRead(ctx context.Context, logw io.Writer, addr netip.Addr, port uint
 		}
 	}
 	if err := derr; err != nil {
-		if ctx.Err() == nil && dctx.Err() != nil {
-			err = fmt.Errorf("timed out after %v: PASE with %s did not finish", timeout, peer)
-		}
 		// Interrupted or out of time: tell the device, so it serves the
-		// next pairing now.
-		// The report goes out inside Do; there is no time left to wait
-		// for its ack.
-		_ = node.Do(func(_ *session.Manager, now clock.Time) { p.Abort(now, err) })
+		// next pairing now. The report goes out inside Do; there is no
+		// time left to wait for its ack. Out of time, the error is the
+		// handshake's own timeout (naming what it waited for, and whether
+		// the device acknowledged and ignored us): the wall-clock deadline
+		// can fire a moment before the handshake's timer.
+		timedOut := ctx.Err() == nil && dctx.Err() != nil
+		_ = node.Do(func(_ *session.Manager, now clock.Time) {
+			if timedOut {
+				p.AbortTimedOut(now, timeout)
+			} else {
+				p.Abort(now, err)
+			}
+		})
+		if timedOut {
+			if perr := p.Err(); perr != nil {
+				err = perr
+			} else {
+				err = fmt.Errorf("timed out after %v: PASE with %s did not finish", timeout, peer)
+			}
+		}
 		return nil, nil, node, err
 	}
 	if err := p.Err(); err != nil {

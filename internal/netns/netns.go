@@ -1,7 +1,7 @@
 // Package netns creates throw-away Linux network namespaces for tests that
 // run foreign Matter stacks (matter.js) so their traffic, including the mDNS
 // multicast matter.js sends on every non-loopback interface, never leaves
-// the machine (shared/interop.md section 1.2).
+// the machine (docs/interop.md §1).
 //
 // A namespace made by New has only lo (up); Link joins two namespaces with a
 // veth pair carrying the ULA addresses fd00:6d74::1/64 and ::2 (no DAD).
@@ -28,7 +28,7 @@ import (
 	"time"
 )
 
-// Addresses given to the two ends of a Link (shared/interop.md setup B).
+// Addresses given to the two ends of a Link (docs/interop.md §1).
 const (
 	AddrA = "fd00:6d74::1"
 	AddrB = "fd00:6d74::2"

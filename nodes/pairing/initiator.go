@@ -31,7 +31,7 @@ type InitiatorConfig struct {
 	Params *pase.SessionParams
 	// PBKDF, when set, are the device's PBKDF parameters known in advance
 	// (hasPBKDFParameters = true). matter.js devices pick a random salt at
-	// every start, so leave it nil for them (shared/interop.md 2.5).
+	// every start, so leave it nil for them (docs/interop.md §5).
 	PBKDF *pase.PBKDFParams
 	// Timeout bounds the whole handshake on the Manager's clock, and each
 	// wait for the peer. 0 means DefaultTimeout; negative disables it (MRP
@@ -191,7 +191,7 @@ func (p *Initiator) HandleTimeout(now clock.Time) {
 // Abort ends a handshake in progress with cause: it sends StatusReport
 // FAILURE/INVALID_PARAMETER on the handshake exchange, which frees the
 // device's pairing slot at once (matter.js otherwise waits 60 s;
-// shared/interop.md 2.5).
+// docs/interop.md §5).
 func (p *Initiator) Abort(now clock.Time, cause error) {
 	if p.done {
 		return
@@ -205,6 +205,20 @@ func (p *Initiator) Abort(now clock.Time, cause error) {
 		_ = p.m.Send(now, p.x, msg)
 	}
 	p.fail(now, awaited(p.hs.State()), cause, 0)
+}
+
+// AbortTimedOut is Abort for a caller whose own deadline for the
+// handshake passed (a moment before the handshake's timer would have
+// fired): the error is the handshake's timeout, as HandleTimeout would
+// give, with after as the time waited.
+func (p *Initiator) AbortTimedOut(now clock.Time, after time.Duration) {
+	if p.done {
+		return
+	}
+	p.Abort(now, &pase.TimeoutError{State: p.hs.State(), Deadline: p.endBy, Now: now})
+	if e, ok := p.err.(*Error); ok {
+		e.After = after
+	}
 }
 
 // HandleEvent consumes ev if it concerns the handshake (its exchange or

@@ -19,7 +19,7 @@ import (
 
 const testPasscode = 20202021
 
-var testSalt = []byte("SPAKE2P Key Salt") // SDK Test Set #01 salt (shared/spec/handshakes.md 1.3)
+var testSalt = []byte("SPAKE2P Key Salt") // SDK Test Set #01 salt (connectedhomeip src/protocols/secure_channel/tests/TestPASESession.cpp)
 
 // device builds a responder node with the interop light's data model
 // behind an im.Server on its secure sessions.
@@ -271,6 +271,24 @@ func TestWindowClosesAfterMaxFailures(t *testing.T) {
 	require.Len(t, ns, 1)
 	require.Equal(t, NoticeRefused, ns[0].Kind)
 	require.ErrorIs(t, ns[0].Err, pase.ErrWindowClosed)
+}
+
+// AbortTimedOut, for a caller whose deadline passes just before the
+// handshake's timer: the same timeout error the timer would give, with
+// the closed-window hint when the request was acked and ignored.
+func TestAbortTimedOut(t *testing.T) {
+	n := newNet(t)
+	dev, _ := device(t, n, 1, ResponderConfig{MaxFailures: 1})
+	ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+	p := startPair(t, n, ctl, dev, 11112222, 10, 0)
+	n.runUntil(p.Done, 10*time.Second)
+	n.settle(time.Second)
+	p = startPair(t, n, ctl, dev, testPasscode, 11, 2*time.Second)
+	n.settle(1900 * time.Millisecond)
+	require.False(t, p.Done())
+	n.do(ctl, func(now clock.Time) { p.AbortTimedOut(now, 2*time.Second) })
+	require.ErrorIs(t, p.Err(), pase.ErrTimeout)
+	require.Contains(t, p.Err().Error(), "timed out after 2s waiting for PBKDFParamResponse from [fd00::d]:5540: it acknowledged our PBKDFParamRequest")
 }
 
 // ReopenAfter: the window closed by MaxFailures re-opens that long after

@@ -16,7 +16,7 @@ import (
 
 // DefaultFailSafe is how long an established PASE session may live before
 // the responder closes it, as matter.js arms a 60 s fail-safe per PASE
-// session (shared/interop.md 2.5; spec 11.10.6.2 ArmFailSafe's default).
+// session (docs/interop.md §5; spec 11.10.6.2 ArmFailSafe's default).
 const DefaultFailSafe = 60 * time.Second
 
 // ResponderConfig configures the device side: one commissioning window.

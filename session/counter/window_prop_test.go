@@ -9,7 +9,7 @@ import (
 )
 
 // model is a deliberately naive reception window: a set of seen counters
-// plus the spec rules (spec 4.6.5-4.6.7; message-layer.md 3.2), written
+// plus the spec rules (spec 4.6.5-4.6.7), written
 // with int64 arithmetic instead of uint32 wrap-around and a map instead of
 // a shifted bitmap. Counters that fall out of the window are pruned from
 // the set, as the spec's window forgets them.

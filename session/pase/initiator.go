@@ -111,7 +111,7 @@ func (i *Initiator) fail(err error, report bool) (Output, error) {
 
 // Abort ends a handshake in progress from outside and returns the
 // FAILURE/INVALID_PARAMETER report that frees the device's pairing slot at
-// once (interop.md 2.5: matter.js otherwise stays busy for 60 s). The
+// once (docs/interop.md §5: matter.js otherwise stays busy for 60 s). The
 // Output is empty when no handshake was in progress.
 func (i *Initiator) Abort() Output {
 	if !i.waiting() {

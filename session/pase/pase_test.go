@@ -163,7 +163,7 @@ func TestGoldenTranscript(t *testing.T) {
 }
 
 // TestInteropMinimalRequest: the smallest request that worked against
-// matter.js (/work/shared/interop.md 2.2) decodes, and the responder answers
+// matter.js (docs/interop.md §3) decodes, and the responder answers
 // it with the PBKDF parameters.
 func TestInteropMinimalRequest(t *testing.T) {
 	rnd := bytes.Repeat([]byte{0xA5}, 32)

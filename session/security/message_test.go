@@ -18,7 +18,7 @@ func parseUint(t testing.TB, s string) uint64 {
 	return n
 }
 
-// TestWorkedMessages reproduces message-layer.md 2.5 byte for byte: nonce,
+// TestWorkedMessages reproduces testdata/messages.txt byte for byte: nonce,
 // ciphertext and MIC, privacy nonce, obfuscated header, and the reverse path.
 func TestWorkedMessages(t *testing.T) {
 	recs := readRecords(t, "messages.txt")
