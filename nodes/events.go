@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"mattersim/clock"
+	"mattersim/session/message"
 )
 
 // NodeEventKind classifies a NodeEvent.
@@ -46,6 +47,9 @@ const (
 	NodeRebooted
 	NodePoweredOff
 	NodePoweredOn
+	// GroupSent: a GroupSender sent a group message (Group, Err set if the
+	// core refused it).
+	GroupSent
 )
 
 var nodeEventNames = [...]string{
@@ -55,6 +59,7 @@ var nodeEventNames = [...]string{
 	PairingQueued: "pairing-queued", PairingStarted: "pairing-started",
 	PairingFailed: "pairing-failed", PairingEnded: "pairing-ended",
 	NodeRebooted: "rebooted", NodePoweredOff: "powered-off", NodePoweredOn: "powered-on",
+	GroupSent: "group-sent",
 }
 
 func (k NodeEventKind) String() string {
@@ -206,6 +211,8 @@ type NodeEvent struct {
 	Class InjectedClass
 	// Power: the boot number after a boot (0 is the first).
 	Boot int
+	// GroupSent: the destination group.
+	Group message.GroupID
 }
 
 // NodeEventHook sees every NodeEvent of a node, in order. ev is valid only

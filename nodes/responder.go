@@ -51,6 +51,8 @@ type ResponderStats struct {
 	OneWay     uint64 // other application messages received
 	Echoes     uint64 // echo requests answered (OpcodeEchoRequest)
 	SendErrors uint64
+	// GroupCommands counts group InvokeRequests applied (never answered).
+	GroupCommands uint64
 }
 
 // Add adds o to s.
@@ -58,6 +60,7 @@ func (s *ResponderStats) Add(o ResponderStats) {
 	s.Requests += o.Requests
 	s.Responses += o.Responses
 	s.OneWay += o.OneWay
+	s.GroupCommands += o.GroupCommands
 	s.Echoes += o.Echoes
 	s.SendErrors += o.SendErrors
 }
@@ -113,6 +116,10 @@ func (r *Responder) Deadline() clock.Time { return clock.Never }
 
 // HandleEvent answers requests.
 func (r *Responder) HandleEvent(now clock.Time, n *Node, ev *session.Event) {
+	if ev.Kind == session.EventGroupMessage {
+		r.group(ev)
+		return
+	}
 	if ev.Kind != session.EventMessage || ev.Exchange.Initiator {
 		return
 	}
@@ -322,4 +329,24 @@ func (s *Sender) HandleEvent(_ clock.Time, _ *Node, ev *session.Event) {
 			delete(s.mine, ev.Exchange)
 		}
 	}
+}
+
+// group applies a group message: an InvokeRequest is executed on the
+// model and never answered (spec 8.8.2: no response to a group command;
+// the message has no exchange to answer on). Anything else is counted as
+// one-way data.
+func (r *Responder) group(ev *session.Event) {
+	if ev.Protocol != message.ProtocolID(im.ProtocolID) || ev.Vendor != 0 || im.Opcode(ev.Opcode) != im.OpInvokeRequest {
+		r.stats.OneWay++
+		return
+	}
+	r.stats.GroupCommands++
+	if r.srv == nil {
+		if r.Model == nil {
+			r.Model = &im.Node{}
+		}
+		r.srv = im.NewServer(r.Model)
+	}
+	_, out, _ := r.srv.Handle(r.buf[:0], im.OpInvokeRequest, ev.Payload)
+	r.buf = out
 }

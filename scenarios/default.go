@@ -398,6 +398,16 @@ func traceEvent(t *sim.Trace) nodes.EventHook {
 		case session.EventSessionClosed:
 			fs = append(fs, sim.Str("reason", ev.Reason.String()))
 		}
+		if ev.Kind >= session.EventGroupMessage && ev.Kind <= session.EventMCSPRateLimited {
+			// Group and MCSP events: the sender or MCSP peer, and why.
+			fs = append(fs, sim.Int("src", int64(ev.Group.Source)))
+			if ev.Group.Group != 0 {
+				fs = append(fs, sim.Int("group", int64(ev.Group.Group)))
+			}
+			if ev.Group.Reason != session.ReasonNone {
+				fs = append(fs, sim.Str("reason", ev.Group.Reason.String()))
+			}
+		}
 		if injected {
 			fs = append(fs, sim.Bool("inj", true))
 		}

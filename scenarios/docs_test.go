@@ -93,6 +93,14 @@ func enumOf(t reflect.Type) enum {
 		return scopeEnum
 	case reflect.TypeFor[DestKind]():
 		return destEnum
+	case reflect.TypeFor[GroupPolicy]():
+		return policyEnum
+	case reflect.TypeFor[Privacy]():
+		return privacyEnum
+	case reflect.TypeFor[WindowInit]():
+		return windowInitEnum
+	case reflect.TypeFor[QueueDrop]():
+		return queueDropEnum
 	}
 	panic("no enum for " + t.String())
 }

@@ -52,6 +52,10 @@ type Scenario struct {
 	Establishment EstablishmentConfig `yaml:"establishment"`
 	// Periodic operations from controllers to devices.
 	Traffic []Traffic `yaml:"traffic"`
+	// Groups of nodes that receive group messages (group-invoke traffic).
+	Groups []GroupDef `yaml:"groups"`
+	// Group reception and counter synchronization settings of every node.
+	GroupSync GroupSync `yaml:"group_sync"`
 	// Impairments of directed links, each with an optional schedule.
 	Faults []Fault `yaml:"faults"`
 	// Cuts of the network between sets of nodes.
@@ -252,9 +256,12 @@ const (
 	// OpRequest: a request of payload bytes on a vendor test protocol,
 	// answered by a response of response bytes.
 	OpRequest
+	// OpGroupInvoke: an InvokeRequest sent to a group (spec 4.15, 8.8.2):
+	// every member applies it, none answers.
+	OpGroupInvoke
 )
 
-var opEnum = enum{"op", []string{"", "read", "invoke", "request"}}
+var opEnum = enum{"op", []string{"", "read", "invoke", "request", "group-invoke"}}
 
 // Traffic is a periodic operation from a set of controllers to a set of
 // devices: each source runs it against each target every interval, over
@@ -267,15 +274,19 @@ type Traffic struct {
 	Name string `yaml:"name"`
 	// Controllers that run the operation.
 	From Selectors `yaml:"from" jsonschema:"required"`
-	// Devices they run it against.
-	To Selectors `yaml:"to" jsonschema:"required"`
-	// read, invoke or request.
+	// Devices they run it against (every op but group-invoke, which goes
+	// to its group's members).
+	To Selectors `yaml:"to"`
+	// read, invoke, request or group-invoke.
 	Op Op `yaml:"op" jsonschema:"required"`
+	// group-invoke: the group (groups[].name) the command goes to.
+	Group string `yaml:"group"`
 	// read: the attributes one ReadRequest asks for. Absent:
 	// 0/basic_information/vendor_name.
 	Attributes []AttributePath `yaml:"attributes"`
-	// invoke: the command sent (required for invoke), with no command
-	// fields (off, on and toggle take none).
+	// invoke, group-invoke: the command sent (required for invoke; absent
+	// for group-invoke: 1/on_off/toggle), with no command fields (off, on
+	// and toggle take none).
 	Command CommandPath `yaml:"command"`
 	// request: size of the request payload, 4B..1180B (its first 4 bytes
 	// carry the response size). Absent: 32B.

@@ -184,6 +184,10 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 	}
 	seeds := e.Seeds()
 	N := s.NodeCount()
+	gp, err := newGroupPlan(s, seeds, N)
+	if err != nil {
+		return nil, err
+	}
 	groupOf := make([]int, N)
 	names := make([]string, len(s.Nodes))
 	for g := range s.Nodes {
@@ -233,6 +237,9 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 	sets := make([][2][]bool, len(s.Traffic))
 	for ti := range s.Traffic {
 		t := &s.Traffic[ti]
+		if t.Op == OpGroupInvoke {
+			continue // groupPlan.senders
+		}
 		for k, sels := range []Selectors{t.From, t.To} {
 			ix, err := s.Select(sels)
 			if err != nil {
@@ -248,7 +255,7 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 	for c, ci := range ctrls {
 		var ops []nodes.Operation
 		for ti := range s.Traffic {
-			if !sets[ti][0][ci] {
+			if s.Traffic[ti].Op == OpGroupInvoke || !sets[ti][0][ci] {
 				continue
 			}
 			var targets []int
@@ -282,6 +289,9 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 	cfgs := make([]session.Config, len(s.Nodes))
 	for g := range s.Nodes {
 		cfgs[g] = s.SessionConfig(g)
+		if gp != nil {
+			cfgs[g].Group = s.GroupConfig()
+		}
 	}
 	for i := range N {
 		if rc.Progress != nil && i%1024 == 0 {
@@ -308,12 +318,33 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 			d.Devices = append(d.Devices, i)
 			w = r
 		}
-		nd, err := nodes.NewBooted(i, id, coreFactory(seeds, i, cfgs[g]), w)
+		senders, err := gp.senders(s, seeds, i)
+		if err != nil {
+			return nil, err
+		}
+		if len(senders) > 0 {
+			w = append(nodes.Workloads{w}, senders...)
+		}
+		factory := coreFactory(seeds, i, cfgs[g])
+		if gp != nil && len(gp.holds[i]) > 0 {
+			base, nodeID := factory, id
+			factory = func(boot int, st *nodes.Store) (*session.Manager, error) {
+				m, err := base(boot, st)
+				if err == nil {
+					err = gp.provision(s, m, i, nodeID, st)
+				}
+				return m, err
+			}
+		}
+		nd, err := nodes.NewBooted(i, id, factory, w)
 		if err != nil {
 			return nil, fmt.Errorf("scenarios: node %d: %w", i, err)
 		}
 		sock, err := snode.Bind(sim.MatterPort, nd)
 		if err != nil {
+			return nil, err
+		}
+		if err := gp.join(s, i, snode); err != nil {
 			return nil, err
 		}
 		nd.Attach(sock)

@@ -87,14 +87,15 @@ type Summary struct {
 	Interrupted bool
 	Attacker    bool // the scenario has adversary rules
 
-	Net     sim.NetStats         // frames at the switch
-	Session nodes.Stats          // session-core counters summed over nodes
-	Reads   nodes.OpStats        // the controllers' reads
-	Ops     [3]nodes.OpStats     // reads, invokes, requests (nodes.OpKinds order)
-	Traffic [3]bool              // which kinds the scenario's traffic has
-	Devices nodes.ResponderStats // summed over devices
-	Pairing nodes.PairingStats   // PASE only
-	Replays Replays
+	Net       sim.NetStats         // frames at the switch
+	Session   nodes.Stats          // session-core counters summed over nodes
+	Reads     nodes.OpStats        // the controllers' reads
+	Ops       [3]nodes.OpStats     // reads, invokes, requests (nodes.OpKinds order)
+	Traffic   [3]bool              // which kinds the scenario's traffic has
+	HasGroups bool                 // the scenario defines groups (a group messaging row)
+	Devices   nodes.ResponderStats // summed over devices
+	Pairing   nodes.PairingStats   // PASE only
+	Replays   Replays
 	// Unfinished is what did not finish; Unfinished.Total() == 0 for a run
 	// that did all its work.
 	Unfinished Unfinished
@@ -129,8 +130,11 @@ func (d *Net) summary(wall time.Duration) Summary {
 	}
 	s.Links = sc.LinkSummary()
 	for i := range sc.Traffic {
-		s.Traffic[sc.Traffic[i].Op-1] = true
+		if op := sc.Traffic[i].Op; op <= OpRequest {
+			s.Traffic[op-1] = true
+		}
 	}
+	s.HasGroups = len(sc.Groups) > 0
 	for _, c := range d.Clients {
 		for k, kind := range nodes.OpKinds() {
 			s.Ops[k].Add(c.Stats(kind))
@@ -308,6 +312,20 @@ func (s Summary) WriteTable(w io.Writer) error {
 		}
 		if n := r.NoSession + r.SendErrors; n > 0 {
 			row(kind+" not sent", "%d (due while the device had no session: %d; refused by the core: %d)", n, r.NoSession, r.SendErrors)
+		}
+	}
+	if s.HasGroups {
+		get := func(name string) uint64 { v, _ := s.Metrics.Get(name); return uint64(v) }
+		row("group messages", "%d sent (%d refused by the core): %d delivered, %d duplicates, %d rejected",
+			get("group.sent"), get("group.send_errors"), get("group.delivered"), get("group.duplicates"), get("group.rejected"))
+		if n := get("mcsp.triggered"); n > 0 || get("mcsp.responded") > 0 {
+			lat := ""
+			if p50, ok := s.Metrics.Get("mcsp.sync_latency.p50"); ok && get("mcsp.synced") > 0 {
+				p99, _ := s.Metrics.Get("mcsp.sync_latency.p99")
+				lat = fmt.Sprintf("; latency p50 %s, p99 %s", round(time.Duration(p50*float64(time.Second))), round(time.Duration(p99*float64(time.Second))))
+			}
+			row("counter sync (MCSP)", "%d triggered: %d synced, %d timed out; %d requests, %d responses%s",
+				n, get("mcsp.synced"), get("mcsp.timeouts"), get("mcsp.requests"), get("mcsp.responded"), lat)
 		}
 	}
 	u := s.Unfinished

@@ -162,6 +162,7 @@ func check(s *Scenario, d *decoder) {
 		return
 	}
 	c.establishment()
+	c.groups()
 	c.traffic(roles)
 	c.faults()
 	c.partitions()
@@ -406,8 +407,20 @@ func (c *checker) traffic(roles []Role) {
 				}
 			}
 		}
+		if t.Op == OpGroupInvoke {
+			c.groupInvoke(p, t)
+		} else if c.written(p + ".group") {
+			c.errf(p+".group", "group applies to op group-invoke only (this is %s)", t.Op)
+		}
+		if t.Op != OpGroupInvoke && !c.written(p+".to") && len(t.To) == 0 {
+			c.errf(p+".to", "required field missing")
+		}
 		var models []Model
-		if to, ok := c.sel(p+".to", t.To); ok {
+		if t.Op == OpGroupInvoke {
+			// Its receivers are the group's members (groupInvoke).
+		} else if len(t.To) == 0 {
+			// Reported above: required.
+		} else if to, ok := c.sel(p+".to", t.To); ok {
 			if fromOK && len(from) > 0 && !c.anyBad(p) && !c.anyBad("nodes") {
 				c.servedPair(p, from, to)
 			}

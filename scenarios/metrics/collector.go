@@ -34,7 +34,9 @@ type counters struct {
 	msgSent, msgDelivered, msgDuplicates             uint64
 	retrans, giveUps, acks, standaloneAcks           uint64
 	transmissions                                    Hist
-	window                                           [3][6]uint64 // [policy][verdict] in names.go order
+	window                                           [3][6]uint64      // [policy][verdict] in names.go order
+	group                                            map[string]uint64 // GroupCounts by name
+	syncLatency                                      Hist
 
 	nodes, rebooted, poweredOff uint64
 	// Genuine frame copies to this group's nodes queued by the switch,
@@ -223,6 +225,12 @@ func (c *Collector) sessionEvent(s *counters, ev *session.Event) {
 		s.acks++
 		s.transmissions.Record(int64(ev.Attempt))
 	}
+	if name := groupEventCount(ev); name != "" {
+		s.countGroup(name)
+		if ev.Kind == session.EventMCSPSynced {
+			s.syncLatency.Record(int64(ev.Group.Latency))
+		}
+	}
 	if ev.Verdict == counter.Invalid {
 		return
 	}
@@ -317,6 +325,15 @@ func (c *Collector) NodeEvent(_ clock.Time, n *nodes.Node, ev *nodes.NodeEvent) 
 		c.tot.poweredOff++
 		if own != nil {
 			own.poweredOff++
+		}
+	case nodes.GroupSent:
+		name := "group.sent"
+		if ev.Err != nil {
+			name = "group.send_errors"
+		}
+		c.tot.countGroup(name)
+		if own != nil {
+			own.countGroup(name)
 		}
 	}
 }
@@ -435,3 +452,52 @@ func (c *Collector) Finished() bool { return c.finished }
 
 // virtualTime returns the run's virtual time in seconds.
 func (c *Collector) virtualTime() float64 { return time.Duration(c.vtime).Seconds() }
+
+// groupEventCount names the GroupCounts entry a session event adds to, or "".
+func groupEventCount(ev *session.Event) string {
+	switch ev.Kind {
+	case session.EventGroupMessage:
+		return "group.delivered"
+	case session.EventGroupDuplicate:
+		return "group.duplicates"
+	case session.EventGroupRejected:
+		return "group.rejected"
+	case session.EventGroupPeerEvicted:
+		return "group.peers_evicted"
+	case session.EventMCSPTriggered:
+		return "mcsp.triggered"
+	case session.EventMCSPQueued:
+		return "mcsp.queued"
+	case session.EventMCSPQueueOverflow:
+		return "mcsp.queue_overflow"
+	case session.EventMCSPRequestSent:
+		return "mcsp.requests"
+	case session.EventMCSPRetransmit:
+		return "mcsp.retransmissions"
+	case session.EventMCSPGiveUp:
+		return "mcsp.give_ups"
+	case session.EventMCSPSynced:
+		return "mcsp.synced"
+	case session.EventMCSPReleased:
+		if ev.Verdict.Accepted() {
+			return "mcsp.released_accepted"
+		}
+		return "mcsp.released_dropped"
+	case session.EventMCSPTimeout:
+		return "mcsp.timeouts"
+	case session.EventMCSPRejected:
+		return "mcsp.rejected"
+	case session.EventMCSPResponded:
+		return "mcsp.responded"
+	case session.EventMCSPRateLimited:
+		return "mcsp.rate_limited"
+	}
+	return ""
+}
+
+func (s *counters) countGroup(name string) {
+	if s.group == nil {
+		s.group = make(map[string]uint64, len(GroupCounts))
+	}
+	s.group[name]++
+}

@@ -71,6 +71,31 @@ var (
 // DropCauses are the network.dropped.<cause> counters.
 var DropCauses = []string{"loss", "mtu", "queue_full", "partition", "corrupt", "no_route", "down"}
 
+// GroupCounts are the group-messaging and MCSP counts (spec 4.15, 4.18),
+// each the number of one session or node event (events named after the
+// session.EventKind or nodes.NodeEventKind they count).
+var GroupCounts = []struct{ Name, Help string }{
+	{"group.sent", "group messages sent (GroupSender; node event group-sent)"},
+	{"group.send_errors", "group messages the session core refused to send"},
+	{"group.delivered", "group messages accepted and delivered to the application (group-message)"},
+	{"group.duplicates", "group messages the reception window rejected (group-duplicate)"},
+	{"group.rejected", "group-session datagrams dropped before the window: no key, authentication, not a member, shape (group-rejected)"},
+	{"group.peers_evicted", "group peer table entries recycled (group-peer-evicted)"},
+	{"mcsp.triggered", "synchronizations started by a message from an unsynchronized sender (mcsp-triggered)"},
+	{"mcsp.queued", "messages queued until their sender is synchronized (mcsp-queued)"},
+	{"mcsp.queue_overflow", "queued messages dropped because the queue was full (mcsp-queue-overflow)"},
+	{"mcsp.requests", "MsgCounterSyncReq sent (mcsp-request-sent)"},
+	{"mcsp.retransmissions", "MRP retransmissions of MCSP messages (mcsp-retransmit)"},
+	{"mcsp.give_ups", "MCSP messages MRP gave up on (mcsp-give-up)"},
+	{"mcsp.synced", "senders synchronized by a valid MsgCounterSyncRsp (mcsp-synced)"},
+	{"mcsp.released_accepted", "queued messages accepted after synchronization (mcsp-released, accepted)"},
+	{"mcsp.released_dropped", "queued messages dropped on release: by the window or a timed-out attempt (mcsp-released, dropped)"},
+	{"mcsp.timeouts", "synchronization attempts with no valid response within MSG_COUNTER_SYNC_TIMEOUT (mcsp-timeout)"},
+	{"mcsp.rejected", "MCSP messages rejected: wrong challenge, node or exchange, unsolicited, replayed, malformed (mcsp-rejected)"},
+	{"mcsp.responded", "MsgCounterSyncRsp sent in answer to a request (mcsp-responded)"},
+	{"mcsp.rate_limited", "MsgCounterSyncReq dropped by the per-requester response interval (mcsp-rate-limited)"},
+}
+
 var catalogue = build()
 
 func build() map[string]Desc {
@@ -136,6 +161,12 @@ func build() map[string]Desc {
 		add(c.n, Count, true, c.h)
 	}
 	dist("mrp.transmissions", Value, true, "transmissions per reliable message that was acked or given up on")
+
+	for _, c := range GroupCounts {
+		add(c.Name, Count, true, c.Help)
+	}
+	add("mcsp.sync_success_ratio", Ratio, true, "mcsp.synced / (mcsp.synced + mcsp.timeouts): synchronization attempts that ended synchronized; 1 when none ended")
+	dist("mcsp.sync_latency", Duration, true, "time from the message that triggered a synchronization to the valid MsgCounterSyncRsp that ended it")
 
 	for _, p := range WindowPolicies {
 		for _, v := range WindowVerdicts {

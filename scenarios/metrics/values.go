@@ -130,6 +130,13 @@ func buildGetters() map[string]getter {
 		cnt(name, f)
 	}
 	dist("mrp.transmissions", Value, func(s *counters) *Hist { return &s.transmissions })
+	for _, gc := range GroupCounts {
+		cnt(gc.Name, func(s *counters) uint64 { return s.group[gc.Name] })
+	}
+	grp("mcsp.sync_success_ratio", func(_ *Collector, s *counters, _ int) float64 {
+		return ratio(s.group["mcsp.synced"], s.group["mcsp.synced"]+s.group["mcsp.timeouts"])
+	})
+	dist("mcsp.sync_latency", Duration, func(s *counters) *Hist { return &s.syncLatency })
 	for p, pn := range WindowPolicies {
 		for v, vn := range WindowVerdicts {
 			cnt("window."+pn+"."+vn, func(s *counters) uint64 { return s.window[p][v] })
