@@ -79,8 +79,9 @@ type Node struct {
 	armed clock.Time // the transport timer as last set
 	inj   bool       // the datagram being handled was injected
 	injV  session.EventKind
-	injU  bool // the injected datagram is unsecured (session 0 unicast)
-	injH  bool // its verdict event was consumed by the Handshaker
+	injR  session.GroupReason // of a group verdict
+	injU  bool                // the injected datagram is unsecured (session 0 unicast)
+	injH  bool                // its verdict event was consumed by the Handshaker
 	hdr   message.Header
 	ev    session.Event // the event being dispatched
 	nev   NodeEvent     // the node event being emitted (Emit)
@@ -176,7 +177,7 @@ func (n *Node) HandleDatagram(now clock.Time, from netip.AddrPort, b []byte) {
 		if n.injU {
 			c = n.stats.Injected.Unsecured.classify(n.injV, n.injH)
 		} else {
-			c = n.stats.Injected.classify(n.injV)
+			c = n.stats.Injected.classify(n.injV, n.injR)
 		}
 		n.inj = false
 		if n.OnNodeEvent != nil {
@@ -274,7 +275,7 @@ func (n *Node) drain(now clock.Time) {
 		n.stats.count(ev.Kind)
 		verdict := n.inj && n.injV == 0 && isVerdict(ev.Kind)
 		if verdict {
-			n.injV = ev.Kind
+			n.injV, n.injR = ev.Kind, ev.Group.Reason
 		}
 		if n.OnEvent != nil {
 			n.OnEvent(now, n, ev, n.inj)
@@ -315,7 +316,9 @@ func isVerdict(k session.EventKind) bool {
 	switch k {
 	case session.EventMessage, session.EventDuplicate, session.EventMICFailure,
 		session.EventUnknownSession, session.EventMalformed, session.EventUnsupported,
-		session.EventUnknownExchange, session.EventUnhandled, session.EventTableFull:
+		session.EventUnknownExchange, session.EventUnhandled, session.EventTableFull,
+		session.EventGroupMessage, session.EventGroupDuplicate, session.EventGroupRejected,
+		session.EventMCSPRejected, session.EventMCSPRateLimited:
 		return true
 	}
 	return false
@@ -492,7 +495,37 @@ func (s InjectedStats) Refused() uint64 {
 	return s.Duplicate + s.MICFailure + s.UnknownSession + s.Malformed
 }
 
-func (s *InjectedStats) classify(v session.EventKind) InjectedClass {
+func (s *InjectedStats) classify(v session.EventKind, r session.GroupReason) InjectedClass {
+	switch v {
+	case session.EventGroupRejected:
+		// A group datagram refused before its window (spec 4.17.3.6):
+		// by the keys (no key with its session id, or none that maps
+		// its group: unknown session; every key failed: MIC failure), or
+		// for its shape.
+		switch r {
+		case session.ReasonAuth:
+			v = session.EventMICFailure
+		case session.ReasonNoKey, session.ReasonNotMember, session.ReasonTableFull:
+			v = session.EventUnknownSession
+		case session.ReasonOwn:
+			v = session.EventDuplicate
+		default:
+			v = session.EventMalformed
+		}
+	case session.EventGroupMessage:
+		v = session.EventMessage
+	case session.EventGroupDuplicate, session.EventMCSPRateLimited:
+		v = session.EventDuplicate
+	case session.EventMCSPRejected:
+		// A replayed or forged MCSP message: refused by the control
+		// window (duplicate) or by its content (challenge, node,
+		// exchange, unsolicited: counted as a duplicate of a message
+		// the receiver already answered or never asked for).
+		v = session.EventDuplicate
+		if r == session.ReasonMalformed {
+			v = session.EventMalformed
+		}
+	}
 	switch v {
 	case session.EventMessage:
 		s.Accepted++
