@@ -12,8 +12,10 @@ import (
 	"mattersim/sim"
 )
 
-// Replays accounts for the attacker's injected frames. Injected = Dropped +
-// Reached + InFlight, and Reached = Refused + Accepted + Fresh +
+// Replays accounts for the attacker's injected frames. For unicast
+// replays Injected = Dropped + Reached + InFlight; a replayed multicast
+// frame fans out into one copy per group member, and Dropped, Reached and
+// InFlight count copies. Reached = Refused + Accepted + Fresh +
 // Handshake.Received + (frames a stack discarded before the core). A plain
 // value.
 type Replays struct {
@@ -156,7 +158,7 @@ func (d *Net) summary(wall time.Duration) Summary {
 		Injected:       s.Net.Injected,
 		Dropped:        dropped,
 		Reached:        reached,
-		InFlight:       s.Net.Injected - dropped - reached,
+		InFlight:       d.replaysInFlight(),
 		Refused:        in.Refused(),
 		Duplicate:      in.Duplicate,
 		MICFailure:     in.MICFailure,
@@ -386,4 +388,15 @@ func round(d time.Duration) time.Duration {
 		return d.Round(10 * time.Microsecond)
 	}
 	return d
+}
+
+// replaysInFlight returns the injected frame copies still queued (the
+// metric replays.in_flight: copies, so a multicast replay's fan-out is
+// counted right).
+func (d *Net) replaysInFlight() uint64 {
+	v, _, err := d.Metrics.Value("replays.in_flight")
+	if err != nil {
+		return 0
+	}
+	return uint64(v)
 }
