@@ -26,6 +26,8 @@ func TestInjectedGroupVerdicts(t *testing.T) {
 		{session.EventMCSPRejected, session.ReasonDuplicate, InjDuplicate},
 		{session.EventMCSPRejected, session.ReasonMalformed, InjMalformed},
 		{session.EventMCSPRateLimited, session.ReasonNone, InjDuplicate},
+		{session.EventMCSPQueued, session.ReasonNone, InjQueued},
+		{session.EventMCSPQueueOverflow, session.ReasonNewest, InjQueued},
 	} {
 		require.True(t, isVerdict(tc.kind), "case %d", i+1)
 		var s InjectedStats

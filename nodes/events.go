@@ -179,10 +179,18 @@ const (
 	InjUnsecuredHandshake
 	InjUnsecuredApplication
 	InjUnsecuredIgnored
+	// InjQueued: a group message held by cache-and-sync until its sender
+	// is synchronized (spec 4.18.4), or dropped by that queue when full:
+	// no verdict yet at the time it arrived. What the queue later does
+	// with it is in the mcsp.released_* metrics, which do not know which
+	// queued messages were replays.
+	InjQueued
 )
 
 // Unsecured reports whether c classifies an unsecured (handshake) frame.
-func (c InjectedClass) Unsecured() bool { return c >= InjUnsecuredDuplicate }
+func (c InjectedClass) Unsecured() bool {
+	return c >= InjUnsecuredDuplicate && c <= InjUnsecuredIgnored
+}
 
 // NodeEvent is a node-level event: what the node's workload, handshakes
 // and power did, and what its transport carried. Which fields are set

@@ -318,7 +318,8 @@ func isVerdict(k session.EventKind) bool {
 		session.EventUnknownSession, session.EventMalformed, session.EventUnsupported,
 		session.EventUnknownExchange, session.EventUnhandled, session.EventTableFull,
 		session.EventGroupMessage, session.EventGroupDuplicate, session.EventGroupRejected,
-		session.EventMCSPRejected, session.EventMCSPRateLimited:
+		session.EventMCSPRejected, session.EventMCSPRateLimited,
+		session.EventMCSPQueued, session.EventMCSPQueueOverflow:
 		return true
 	}
 	return false
@@ -403,6 +404,7 @@ func (s *Stats) Add(o Stats) {
 	i.Received += j.Received
 	i.Accepted += j.Accepted
 	i.Fresh += j.Fresh
+	i.Queued += j.Queued
 	i.Duplicate += j.Duplicate
 	i.MICFailure += j.MICFailure
 	i.UnknownSession += j.UnknownSession
@@ -418,7 +420,7 @@ func (s *Stats) Add(o Stats) {
 }
 
 // InjectedStats classifies injected datagrams by the core's verdict on each.
-// Received = Accepted + Fresh + Refused() + Unsecured.Received: the fields
+// Received = Accepted + Fresh + Queued + Refused() + Unsecured.Received: the fields
 // other than Unsecured count secure (encrypted) frames. A plain value.
 type InjectedStats struct {
 	Received uint64 // injected datagrams handed to the core
@@ -429,6 +431,9 @@ type InjectedStats struct {
 	// Fresh: the counter was new to the window but nothing was delivered
 	// (a standalone ack, or no exchange took the message).
 	Fresh uint64
+	// Queued: a group message held (or dropped) by the cache-and-sync
+	// queue, with no verdict yet (InjQueued).
+	Queued uint64
 	// Refused, by reason.
 	Duplicate      uint64 // duplicate verdict (spec 4.6.5.2)
 	MICFailure     uint64 // did not authenticate (spec 4.7.2)
@@ -527,6 +532,9 @@ func (s *InjectedStats) classify(v session.EventKind, r session.GroupReason) Inj
 		}
 	}
 	switch v {
+	case session.EventMCSPQueued, session.EventMCSPQueueOverflow:
+		s.Queued++
+		return InjQueued
 	case session.EventMessage:
 		s.Accepted++
 		return InjAccepted

@@ -37,6 +37,12 @@ type GroupSync struct {
 	// empty bitmap: counters just below it can be replayed,
 	// connectedhomeip issue #72535). Absent: spec.
 	WindowInit WindowInit `yaml:"window_init"`
+	// How the window below a synchronization point starts (cache-and-sync):
+	// sdk opens it, so the queued messages, all below the Synchronized
+	// Counter, are taken once each (and so is a late or replayed message
+	// the receiver never had, once); spec closes it (spec 4.6.5.4 applied
+	// at the synchronization point), which discards them. Absent: sdk.
+	SyncInit WindowInit `yaml:"sync_init"`
 	// MSG_COUNTER_SYNC_REQ_JITTER: a request triggered by a multicast
 	// message waits a uniform time in [0, request_jitter]; 0 sends it at
 	// once (the storm the jitter exists to prevent). Absent: 500ms.

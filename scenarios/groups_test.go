@@ -116,3 +116,22 @@ func BenchmarkMulticastFanout(b *testing.B) {
 		})
 	}
 }
+
+// The attacker replays a captured multicast copy on the link it captured
+// it on, to that member only: injected frames and their fates add up one
+// to one (routed on its multicast address, one capture would reach every
+// member again). Every replay to a light that kept its state is refused.
+func TestGroupReplayAccounting(t *testing.T) {
+	s, err := Open("group-replay", Overrides{CI: true})
+	require.NoError(t, err)
+	d, err := NewNet(s, RunConfig{})
+	require.NoError(t, err)
+	sum, err := d.Run()
+	require.NoError(t, err)
+	get := func(n string) float64 { v, ok := sum.Metrics.Get(n); require.True(t, ok, n); return v }
+	inj := get("replays.injected")
+	require.Greater(t, inj, 100.0)
+	require.Equal(t, inj, get("replays.reached")+get("replays.dropped")+get("replays.in_flight"))
+	require.Equal(t, get("replays.reached"), get("replays.refused")+get("replays.accepted")+get("replays.fresh")+get("replays.queued"))
+	require.Zero(t, get("replays.fresh"))
+}

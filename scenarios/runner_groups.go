@@ -200,6 +200,9 @@ func (s *Scenario) GroupConfig() session.GroupConfig {
 	default:
 		c.WindowInit = counter.InitSpec
 	}
+	if gs.SyncInit == WindowInitSpec {
+		c.SyncInit = counter.InitSpec
+	}
 	if gs.QueueDrop == DropOldest {
 		c.SyncQueueDrop = session.DropOldest
 	}

@@ -34,6 +34,9 @@ type Replays struct {
 	// Fresh: taken as new by the counter window without a delivery (a
 	// standalone ack, or no exchange).
 	Fresh uint64
+	// Queued: group messages held by a cache-and-sync queue, no verdict
+	// at arrival (nodes.InjQueued).
+	Queued uint64
 	// Handshake classifies the replayed unsecured (handshake) frames that
 	// reached a core; the fields above count secure frames. Reached =
 	// Refused + Accepted + Fresh + Handshake.Received + discards.
@@ -166,6 +169,7 @@ func (d *Net) summary(wall time.Duration) Summary {
 		Malformed:      in.Malformed,
 		Accepted:       in.Accepted,
 		Fresh:          in.Fresh,
+		Queued:         in.Queued,
 		Handshake:      in.Unsecured,
 	}
 	get := func(name string) uint64 { v, _ := s.Metrics.Get(name); return uint64(v) }
@@ -360,6 +364,9 @@ func (s Summary) WriteTable(w io.Writer) error {
 		row("replays refused", "%d (duplicate %d, MIC failure %d, unknown session %d, malformed %d)",
 			p.Refused, p.Duplicate, p.MICFailure, p.UnknownSession, p.Malformed)
 		row("replays accepted", "%d", p.Accepted)
+		if p.Queued > 0 {
+			row("replays queued", "%d (held by cache-and-sync until the sender is synchronized; no verdict then)", p.Queued)
+		}
 		if p.Fresh > 0 {
 			row("replays taken as new", "%d (window accepted, nothing delivered)", p.Fresh)
 		}

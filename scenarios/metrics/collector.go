@@ -58,7 +58,7 @@ type flow struct {
 
 // replayClasses counts the cores' verdicts on injected datagrams, indexed
 // by nodes.InjectedClass.
-type replayClasses [nodes.InjUnsecuredIgnored + 1]uint64
+type replayClasses [nodes.InjQueued + 1]uint64
 
 // Collector computes every metric of the catalogue (names.go) from the
 // events a run emits: session events of every node (SessionEvent, a

@@ -197,6 +197,7 @@ func build() map[string]Desc {
 		{"refused.malformed", "refused: malformed"},
 		{"accepted", "injected frames delivered to an application as new"},
 		{"fresh", "injected frames the window took as new without a delivery"},
+		{"queued", "injected group messages held (or dropped) by the cache-and-sync queue, with no verdict yet"},
 		{"failures", "replay-protection failures: accepted + fresh + handshake.application"},
 		{"handshake.received", "injected handshake (unsecured) frames that reached a core"},
 		{"handshake.refused", "injected handshake frames refused (duplicate, unknown session, by PASE)"},

@@ -184,6 +184,7 @@ func buildGetters() map[string]getter {
 	rep("refused.malformed", func(c *Collector) uint64 { return cls(c, nodes.InjMalformed) })
 	rep("accepted", func(c *Collector) uint64 { return cls(c, nodes.InjAccepted) })
 	rep("fresh", func(c *Collector) uint64 { return cls(c, nodes.InjFresh) })
+	rep("queued", func(c *Collector) uint64 { return cls(c, nodes.InjQueued) })
 	rep("failures", func(c *Collector) uint64 {
 		return cls(c, nodes.InjAccepted, nodes.InjFresh, nodes.InjUnsecuredApplication)
 	})

@@ -322,6 +322,13 @@ func (a *Attacker) inject(at clock.Time, orig fault.Packet, redirect, spoof *End
 	p.Injected = true
 	p.ID = 0 // the switch assigns IDs
 	var src, dst netip.Addr
+	if orig.Multicast && orig.To >= 0 {
+		// A multicast copy captured on one member's link is replayed on
+		// that link: to that member, its multicast address kept. (Routed
+		// on the address it would reach every member again, one capture
+		// becoming a replay per member.)
+		p.Multicast = false
+	}
 	if redirect != nil {
 		p.To = redirect.Node
 		p.Multicast = false
