@@ -181,7 +181,9 @@ func runScenario(cmd *cobra.Command, name string, o runOpts) (err error) {
 	}
 
 	// Interrupts: the first SIGINT or SIGTERM stops the run between two
-	// events.
+	// events; after it the signals take their default action again, so a
+	// second Ctrl-C ends the process at once (the report is then not
+	// written).
 	var stop atomic.Bool
 	var sig atomic.Value
 	sigs := make(chan os.Signal, 1)
@@ -198,6 +200,7 @@ func runScenario(cmd *cobra.Command, name string, o runOpts) (err error) {
 		case <-done:
 			return
 		}
+		signal.Stop(sigs)
 		stop.Store(true)
 	}()
 
