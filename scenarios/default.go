@@ -224,6 +224,7 @@ type Net struct {
 	trace      *sim.Trace
 	bw         *bufio.Writer // pcap buffer
 	pcap       *sim.Pcap
+	caps       *captures // key log and plaintext capture (capture.go)
 	ran        bool
 	phase      Phase
 	phaseStart time.Time
@@ -457,6 +458,9 @@ func (d *Net) Run() (Summary, error) {
 		if perr := d.pcap.Err(); perr != nil && err == nil {
 			err = perr
 		}
+	}
+	if cerr := d.flushCaptures(); cerr != nil && err == nil {
+		err = cerr
 	}
 	return s, err
 }

@@ -26,6 +26,13 @@ type RunConfig struct {
 	Trace io.Writer
 	// Pcap, if set, receives a capture of every frame (sim.Pcap).
 	Pcap io.Writer
+	// PcapPlaintext, if set, receives the same capture with every secure
+	// unicast message replaced by its plaintext, marked as such
+	// (sim/capture: PlaintextFlag, PlaintextPort).
+	PcapPlaintext io.Writer
+	// KeyLog, if set, receives one line per secure session established
+	// (capture.KeyLog): what decrypts the capture.
+	KeyLog io.Writer
 	// Interrupt, if set, is read between events: once it is true the run
 	// stops after the event in progress, flushes the trace and the
 	// capture, and its Summary says Interrupted. Set it from any
@@ -181,6 +188,9 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 			return nil, fmt.Errorf("scenarios: pcap: %w", err)
 		}
 		sn.SetPcap(d.pcap)
+	}
+	if err := d.setupCaptures(sn); err != nil {
+		return nil, err
 	}
 	seeds := e.Seeds()
 	N := s.NodeCount()
@@ -354,6 +364,7 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 		if isCtrl {
 			nd.OnNodeEvent = d.controllerEvent
 		}
+		d.watchKeys(nd)
 		d.Metrics.Attach(nd)
 		d.Nodes = append(d.Nodes, nd)
 	}

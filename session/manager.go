@@ -61,6 +61,7 @@ type sess struct {
 	peerNode  message.NodeID
 	peer      netip.AddrPort
 	enc, dec  *security.CCM
+	keys      sessionKeys     // secure sessions: the raw keys (SessionKeys)
 	encNode   message.NodeID  // nonce node id when sending
 	decNode   message.NodeID  // nonce node id when receiving
 	ctr       *counter.Secure // secure sessions only

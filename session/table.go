@@ -325,6 +325,7 @@ func (m *Manager) InstallSecureSession(now clock.Time, p SecureSession) (Ref, er
 	if !p.Initiator {
 		encKey, decKey = decKey, encKey
 	}
+	s.keys = sessionKeys{i2r: p.I2RKey, r2i: p.R2IKey, att: p.AttestationChallenge}
 	s.enc = security.NewCCM(security.Key(encKey))
 	s.dec = security.NewCCM(security.Key(decKey))
 	if p.Kind == CASE { // PASE: node id 0 both ways (spec 4.8.1.1)

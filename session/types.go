@@ -135,6 +135,9 @@ type SecureSession struct {
 	Peer        netip.AddrPort
 	I2RKey      [16]byte
 	R2IKey      [16]byte
+	// AttestationChallenge is the third output of the key derivation
+	// (spec 4.13.2.6), kept only for SessionKeys; zero if none.
+	AttestationChallenge [16]byte
 	// PeerIntervals are the peer's MRP parameters from its session
 	// parameters (spec 4.12.8); zero fields mean the spec defaults.
 	PeerIntervals mrp.Intervals

@@ -22,10 +22,12 @@ const (
 // time 0). The zero value is not usable; call NewPcap. Not safe for
 // concurrent use.
 type Pcap struct {
-	w   io.Writer
-	hdr [16]byte
-	err error
-	n   uint64
+	w       io.Writer
+	hdr     [16]byte
+	err     error
+	n       uint64
+	rewrite func([]byte) []byte
+	tee     *Pcap
 }
 
 // NewPcap writes the file header to w and returns the writer.
@@ -49,11 +51,28 @@ func (p *Pcap) Packets() uint64 { return p.n }
 // Err returns the first write error, if any; later writes are skipped.
 func (p *Pcap) Err() error { return p.err }
 
-// WritePacket appends one record for b captured at virtual time t. b is not
-// retained.
+// SetRewrite makes p record rewrite(b) instead of each packet b (nil: b
+// as is). rewrite must not modify b; its result is used before the next
+// call. A plaintext capture is a Pcap whose rewrite is
+// capture.Plaintexter.Rewrite.
+func (p *Pcap) SetRewrite(rewrite func([]byte) []byte) { p.rewrite = rewrite }
+
+// Tee makes every WritePacket on p also write the packet to q (through q's
+// own rewrite), so one tap on the switch feeds two captures. q's write
+// errors are q's: check q.Err too.
+func (p *Pcap) Tee(q *Pcap) { p.tee = q }
+
+// WritePacket appends one record for b captured at virtual time t (and
+// hands b to the Tee). b is not retained.
 func (p *Pcap) WritePacket(t clock.Time, b []byte) error {
+	if p.tee != nil {
+		_ = p.tee.WritePacket(t, b)
+	}
 	if p.err != nil {
 		return p.err
+	}
+	if p.rewrite != nil {
+		b = p.rewrite(b)
 	}
 	if t < 0 {
 		t = 0

@@ -106,7 +106,11 @@ func decodeMessage(w io.Writer, b []byte, opts decodeMessageOptions) error {
 	if err != nil {
 		return badInput("decode message: %s", trimPkg(err))
 	}
-	writeMessageHeader(&out, &h, n, obfuscated)
+	note := ""
+	if obfuscated {
+		note = "counter and node ids are obfuscated; pass --key to reveal"
+	}
+	writeMessageHeader(&out, &h, n, note)
 	rest := b[n:]
 	if h.IsSecure() {
 		if len(rest) < security.MICSize {
@@ -147,7 +151,9 @@ func trimPkg(err error) string {
 	return s
 }
 
-func writeMessageHeader(out *strings.Builder, h *message.Header, n int, obfuscated bool) {
+// writeMessageHeader prints h (n bytes on the wire). privacyNote, when
+// set, says why the counter and node ids shown are obfuscated.
+func writeMessageHeader(out *strings.Builder, h *message.Header, n int, privacyNote string) {
 	sec := "unsecured"
 	if h.IsSecure() {
 		sec = "secure"
@@ -165,8 +171,8 @@ func writeMessageHeader(out *strings.Builder, h *message.Header, n int, obfuscat
 		flags = append(flags, "MX")
 	}
 	fmt.Fprintf(out, "  security flags: 0x%02X%s\n", byte(h.Flags), flagList(flags))
-	if obfuscated {
-		out.WriteString("  privacy:        counter and node ids are obfuscated; pass --key to reveal\n")
+	if privacyNote != "" {
+		out.WriteString("  privacy:        " + privacyNote + "\n")
 	}
 	fmt.Fprintf(out, "  counter:        %d (0x%08X)\n", h.Counter, h.Counter)
 	if h.HasSource {

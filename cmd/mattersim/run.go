@@ -29,6 +29,8 @@ type runOpts struct {
 	out       string
 	trace     bool
 	pcap      bool
+	pcapPlain string // --pcap-plaintext FILE
+	keylog    string // --keylog FILE
 	json      bool
 	quiet     bool
 	force     bool
@@ -72,8 +74,12 @@ interval=, loss= and method= (the shipped default scenario declares them).
 The report goes to --out (default mattersim-out/NAME/): metrics.json
 (versioned, docs/metrics-json.md), metrics.csv (name,group,value),
 junit.xml (one test case per assertion), and with --trace / --pcap
-trace.jsonl and capture.pcap. Nothing is written when the scenario is
-invalid.
+trace.jsonl and capture.pcap. --pcap-plaintext FILE writes the capture
+with every secure message mattersim could decrypt replaced by its
+plaintext (marked: UDP port 15540, security flag 0x10), --keylog FILE one
+line per secure session with its keys, for mattersim decode pcap and the
+Wireshark dissector tools/wireshark/matter.lua. Nothing is written when
+the scenario is invalid.
 
 Progress is shown on stderr when it is a terminal and the run takes more
 than a second (--quiet turns it off). SIGINT or SIGTERM stops the run
@@ -107,6 +113,8 @@ flag or an invalid scenario, 130 after SIGINT, 143 after SIGTERM.`,
 	f.StringVar(&o.out, "out", "", "write the report to `DIR` (default mattersim-out/NAME)")
 	f.BoolVar(&o.trace, "trace", false, "also write the event trace, trace.jsonl (JSON lines)")
 	f.BoolVar(&o.pcap, "pcap", false, "also write every frame to capture.pcap (raw IPv6, nanosecond virtual timestamps)")
+	f.StringVar(&o.pcapPlain, "pcap-plaintext", "", "also write `FILE`: the capture with every secure message replaced by its plaintext, marked so (README \"Wireshark\")")
+	f.StringVar(&o.keylog, "keylog", "", "also write `FILE`: one line per secure session established, with its keys (README \"Wireshark\")")
 	f.BoolVar(&o.json, "json", false, "print metrics.json on stdout instead of the summary")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress and no summary: only the exit status, errors and the report files")
 	f.BoolVar(&o.force, "force", false, "run a scenario above the event budget")
@@ -228,13 +236,18 @@ func runScenario(cmd *cobra.Command, name string, o runOpts) (err error) {
 	}()
 	for _, w := range []struct {
 		on   bool
-		file string
+		path string
 		dst  *io.Writer
-	}{{o.trace, "trace.jsonl", &rc.Trace}, {o.pcap, "capture.pcap", &rc.Pcap}} {
+	}{
+		{o.trace, filepath.Join(out, "trace.jsonl"), &rc.Trace},
+		{o.pcap, filepath.Join(out, "capture.pcap"), &rc.Pcap},
+		{o.pcapPlain != "", o.pcapPlain, &rc.PcapPlaintext},
+		{o.keylog != "", o.keylog, &rc.KeyLog},
+	} {
 		if !w.on {
 			continue
 		}
-		f, cerr := os.Create(filepath.Join(out, w.file))
+		f, cerr := os.Create(w.path)
 		if cerr != nil {
 			return badInput("run: %v", cerr)
 		}

@@ -292,14 +292,15 @@ func (p *Initiator) establish(now clock.Time, from netip.AddrPort) {
 		peer = p.cfg.Peer
 	}
 	ref, err := p.m.InstallSecureSession(now, session.SecureSession{
-		Kind:          session.PASE,
-		Initiator:     true,
-		LocalID:       res.LocalSessionID,
-		PeerID:        res.PeerSessionID,
-		Peer:          peer,
-		I2RKey:        res.I2RKey,
-		R2IKey:        res.R2IKey,
-		PeerIntervals: intervals(&res.PeerParams),
+		Kind:                 session.PASE,
+		Initiator:            true,
+		LocalID:              res.LocalSessionID,
+		PeerID:               res.PeerSessionID,
+		Peer:                 peer,
+		I2RKey:               res.I2RKey,
+		R2IKey:               res.R2IKey,
+		AttestationChallenge: res.AttestationChallenge,
+		PeerIntervals:        intervals(&res.PeerParams),
 	})
 	if err != nil {
 		p.fail(now, "", fmt.Errorf("pairing: installing the PASE session: %w", err), 0)

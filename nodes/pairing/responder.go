@@ -401,13 +401,14 @@ func (r *Responder) step(now clock.Time, ev session.Event) {
 func (r *Responder) establish(now clock.Time) {
 	res, _ := r.hs.Result()
 	ref, err := r.m.InstallSecureSession(now, session.SecureSession{
-		Kind:          session.PASE,
-		LocalID:       res.LocalSessionID,
-		PeerID:        res.PeerSessionID,
-		Peer:          r.peer,
-		I2RKey:        res.I2RKey,
-		R2IKey:        res.R2IKey,
-		PeerIntervals: intervals(&res.PeerParams),
+		Kind:                 session.PASE,
+		LocalID:              res.LocalSessionID,
+		PeerID:               res.PeerSessionID,
+		Peer:                 r.peer,
+		I2RKey:               res.I2RKey,
+		R2IKey:               res.R2IKey,
+		AttestationChallenge: res.AttestationChallenge,
+		PeerIntervals:        intervals(&res.PeerParams),
 	})
 	r.active = false
 	r.retire(now, r.x)

@@ -1,0 +1,185 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"mattersim/session"
+	"mattersim/session/message"
+	"mattersim/session/security"
+)
+
+// Marks of a plaintext capture (see the package documentation).
+const (
+	// PlaintextFlag, set in a message's security flags (a bit spec 4.4.1.3
+	// reserves), says mattersim replaced the encrypted part and its MIC
+	// by the plaintext protocol header and payload.
+	PlaintextFlag message.SecurityFlags = 0x10
+	// MatterPort is the Matter UDP port (spec 4.3.1.1).
+	MatterPort = 5540
+	// PlaintextPort replaces MatterPort in a plaintext capture.
+	PlaintextPort = 15540
+)
+
+// Direction says which key of a session a message used.
+type Direction uint8
+
+// Directions.
+const (
+	I2R Direction = iota + 1 // initiator to responder
+	R2I                      // responder to initiator
+)
+
+func (d Direction) String() string {
+	switch d {
+	case I2R:
+		return "I2R"
+	case R2I:
+		return "R2I"
+	}
+	return "Direction(?)"
+}
+
+// Status says what Keyring.Open made of a datagram.
+type Status uint8
+
+// Statuses.
+const (
+	// Unsecured: session 0 unicast, nothing to decrypt (spec 4.13.2.1).
+	Unsecured Status = iota + 1
+	// Decrypted: a key log record authenticated and decrypted it.
+	Decrypted
+	// Plaintext: a plaintext-capture message (PlaintextFlag): mattersim
+	// decrypted it when it wrote the capture.
+	Plaintext
+	// NoKey: no record names the message's destination and session id
+	// (or, for a group message, the key log has no group keys).
+	NoKey
+	// AuthFailed: records matched but none authenticated the message
+	// (forged or corrupted, or a record is wrong).
+	AuthFailed
+	// Malformed: the message header does not decode, or a secure message
+	// is shorter than its MIC.
+	Malformed
+)
+
+var statusNames = [...]string{Unsecured: "unsecured", Decrypted: "decrypted", Plaintext: "plaintext",
+	NoKey: "no-key", AuthFailed: "auth-failed", Malformed: "malformed"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) && statusNames[s] != "" {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// Opened is a datagram Keyring.Open looked at.
+type Opened struct {
+	Status    Status
+	Header    message.Header
+	HeaderLen int
+	// Plain is the protocol header and application payload (Unsecured,
+	// Decrypted, Plaintext). It aliases the datagram for Unsecured and
+	// Plaintext and a buffer of the Keyring for Decrypted, reused by the
+	// next Open.
+	Plain []byte
+	// Record and Dir: the key log record and key that opened it
+	// (Decrypted).
+	Record *SessionRecord
+	Dir    Direction
+	// Err says why for Malformed, NoKey and AuthFailed.
+	Err error
+}
+
+// Keyring holds key log records and finds the key of a captured secure
+// unicast message: the record whose endpoint at the message's destination
+// has the message's session id. The zero value is an empty keyring ready
+// to use. Not safe for concurrent use.
+type Keyring struct {
+	recs []SessionRecord
+	by   map[ringKey][]int // record indexes, oldest first
+	buf  []byte
+}
+
+type ringKey struct {
+	dst netip.AddrPort
+	sid uint16
+}
+
+// Add enters r.
+func (k *Keyring) Add(r SessionRecord) {
+	if k.by == nil {
+		k.by = make(map[ringKey][]int)
+	}
+	i := len(k.recs)
+	k.recs = append(k.recs, r)
+	for _, ep := range []Endpoint{r.Responder, r.Initiator} {
+		rk := ringKey{ep.Addr, ep.SessionID}
+		k.by[rk] = append(k.by[rk], i)
+	}
+}
+
+// Len returns the number of records.
+func (k *Keyring) Len() int { return len(k.recs) }
+
+// ErrNoKey and ErrAuth are the Err of a NoKey and an AuthFailed Opened,
+// wrapped with the session id and destination.
+var (
+	ErrNoKey = errors.New("capture: no key")
+	ErrAuth  = errors.New("capture: message authentication failed")
+)
+
+// Open looks at a Matter datagram sent to dst and decrypts it if it is a
+// secure unicast message the keyring has the key for. Records whose
+// destination endpoint matches are tried newest first: session ids are
+// reused once a session is gone, and the MIC decides. datagram is not
+// modified.
+func (k *Keyring) Open(dst netip.AddrPort, datagram []byte) Opened {
+	var o Opened
+	n, err := o.Header.Decode(datagram)
+	if err != nil {
+		o.Status, o.Err = Malformed, err
+		return o
+	}
+	o.HeaderLen = n
+	h := &o.Header
+	switch {
+	case !h.IsSecure():
+		o.Status, o.Plain = Unsecured, datagram[n:]
+		return o
+	case h.Flags&PlaintextFlag != 0:
+		o.Status, o.Plain = Plaintext, datagram[n:]
+		return o
+	case len(datagram)-n < security.MICSize:
+		o.Status, o.Err = Malformed, fmt.Errorf("capture: secure message of %d bytes after its header: shorter than the %d-byte MIC", len(datagram)-n, security.MICSize)
+		return o
+	case h.Flags.SessionType() == message.SessionGroup:
+		o.Status, o.Err = NoKey, fmt.Errorf("%w for group session 0x%04X: key logs hold unicast session keys only", ErrNoKey, uint16(h.SessionID))
+		return o
+	}
+	idx := k.by[ringKey{dst, uint16(h.SessionID)}]
+	if len(idx) == 0 {
+		o.Status, o.Err = NoKey, fmt.Errorf("%w for session %d to %s", ErrNoKey, uint16(h.SessionID), dst)
+		return o
+	}
+	for j := len(idx) - 1; j >= 0; j-- {
+		r := &k.recs[idx[j]]
+		key, dir, node := r.R2I, R2I, r.Responder.Node
+		if r.Responder.Addr == dst && r.Responder.SessionID == uint16(h.SessionID) {
+			key, dir, node = r.I2R, I2R, r.Initiator.Node
+		}
+		if r.Kind != session.CASE {
+			node = 0 // PASE: node id 0 both ways (spec 4.8.1.1)
+		}
+		plain, err := security.OpenMessage(k.buf[:0], security.NewCCM(key), datagram, n, node)
+		if err != nil {
+			continue
+		}
+		k.buf = plain[:0]
+		o.Status, o.Plain, o.Record, o.Dir = Decrypted, plain, r, dir
+		return o
+	}
+	o.Status, o.Err = AuthFailed, fmt.Errorf("%w: session %d to %s (%d key log records tried)", ErrAuth, uint16(h.SessionID), dst, len(idx))
+	return o
+}
