@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,7 @@ func init() {
 }
 
 func newDecodePcapCommand() *cobra.Command {
-	var keylog string
+	var keylog, frames string
 	var portArgs []uint
 	c := &cobra.Command{
 		Use:   "pcap FILE",
@@ -38,9 +39,11 @@ capture (--pcap-plaintext) are shown as PLAINTEXT (decrypted by mattersim,
 not wire bytes). Group messages are shown encrypted: key logs hold unicast
 session keys only.
 
-A last line counts the frames by outcome.`,
+--frames N or N-M prints only those frames (1-based, as Wireshark numbers
+them); every frame is still counted. A last line counts the frames by
+outcome.`,
 		Example: `  mattersim decode pcap mattersim-out/default/capture.pcap --keylog keys.log
-  mattersim decode pcap plain.pcap`,
+  mattersim decode pcap plain.pcap --frames 40-45`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return badInput("decode pcap: want one capture FILE, got %d arguments", len(args))
@@ -69,6 +72,10 @@ A last line counts the frames by outcome.`,
 				return badInput("decode pcap: %v", err)
 			}
 			defer f.Close()
+			sel, err := parseFrameRange(frames)
+			if err != nil {
+				return badInput("decode pcap: --frames %q: %v", frames, err)
+			}
 			var ports []uint16
 			for _, p := range portArgs {
 				if p == 0 || p > 65535 {
@@ -76,10 +83,11 @@ A last line counts the frames by outcome.`,
 				}
 				ports = append(ports, uint16(p))
 			}
-			return decodePcap(cmd.OutOrStdout(), f, ring, ports)
+			return decodePcap(cmd.OutOrStdout(), f, ring, ports, sel)
 		},
 	}
 	c.Flags().StringVar(&keylog, "keylog", "", "session key log `FILE` (mattersim run --keylog) to decrypt with")
+	c.Flags().StringVar(&frames, "frames", "", "print only frames `N` or N-M (1-based; all are counted)")
 	c.Flags().UintSliceVar(&portArgs, "port", nil, "also decode UDP `PORT` as Matter (repeatable; 5540 and 15540 always are)")
 	return c
 }
@@ -106,9 +114,40 @@ func (t *pcapTally) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// decodePcap prints every frame of the capture read from r. ring (nil: no
-// key log) decrypts secure messages.
-func decodePcap(w io.Writer, r io.Reader, ring *capture.Keyring, ports []uint16) error {
+// frameRange selects frames by number; the zero value selects all.
+type frameRange struct{ first, last int }
+
+func (fr frameRange) has(n int) bool {
+	return fr == frameRange{} || n >= fr.first && (fr.last == 0 || n <= fr.last)
+}
+
+// parseFrameRange parses "", "N", "N-" or "N-M".
+func parseFrameRange(s string) (frameRange, error) {
+	if s == "" {
+		return frameRange{}, nil
+	}
+	a, b, dash := strings.Cut(s, "-")
+	first, err := strconv.Atoi(a)
+	if err != nil || first < 1 {
+		return frameRange{}, errors.New("want N, N- or N-M with frame numbers from 1")
+	}
+	if !dash {
+		return frameRange{first, first}, nil
+	}
+	if b == "" {
+		return frameRange{first, 0}, nil
+	}
+	last, err := strconv.Atoi(b)
+	if err != nil || last < first {
+		return frameRange{}, errors.New("want N, N- or N-M with frame numbers from 1 and M >= N")
+	}
+	return frameRange{first, last}, nil
+}
+
+// decodePcap prints the frames of the capture read from r that sel
+// selects, then the tally of all. ring (nil: no key log) decrypts secure
+// messages.
+func decodePcap(w io.Writer, r io.Reader, ring *capture.Keyring, ports []uint16, sel frameRange) error {
 	rd, err := capture.NewReader(r)
 	if err != nil {
 		return badInput("decode pcap: %s", strings.TrimPrefix(err.Error(), "capture: "))
@@ -152,6 +191,9 @@ func decodePcap(w io.Writer, r io.Reader, ring *capture.Keyring, ports []uint16)
 				what = fmt.Sprintf("UDP %s → %s, not a Matter port", fr.Src, fr.Dst)
 			}
 			fmt.Fprintf(&out, "%d bytes: %s\n\n", fr.Length, what)
+			if !sel.has(fr.Index) {
+				continue
+			}
 			if _, err := io.WriteString(w, out.String()); err != nil {
 				return err
 			}
@@ -163,6 +205,9 @@ func decodePcap(w io.Writer, r io.Reader, ring *capture.Keyring, ports []uint16)
 		}
 		writeCapturedMessage(&out, open, ring != nil, &fr, &tally)
 		out.WriteString("\n")
+		if !sel.has(fr.Index) {
+			continue
+		}
 		if _, err := io.WriteString(w, out.String()); err != nil {
 			return err
 		}
@@ -204,8 +249,8 @@ func writeCapturedMessage(out *strings.Builder, ring *capture.Keyring, haveKeys 
 		count = &tally.decrypted
 		r := o.Record
 		t := int64(r.Time)
-		fmt.Fprintf(out, "decrypted with the %s key of the %s session %s/%d → %s/%d (key log, established t=%d.%09d)\n",
-			o.Dir, r.Kind, r.Initiator.Addr, r.Initiator.SessionID, r.Responder.Addr, r.Responder.SessionID, t/1e9, t%1e9)
+		fmt.Fprintf(out, "decrypted: %s key of the %s session %d → %d established at t=%d.%09d (key log)\n",
+			o.Dir, r.Kind, r.Initiator.SessionID, r.Responder.SessionID, t/1e9, t%1e9)
 	default: // NoKey, AuthFailed
 		enc := max(len(rest)-security.MICSize, 0)
 		fmt.Fprintf(out, "encrypted payload, %d bytes (+ %d-byte MIC)", enc, security.MICSize)

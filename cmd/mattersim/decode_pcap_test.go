@@ -65,10 +65,26 @@ func TestDecodePcapKeylog(t *testing.T) {
 	require.Zero(t, k["malformed"])
 
 	for _, want := range []string{"opcode:         0x20 PBKDFParamRequest", "opcode:         0x02 ReadRequest",
-		"opcode:         0x05 ReportData", "decrypted with the I2R key of the pase session"} {
+		"opcode:         0x05 ReportData", "decrypted: I2R key of the pase session"} {
 		require.Contains(t, withKeys, want)
 	}
 	require.Contains(t, plainOut, "PLAINTEXT (decrypted by mattersim, not wire bytes)")
+
+	// --frames prints a slice and still counts every frame.
+	for _, tc := range []struct {
+		sel   string
+		shown []int
+	}{{"3", []int{3}}, {"2-4", []int{2, 3, 4}}, {strconv.Itoa(k["frames"]) + "-", []int{k["frames"]}}} {
+		code, out, stderr := runCLI(t, "decode", "pcap", wire, "--keylog", keys, "--frames", tc.sel)
+		require.Equal(t, 0, code, stderr)
+		var shown []int
+		for _, m := range regexp.MustCompile(`(?m)^frame (\d+) `).FindAllStringSubmatch(out, -1) {
+			n, _ := strconv.Atoi(m[1])
+			shown = append(shown, n)
+		}
+		require.Equal(t, tc.shown, shown, "--frames %s", tc.sel)
+		require.Equal(t, k, tally(t, out), "--frames %s", tc.sel)
+	}
 	require.Contains(t, noKeys, ": pass --keylog to decrypt")
 
 	// Frame for frame, the decrypted and plaintext decodings print the
@@ -76,7 +92,7 @@ func TestDecodePcapKeylog(t *testing.T) {
 	body := func(s string) string {
 		var keep []string
 		for _, l := range strings.Split(s, "\n") {
-			if strings.HasPrefix(l, "decrypted with") || strings.HasPrefix(l, "PLAINTEXT") ||
+			if strings.HasPrefix(l, "decrypted: ") || strings.HasPrefix(l, "PLAINTEXT") ||
 				strings.HasPrefix(l, "frame ") || strings.HasPrefix(l, "  security flags:") || tallyLine.MatchString(l) {
 				continue
 			}

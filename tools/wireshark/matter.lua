@@ -357,14 +357,16 @@ dissect_tlv = function(tvb, tree, off, end_off, schema, inside, depth)
         elseif etype <= 0x13 then
             local ln = ({ [0] = 1, 2, 4, 8 })[etype % 4]
             need(tvb, off, ln, "TLV length")
-            local n
+            local n, ntext
             if ln == 8 then
-                n = tvb(off, 8):le_uint64():tonumber()
+                local big = tvb(off, 8):le_uint64()
+                n, ntext = big:tonumber(), tostring(big)
             else
                 n = tvb(off, ln):le_uint()
+                ntext = tostring(n)
             end
             off = off + ln
-            need(tvb, off, n, "TLV string of " .. tostring(n) .. " bytes")
+            need(tvb, off, n, "TLV string of " .. ntext .. " bytes")
             if n == 0 then
                 value = etype <= 0x0F and '""' or "(0 bytes)"
             elseif etype <= 0x0F then
