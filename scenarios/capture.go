@@ -21,6 +21,7 @@ type captures struct {
 	plain  *sim.Pcap
 	bw     *bufio.Writer
 	nodeAt map[netip.AddrPort]message.NodeID // operational node id by address
+	groups map[[16]byte]bool                 // group keys logged
 }
 
 // setupCaptures opens the key log and the plaintext capture the run asked
@@ -31,7 +32,7 @@ func (d *Net) setupCaptures(sn *sim.Network) error {
 	if rc.KeyLog == nil && rc.PcapPlaintext == nil {
 		return nil
 	}
-	c := &captures{nodeAt: make(map[netip.AddrPort]message.NodeID)}
+	c := &captures{nodeAt: make(map[netip.AddrPort]message.NodeID), groups: make(map[[16]byte]bool)}
 	if rc.KeyLog != nil {
 		c.keylog = capture.NewKeyLog(rc.KeyLog)
 	}
@@ -53,14 +54,26 @@ func (d *Net) setupCaptures(sn *sim.Network) error {
 	return nil
 }
 
-// watchKeys makes nd report every secure session it installs to the key
-// log and the plaintext capture's keyring, chained after nd's hook.
+// watchKeys enters nd's group keys (provisioned when it was built) in the
+// key log and the plaintext capture's keyring, and makes nd report every
+// secure session it installs to both, chained after nd's hook.
 func (d *Net) watchKeys(nd *nodes.Node) {
 	c := d.caps
 	if c == nil {
 		return
 	}
 	c.nodeAt[nd.Addr()] = nd.NodeID()
+	for _, k := range nd.Manager().GroupKeys() {
+		if c.groups[k.Operational] {
+			continue // another member's copy
+		}
+		c.groups[k.Operational] = true
+		r := capture.NewGroupRecord(d.Engine.Now(), k)
+		if c.keylog != nil {
+			c.keylog.AddGroup(r)
+		}
+		c.ring.AddGroup(r)
+	}
 	prev := nd.OnEvent
 	nd.OnEvent = func(now clock.Time, n *nodes.Node, ev *session.Event, injected bool) {
 		if prev != nil {

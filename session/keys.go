@@ -1,7 +1,9 @@
 package session
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 
 	"mattersim/session/message"
 )
@@ -51,4 +53,39 @@ func (m *Manager) SessionKeys(r Ref) (Keys, bool) {
 // sessionKeys is a secure session's raw keys, kept for SessionKeys.
 type sessionKeys struct {
 	i2r, r2i, att [16]byte
+}
+
+// GroupKey is one operational group key a Manager holds, for key logs:
+// derived from an epoch key of a key set on a fabric (spec 4.17.2), with
+// the group session id that messages sealed with it carry (4.17.3.6). The
+// privacy key follows from Operational (security.DerivePrivacyKey). A
+// plain value; a copy.
+type GroupKey struct {
+	Fabric      uint8  // local fabric index
+	KeySet      uint16 // group key set id
+	Epoch       int    // index of the epoch key in the key set
+	SessionID   uint16 // group session id
+	Operational [16]byte
+}
+
+// GroupKeys returns the operational group keys of every key set installed
+// with SetKeySet, ordered by fabric index, key set id and epoch. It
+// changes no state.
+func (m *Manager) GroupKeys() []GroupKey {
+	if m.grp == nil {
+		return nil
+	}
+	var out []GroupKey
+	for _, f := range m.grp.fabrics {
+		for _, ks := range f.keySets {
+			for _, k := range ks.keys {
+				out = append(out, GroupKey{Fabric: f.Index, KeySet: ks.ID, Epoch: k.info.Epoch,
+					SessionID: uint16(k.info.SessionID), Operational: k.info.Operational})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b GroupKey) int {
+		return cmp.Or(cmp.Compare(a.Fabric, b.Fabric), cmp.Compare(a.KeySet, b.KeySet), cmp.Compare(a.Epoch, b.Epoch))
+	})
+	return out
 }

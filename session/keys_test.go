@@ -5,7 +5,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"mattersim/session/group"
 	"mattersim/session/message"
+	"mattersim/session/security"
 )
 
 // TestSessionKeys: the key log accessor returns what was installed, from
@@ -53,4 +55,23 @@ func TestSessionKeys(t *testing.T) {
 	require.False(t, ok, "unsecured session")
 	_, ok = m.SessionKeys(Ref{LocalID: 9})
 	require.False(t, ok, "unknown id")
+}
+
+// TestGroupKeys: the key log accessor lists the operational key of every
+// epoch of every key set, with its group session id (the SDK's vector:
+// epoch key 10..1f gives group session id 0xa512), in key set and epoch
+// order; none before a fabric exists.
+func TestGroupKeys(t *testing.T) {
+	m := newManager(t, Config{}, 1, jitterHalf)
+	require.Empty(t, m.GroupKeys())
+	n := newGroupNode(t, Config{}, 2, 7, group.TrustFirst)
+	second := security.Key{0x20}
+	require.NoError(t, n.m.SetKeySet(testFabric, group.KeySet{ID: 0x41, Epochs: []group.EpochKey{{Key: testEpoch}, {Key: second, Start: 5}}}))
+	op := security.DeriveGroupOperationalKey(testEpoch, testCFID)
+	op2 := security.DeriveGroupOperationalKey(second, testCFID)
+	require.Equal(t, []GroupKey{
+		{Fabric: testFabric, KeySet: 0x41, Epoch: 0, SessionID: 0xa512, Operational: op},
+		{Fabric: testFabric, KeySet: 0x41, Epoch: 1, SessionID: uint16(security.GroupSessionID(op2)), Operational: op2},
+		{Fabric: testFabric, KeySet: testKeySet, Epoch: 0, SessionID: 0xa512, Operational: op},
+	}, n.m.GroupKeys())
 }

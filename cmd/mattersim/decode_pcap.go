@@ -31,13 +31,13 @@ frame (UDP port 5540 or 15540, or a --port), its message header (spec
 4.4.1) and, when the payload can be read, its protocol header (spec 4.4.3)
 and payload, TLV pretty-printed, as mattersim decode message does.
 
---keylog FILE (mattersim run --keylog) gives the session keys: a secure
-unicast message is decrypted with the key of the session its destination
-and session id name (AES-CCM, nonce of spec 4.8.1.1); one the key log has
-no key for, or whose MIC no key matches, says so. Frames of a plaintext
-capture (--pcap-plaintext) are shown as PLAINTEXT (decrypted by mattersim,
-not wire bytes). Group messages are shown encrypted: key logs hold unicast
-session keys only.
+--keylog FILE (mattersim run --keylog) gives the keys: a secure unicast
+message is decrypted with the key of the session its destination and
+session id name (AES-CCM, nonce of spec 4.8.1.1), a group message with the
+group key of its group session id, its header de-obfuscated first (spec
+4.9.3); one the key log has no key for, or whose MIC no key matches, says
+so. Frames of a plaintext capture (--pcap-plaintext) are shown as PLAINTEXT
+(decrypted by mattersim, not wire bytes).
 
 --frames N or N-M prints only those frames (1-based, as Wireshark numbers
 them); every frame is still counted. A last line counts the frames by
@@ -63,9 +63,7 @@ outcome.`,
 					return badInput("decode pcap: --keylog %s: %v", keylog, strings.TrimPrefix(err.Error(), "capture: "))
 				}
 				ring = new(capture.Keyring)
-				for _, r := range recs {
-					ring.Add(r)
-				}
+				ring.AddLog(recs)
 			}
 			f, err := os.Open(args[0])
 			if err != nil {
@@ -86,7 +84,7 @@ outcome.`,
 			return decodePcap(cmd.OutOrStdout(), f, ring, ports, sel)
 		},
 	}
-	c.Flags().StringVar(&keylog, "keylog", "", "session key log `FILE` (mattersim run --keylog) to decrypt with")
+	c.Flags().StringVar(&keylog, "keylog", "", "key log `FILE` (mattersim run --keylog) to decrypt with")
 	c.Flags().StringVar(&frames, "frames", "", "print only frames `N` or N-M (1-based; all are counted)")
 	c.Flags().UintSliceVar(&portArgs, "port", nil, "also decode UDP `PORT` as Matter (repeatable; 5540 and 15540 always are)")
 	return c
@@ -225,8 +223,10 @@ func writeCapturedMessage(out *strings.Builder, ring *capture.Keyring, haveKeys 
 		return
 	}
 	note := ""
-	if o.Header.Flags.Privacy() {
-		note = "counter and node ids are obfuscated (group keys are not in key logs)"
+	if o.Header.Flags.Privacy() && o.Status != capture.Decrypted && o.Status != capture.Plaintext {
+		note = "counter and node ids are obfuscated (no group key for them)"
+	} else if o.Header.Flags.Privacy() {
+		note = "de-obfuscated (counter and node ids as they were before obfuscation)"
 	}
 	writeMessageHeader(out, &o.Header, o.HeaderLen, note)
 	rest := fr.Payload[o.HeaderLen:]
@@ -247,6 +247,10 @@ func writeCapturedMessage(out *strings.Builder, ring *capture.Keyring, haveKeys 
 		}
 	case capture.Decrypted:
 		count = &tally.decrypted
+		if g := o.Group; g != nil {
+			fmt.Fprintf(out, "decrypted: group key set %d epoch %d (key log)\n", g.KeySet, g.Epoch)
+			break
+		}
 		r := o.Record
 		t := int64(r.Time)
 		fmt.Fprintf(out, "decrypted: %s key of the %s session %d → %d established at t=%d.%09d (key log)\n",

@@ -128,3 +128,33 @@ func TestDecodePcapBadInput(t *testing.T) {
 		require.Contains(t, stderr, tc.want, "case %d", i+1)
 	}
 }
+
+// TestDecodePcapGroups: in a group scenario the key log's GROUP lines
+// de-obfuscate and decrypt every group message of the wire capture, and
+// the plaintext capture holds the same messages in the clear.
+func TestDecodePcapGroups(t *testing.T) {
+	dir := t.TempDir()
+	plain, keys := filepath.Join(dir, "plain.pcap"), filepath.Join(dir, "keys.log")
+	code, _, stderr, out := runOut(t, "group-replay", "--ci", "--quiet", "--pcap", "--pcap-plaintext", plain, "--keylog", keys)
+	require.Equal(t, 0, code, stderr)
+	log := readFile(t, keys)
+	require.Equal(t, 1, strings.Count(log, "\nGROUP "), "one group key, written once:\n%s", log)
+
+	code, withKeys, stderr := runCLI(t, "decode", "pcap", filepath.Join(out, "capture.pcap"), "--keylog", keys)
+	require.Equal(t, 0, code, stderr)
+	code, plainOut, stderr := runCLI(t, "decode", "pcap", plain)
+	require.Equal(t, 0, code, stderr)
+	k, p := tally(t, withKeys), tally(t, plainOut)
+	require.Positive(t, k["decrypted"])
+	require.Equal(t, k["decrypted"], p["plaintext"])
+	require.Zero(t, k["no key"]+k["not authenticated"]+k["malformed"], withKeys)
+	for _, want := range []string{"(group, secure)", "security flags: 0x81 [P]", "privacy:        de-obfuscated",
+		"decrypted: group key set", "opcode:         0x08 InvokeRequest"} {
+		require.Contains(t, withKeys, want)
+	}
+	require.Contains(t, plainOut, "security flags: 0x91 [P]")
+
+	code, noKeys, _ := runCLI(t, "decode", "pcap", filepath.Join(out, "capture.pcap"))
+	require.Equal(t, 0, code)
+	require.Contains(t, noKeys, "privacy:        counter and node ids are obfuscated (no group key for them)")
+}

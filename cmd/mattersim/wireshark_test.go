@@ -170,6 +170,23 @@ func TestTsharkDissector(t *testing.T) {
 	require.Contains(t, summary, "Secure Channel PBKDFParamRequest")
 	require.Contains(t, summary, "Encrypted, session")
 
+	t.Run("groups", func(t *testing.T) {
+		// Group messages (privacy on): encrypted and obfuscated on the
+		// wire, InvokeRequests with their command path in the clear.
+		dir := t.TempDir()
+		gplain := filepath.Join(dir, "plain.pcap")
+		code, _, stderr, out := runOut(t, "group-replay", "--ci", "--quiet", "--pcap", "--pcap-plaintext", gplain)
+		require.Equal(t, 0, code, stderr)
+		gw := fieldValues(t, bin, filepath.Join(out, "capture.pcap"), "mattersim.opcode_name", "mattersim.encrypted")
+		require.Empty(t, gw["mattersim.opcode_name"])
+		require.NotEmpty(t, gw["mattersim.encrypted"])
+		gp := fieldValues(t, bin, gplain, "mattersim.opcode_name", "mattersim.im.command", "mattersim.plaintext", "mattersim.encrypted")
+		require.Len(t, gp["mattersim.plaintext"], len(gw["mattersim.encrypted"]), "every group message decrypted")
+		require.Equal(t, len(gp["mattersim.plaintext"]), countOf(gp["mattersim.opcode_name"], "InvokeRequest"))
+		require.NotEmpty(t, gp["mattersim.im.command"])
+		require.Contains(t, runTshark(t, bin, gplain, "-V", "-c", "1"), "(privacy: de-obfuscated by mattersim)")
+	})
+
 	t.Run("malformed", func(t *testing.T) {
 		file, n := malformedCapture(t)
 		got := fieldValues(t, bin, file, "frame.number", "mattersim.opcode_name")

@@ -49,17 +49,23 @@ func TestKeyLogRoundTrip(t *testing.T) {
 	c := testRecord(session.CASE)
 	c.Initiator.SessionID = 1
 	require.True(t, l.Add(c))
+	g := GroupRecord{Time: 2, KeySet: 0x42, Epoch: 1, SessionID: 0xa512, Operational: keyB}
+	require.True(t, l.AddGroup(g))
+	g2 := g
+	g2.Time = 9
+	require.False(t, l.AddGroup(g2), "another member's copy of the same key")
 	require.NoError(t, l.Flush())
-	require.Equal(t, 2, l.Records())
+	require.Equal(t, 3, l.Records())
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	require.Len(t, lines, 3)
+	require.Len(t, lines, 4)
 	require.True(t, strings.HasPrefix(lines[0], "# mattersim key log v1"))
 	require.Equal(t, "SESSION t=0.012443460 kind=pase initiator=[fd00:6d73:696d::1]:5540 initiator_node=0x0000000100000001 initiator_sid=23753"+
 		" responder=[fd00:6d73:696d::2]:5540 responder_node=0x0000000200000005 responder_sid=27314"+
 		" i2r=0102030405060708090a0b0c0d0e0f10 r2i=f0e1d2c3b4a5968778695a4b3c2d1e0f attestation=e85e0000000000000000000000000000", lines[1])
+	require.Equal(t, "GROUP t=0.000000002 keyset=66 epoch=1 group_sid=42258 key=f0e1d2c3b4a5968778695a4b3c2d1e0f", lines[3])
 	got, err := ParseKeyLog(strings.NewReader(b.String() + "\nFUTURE x=1\n"))
 	require.NoError(t, err)
-	require.Equal(t, []SessionRecord{r, c}, got)
+	require.Equal(t, KeyLogRecords{Sessions: []SessionRecord{r, c}, Groups: []GroupRecord{g}}, got)
 }
 
 func TestParseKeyLogErrors(t *testing.T) {
@@ -67,15 +73,18 @@ func TestParseKeyLogErrors(t *testing.T) {
 	for i, tc := range []struct {
 		from, to, want string
 	}{
-		{"t=0.012443460", "t=x", "t=x: not seconds"},                                       // 1
-		{"t=0.012443460", "t=0.0124434601", "more than 9 decimals"},                        // 2
-		{"kind=pase", "kind=tls", "kind=tls: want pase or case"},                           // 3
-		{"initiator=[fd00:6d73:696d::1]:5540", "initiator=fd00::1", "not [address]:port"},  // 4
-		{"responder_sid=27314", "responder_sid=0", "not a session id"},                     // 5
-		{"i2r=0102030405060708090a0b0c0d0e0f10", "i2r=0102", "want 32 hex digits"},         // 6
-		{" attestation=e85e0000000000000000000000000000", "", "missing attestation="},      // 7
-		{"kind=pase", "kind", `field "kind" is not key=value`},                             // 8
-		{"initiator_node=0x0000000100000001", "initiator_node=zz", "not a 64-bit node id"}, // 9
+		{"t=0.012443460", "t=x", "t=x: not seconds"},                                                     // 1
+		{"t=0.012443460", "t=0.0124434601", "more than 9 decimals"},                                      // 2
+		{"kind=pase", "kind=tls", "kind=tls: want pase or case"},                                         // 3
+		{"initiator=[fd00:6d73:696d::1]:5540", "initiator=fd00::1", "not [address]:port"},                // 4
+		{"responder_sid=27314", "responder_sid=0", "not a session id"},                                   // 5
+		{"i2r=0102030405060708090a0b0c0d0e0f10", "i2r=0102", "want 32 hex digits"},                       // 6
+		{" attestation=e85e0000000000000000000000000000", "", "missing attestation="},                    // 7
+		{"kind=pase", "kind", `field "kind" is not key=value`},                                           // 8
+		{"initiator_node=0x0000000100000001", "initiator_node=zz", "not a 64-bit node id"},               // 9
+		{good, "GROUP t=1 keyset=1 epoch=0 group_sid=7", "missing key="},                                 // 10
+		{good, "GROUP t=1 keyset=70000 epoch=0 group_sid=7 key=00", "keyset=70000: not a 16-bit number"}, // 11
+		{good, "GROUP t=1 keyset=1 epoch=0 group_sid=7 key=00", "key=00: want 32 hex digits"},            // 12
 	} {
 		line := strings.Replace(good, tc.from, tc.to, 1)
 		require.NotEqual(t, good, line, "case %d", i+1)
@@ -197,4 +206,46 @@ func TestPlaintextRewrite(t *testing.T) {
 	for _, short := range [][]byte{nil, pkt[:30], pkt[:50]} {
 		require.Equal(t, short, p.Rewrite(short))
 	}
+}
+
+// TestKeyringOpenGroup: a group message with the privacy flag is
+// de-obfuscated and decrypted with the GROUP record of its group session
+// id (nonce: the source node id), whichever of several candidates holds
+// the key; without its key it is NoKey, with a wrong one AuthFailed.
+func TestKeyringOpenGroup(t *testing.T) {
+	op := security.Key(keyA)
+	const sid = 0xa512
+	h := message.Header{SessionID: sid, Flags: message.GroupSessionFlag | message.PrivacyFlag, Counter: 77,
+		Source: 0x0000000200000003, HasSource: true, DestKind: message.DestinationGroup, DestGroup: 0x0101}
+	wire := security.SealMessage(nil, security.NewCCM(op), &h, h.Source, plainMsg)
+	clear := h.Append(nil)
+	require.NoError(t, security.NewPrivacy(security.DerivePrivacyKey(op)).Obfuscate(wire))
+	require.NotEqual(t, clear, wire[:len(clear)], "obfuscated")
+
+	var ring Keyring
+	o := ring.Open(addrR, wire)
+	require.Equal(t, NoKey, o.Status)
+	ring.AddGroup(GroupRecord{KeySet: 1, SessionID: sid, Operational: keyB}) // same id, other key
+	o = ring.Open(addrR, wire)
+	require.Equal(t, AuthFailed, o.Status)
+	ring.AddLog(KeyLogRecords{Groups: []GroupRecord{{KeySet: 2, SessionID: sid, Operational: keyA}}})
+	require.Equal(t, 2, ring.Len())
+	before := append([]byte(nil), wire...)
+	o = ring.Open(addrR, wire)
+	require.Equal(t, Decrypted, o.Status, "%v", o.Err)
+	require.Equal(t, before, wire, "datagram not modified")
+	require.Equal(t, plainMsg, o.Plain)
+	require.Equal(t, clear, o.Clear)
+	require.Equal(t, h.Counter, o.Header.Counter)
+	require.Equal(t, h.Source, o.Header.Source)
+	require.EqualValues(t, 2, o.Group.KeySet)
+
+	// In a plaintext capture the header is written in the clear, P kept.
+	p := NewPlaintexter(&ring)
+	src, dst := netip.MustParseAddrPort("[fd00:6d73:696d::4]:5540"), netip.MustParseAddrPort("[ff35:40:fd00::101]:5540")
+	got := p.Rewrite(ipv6UDP(src, dst, wire))
+	hdr := append([]byte(nil), clear...)
+	hdr[3] |= byte(PlaintextFlag)
+	want := ipv6UDP(netip.AddrPortFrom(src.Addr(), PlaintextPort), netip.AddrPortFrom(dst.Addr(), PlaintextPort), append(hdr, plainMsg...))
+	require.Equal(t, want, got)
 }

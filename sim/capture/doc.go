@@ -4,17 +4,20 @@
 //
 // A key log (KeyLog, ParseKeyLog) has one line per secure session
 // establishment with both endpoints' addresses, node ids and session ids
-// and the session keys (spec 4.13.2.6). A Keyring built from it finds the
-// key of a captured secure message by its destination and session id and
-// opens it with the AES-CCM nonce of spec 4.8.1.1 (Keyring.Open).
+// and the session keys (spec 4.13.2.6), and one line per operational group
+// key (spec 4.17.2). A Keyring built from it finds the key of a captured
+// secure message by its destination and session id (unicast) or its group
+// session id, de-obfuscates a group header (spec 4.9.3) and opens the
+// message with the AES-CCM nonce of spec 4.8.1.1 (Keyring.Open).
 //
 // A plaintext capture (Plaintexter) is a normal capture in which every
-// unicast secure message mattersim could decrypt is replaced by its
-// plaintext, marked twice so that it is never taken for wire bytes:
+// secure message mattersim could decrypt is replaced by its plaintext,
+// marked twice so that it is never taken for wire bytes:
 //
 //   - the message's security flags have PlaintextFlag (0x10, a bit spec
 //     4.4.1.3 reserves) set, and the MIC is gone: the protocol header
-//     follows the message header directly;
+//     follows the message header directly (a group message's header is
+//     de-obfuscated, its privacy flag kept);
 //   - every UDP port 5540 of the capture (Matter frames, decrypted or
 //     not) reads PlaintextPort (15540), so no Matter dissector takes the
 //     file for traffic on the Matter port.

@@ -54,6 +54,24 @@ func NewSessionRecord(now clock.Time, k session.Keys, local netip.AddrPort, loca
 	return r
 }
 
+// GroupRecord is a key log GROUP line: an operational group key some node
+// holds (spec 4.17.2) and the group session id of the messages it seals.
+// The privacy key follows from it (security.DerivePrivacyKey). A plain
+// value.
+type GroupRecord struct {
+	Time        clock.Time
+	KeySet      uint16
+	Epoch       int
+	SessionID   uint16
+	Operational [16]byte
+}
+
+// NewGroupRecord is the record of one of a node's group keys (from
+// session.Manager.GroupKeys).
+func NewGroupRecord(now clock.Time, k session.GroupKey) GroupRecord {
+	return GroupRecord{Time: now, KeySet: k.KeySet, Epoch: k.Epoch, SessionID: k.SessionID, Operational: k.Operational}
+}
+
 // Key log format, one record per line (fields in this order, separated by
 // one space; '#' starts a comment line):
 //
@@ -61,11 +79,28 @@ func NewSessionRecord(now clock.Time, k session.Keys, local netip.AddrPort, loca
 //	  initiator=<[addr]:port> initiator_node=<0x16 hex> initiator_sid=<decimal>
 //	  responder=<[addr]:port> responder_node=<0x16 hex> responder_sid=<decimal>
 //	  i2r=<32 hex> r2i=<32 hex> attestation=<32 hex>
+//	GROUP t=<seconds.nanoseconds> keyset=<decimal> epoch=<decimal>
+//	  group_sid=<decimal> key=<32 hex>
 //
 // t is virtual time, on the same scale as the capture's timestamps.
 // Readers skip lines of an unknown record type, so later versions may add
 // some.
-const keyLogHeader = "# mattersim key log v1: one SESSION line per secure session establishment (README \"Wireshark\")\n"
+const keyLogHeader = "# mattersim key log v1: SESSION lines (secure sessions) and GROUP lines (group keys) (README \"Wireshark\")\n"
+
+// AppendText appends r as a key log line (with its newline).
+func (r *GroupRecord) AppendText(b []byte) []byte {
+	b = append(b, "GROUP t="...)
+	b = appendSeconds(b, r.Time)
+	b = append(b, " keyset="...)
+	b = strconv.AppendUint(b, uint64(r.KeySet), 10)
+	b = append(b, " epoch="...)
+	b = strconv.AppendInt(b, int64(r.Epoch), 10)
+	b = append(b, " group_sid="...)
+	b = strconv.AppendUint(b, uint64(r.SessionID), 10)
+	b = append(b, " key="...)
+	b = hex.AppendEncode(b, r.Operational[:])
+	return append(b, '\n')
+}
 
 // AppendText appends r as a key log line (with its newline).
 func (r *SessionRecord) AppendText(b []byte) []byte {
@@ -127,11 +162,12 @@ func appendHex64(b []byte, v uint64) []byte {
 // skipped, so each establishment is one line. The zero value is not
 // usable; call NewKeyLog. Writes are buffered: call Flush at the end.
 type KeyLog struct {
-	w    *bufio.Writer
-	seen map[sessionKey]struct{}
-	buf  []byte
-	n    int
-	err  error
+	w      *bufio.Writer
+	seen   map[sessionKey]struct{}
+	groups map[[16]byte]struct{}
+	buf    []byte
+	n      int
+	err    error
 }
 
 type sessionKey struct {
@@ -141,7 +177,7 @@ type sessionKey struct {
 
 // NewKeyLog returns a key log writing to w.
 func NewKeyLog(w io.Writer) *KeyLog {
-	l := &KeyLog{w: bufio.NewWriterSize(w, 16<<10), seen: make(map[sessionKey]struct{})}
+	l := &KeyLog{w: bufio.NewWriterSize(w, 16<<10), seen: make(map[sessionKey]struct{}), groups: make(map[[16]byte]struct{})}
 	_, l.err = l.w.WriteString(keyLogHeader)
 	return l
 }
@@ -156,6 +192,21 @@ func (l *KeyLog) Add(r SessionRecord) bool {
 		return false
 	}
 	l.seen[k] = struct{}{}
+	l.buf = r.AppendText(l.buf[:0])
+	if _, err := l.w.Write(l.buf); err != nil && l.err == nil {
+		l.err = err
+	}
+	l.n++
+	return true
+}
+
+// AddGroup writes r unless a GROUP line with the same key was written (every
+// member of a group holds it), and reports whether it wrote it.
+func (l *KeyLog) AddGroup(r GroupRecord) bool {
+	if _, dup := l.groups[r.Operational]; dup {
+		return false
+	}
+	l.groups[r.Operational] = struct{}{}
 	l.buf = r.AppendText(l.buf[:0])
 	if _, err := l.w.Write(l.buf); err != nil && l.err == nil {
 		l.err = err
@@ -187,11 +238,17 @@ func (e *KeyLogError) Error() string {
 
 var _ error = (*KeyLogError)(nil)
 
+// KeyLogRecords are the records of a key log, in file order.
+type KeyLogRecords struct {
+	Sessions []SessionRecord
+	Groups   []GroupRecord
+}
+
 // ParseKeyLog reads a key log. Blank lines, comments and lines of an
-// unknown record type are skipped; a malformed SESSION line is a
+// unknown record type are skipped; a malformed SESSION or GROUP line is a
 // *KeyLogError.
-func ParseKeyLog(r io.Reader) ([]SessionRecord, error) {
-	var out []SessionRecord
+func ParseKeyLog(r io.Reader) (KeyLogRecords, error) {
+	var out KeyLogRecords
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	line := 0
@@ -202,48 +259,119 @@ func ParseKeyLog(r io.Reader) ([]SessionRecord, error) {
 			continue
 		}
 		fields := strings.Fields(text)
-		if fields[0] != "SESSION" {
-			continue
+		var reason string
+		switch fields[0] {
+		case "SESSION":
+			var rec SessionRecord
+			if rec, reason = parseSession(fields[1:]); reason == "" {
+				out.Sessions = append(out.Sessions, rec)
+			}
+		case "GROUP":
+			var rec GroupRecord
+			if rec, reason = parseGroup(fields[1:]); reason == "" {
+				out.Groups = append(out.Groups, rec)
+			}
 		}
-		rec, reason := parseSession(fields[1:])
 		if reason != "" {
-			return nil, &KeyLogError{Line: line, Reason: reason}
+			return KeyLogRecords{}, &KeyLogError{Line: line, Reason: reason}
 		}
-		out = append(out, rec)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("capture: key log: %w", err)
+		return KeyLogRecords{}, fmt.Errorf("capture: key log: %w", err)
 	}
 	return out, nil
 }
 
-func parseSession(fields []string) (SessionRecord, string) {
-	var r SessionRecord
-	kv := make(map[string]string, len(fields))
+// fieldSet is the key=value fields of a key log line.
+type fieldSet map[string]string
+
+func parseFields(fields []string) (fieldSet, string) {
+	kv := make(fieldSet, len(fields))
 	for _, f := range fields {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok {
-			return r, fmt.Sprintf("field %q is not key=value", f)
+			return nil, fmt.Sprintf("field %q is not key=value", f)
 		}
 		kv[k] = v
 	}
-	need := func(k string) (string, string) {
-		v, ok := kv[k]
-		if !ok {
-			return "", "missing " + k + "="
-		}
-		return v, ""
+	return kv, ""
+}
+
+func (kv fieldSet) need(k string) (string, string) {
+	v, ok := kv[k]
+	if !ok {
+		return "", "missing " + k + "="
 	}
-	var why string
-	var v string
-	if v, why = need("t"); why != "" {
-		return r, why
+	return v, ""
+}
+
+func (kv fieldSet) time() (clock.Time, string) {
+	v, why := kv.need("t")
+	if why != "" {
+		return 0, why
 	}
 	t, err := parseSeconds(v)
 	if err != nil {
-		return r, "t=" + v + ": " + err.Error()
+		return 0, "t=" + v + ": " + err.Error()
 	}
-	r.Time = t
+	return t, ""
+}
+
+func (kv fieldSet) key(name string, dst *[16]byte) string {
+	v, why := kv.need(name)
+	if why != "" {
+		return why
+	}
+	b, err := hex.DecodeString(v)
+	if err != nil || len(b) != 16 {
+		return name + "=" + v + ": want 32 hex digits"
+	}
+	copy(dst[:], b)
+	return ""
+}
+
+func parseGroup(fields []string) (GroupRecord, string) {
+	var r GroupRecord
+	kv, why := parseFields(fields)
+	if why != "" {
+		return r, why
+	}
+	if r.Time, why = kv.time(); why != "" {
+		return r, why
+	}
+	for _, f := range []struct {
+		name string
+		bits int
+		set  func(uint64)
+	}{
+		{"keyset", 16, func(v uint64) { r.KeySet = uint16(v) }},
+		{"epoch", 8, func(v uint64) { r.Epoch = int(v) }},
+		{"group_sid", 16, func(v uint64) { r.SessionID = uint16(v) }},
+	} {
+		v, why := kv.need(f.name)
+		if why != "" {
+			return r, why
+		}
+		n, err := strconv.ParseUint(v, 0, f.bits)
+		if err != nil {
+			return r, fmt.Sprintf("%s=%s: not a %d-bit number", f.name, v, f.bits)
+		}
+		f.set(n)
+	}
+	return r, kv.key("key", &r.Operational)
+}
+
+func parseSession(fields []string) (SessionRecord, string) {
+	var r SessionRecord
+	kv, why := parseFields(fields)
+	if why != "" {
+		return r, why
+	}
+	if r.Time, why = kv.time(); why != "" {
+		return r, why
+	}
+	need := kv.need
+	var v string
 	if v, why = need("kind"); why != "" {
 		return r, why
 	}
@@ -262,6 +390,7 @@ func parseSession(fields []string) (SessionRecord, string) {
 		if v, why = need(e.name); why != "" {
 			return r, why
 		}
+		var err error
 		if e.ep.Addr, err = netip.ParseAddrPort(v); err != nil {
 			return r, e.name + "=" + v + ": not [address]:port"
 		}
@@ -286,14 +415,9 @@ func parseSession(fields []string) (SessionRecord, string) {
 		name string
 		dst  *[16]byte
 	}{{"i2r", &r.I2R}, {"r2i", &r.R2I}, {"attestation", &r.Attestation}} {
-		if v, why = need(k.name); why != "" {
+		if why := kv.key(k.name, k.dst); why != "" {
 			return r, why
 		}
-		b, err := hex.DecodeString(v)
-		if err != nil || len(b) != 16 {
-			return r, k.name + "=" + v + ": want 32 hex digits"
-		}
-		copy(k.dst[:], b)
 	}
 	return r, ""
 }

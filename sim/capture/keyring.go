@@ -54,7 +54,7 @@ const (
 	// decrypted it when it wrote the capture.
 	Plaintext
 	// NoKey: no record names the message's destination and session id
-	// (or, for a group message, the key log has no group keys).
+	// (for a group message: no GROUP record has its group session id).
 	NoKey
 	// AuthFailed: records matched but none authenticated the message
 	// (forged or corrupted, or a record is wrong).
@@ -76,18 +76,24 @@ func (s Status) String() string {
 
 // Opened is a datagram Keyring.Open looked at.
 type Opened struct {
-	Status    Status
+	Status Status
+	// Header is the message header, de-obfuscated when a group key
+	// opened a message with the privacy flag; Clear is its bytes as
+	// decoded (HeaderLen of them; aliasing the datagram, or a buffer of
+	// the Keyring reused by the next Open).
 	Header    message.Header
 	HeaderLen int
+	Clear     []byte
 	// Plain is the protocol header and application payload (Unsecured,
 	// Decrypted, Plaintext). It aliases the datagram for Unsecured and
 	// Plaintext and a buffer of the Keyring for Decrypted, reused by the
 	// next Open.
 	Plain []byte
-	// Record and Dir: the key log record and key that opened it
-	// (Decrypted).
+	// Record and Dir: the key log record and key that opened a unicast
+	// message (Decrypted); Group the record that opened a group message.
 	Record *SessionRecord
 	Dir    Direction
+	Group  *GroupRecord
 	// Err says why for Malformed, NoKey and AuthFailed.
 	Err error
 }
@@ -97,9 +103,12 @@ type Opened struct {
 // has the message's session id. The zero value is an empty keyring ready
 // to use. Not safe for concurrent use.
 type Keyring struct {
-	recs []SessionRecord
-	by   map[ringKey][]int // record indexes, oldest first
-	buf  []byte
+	recs   []SessionRecord
+	by     map[ringKey][]int // record indexes, oldest first
+	groups []GroupRecord
+	bySID  map[uint16][]int // group record indexes by group session id
+	buf    []byte
+	hdr    []byte
 }
 
 type ringKey struct {
@@ -120,8 +129,27 @@ func (k *Keyring) Add(r SessionRecord) {
 	}
 }
 
-// Len returns the number of records.
-func (k *Keyring) Len() int { return len(k.recs) }
+// AddGroup enters a group key.
+func (k *Keyring) AddGroup(r GroupRecord) {
+	if k.bySID == nil {
+		k.bySID = make(map[uint16][]int)
+	}
+	k.bySID[r.SessionID] = append(k.bySID[r.SessionID], len(k.groups))
+	k.groups = append(k.groups, r)
+}
+
+// AddLog enters every record of a parsed key log.
+func (k *Keyring) AddLog(l KeyLogRecords) {
+	for _, r := range l.Sessions {
+		k.Add(r)
+	}
+	for _, r := range l.Groups {
+		k.AddGroup(r)
+	}
+}
+
+// Len returns the number of records, SESSION and GROUP.
+func (k *Keyring) Len() int { return len(k.recs) + len(k.groups) }
 
 // ErrNoKey and ErrAuth are the Err of a NoKey and an AuthFailed Opened,
 // wrapped with the session id and destination.
@@ -131,10 +159,13 @@ var (
 )
 
 // Open looks at a Matter datagram sent to dst and decrypts it if it is a
-// secure unicast message the keyring has the key for. Records whose
-// destination endpoint matches are tried newest first: session ids are
-// reused once a session is gone, and the MIC decides. datagram is not
-// modified.
+// secure message the keyring has the key for. For a unicast message,
+// records whose destination endpoint matches are tried newest first:
+// session ids are reused once a session is gone, and the MIC decides. For
+// a group message, the group keys with its group session id are tried in
+// the order added, each de-obfuscating a copy of the header first if the
+// privacy flag is set (spec 4.9.3); the nonce uses the source node id
+// (spec 4.8.1.1). datagram is not modified.
 func (k *Keyring) Open(dst netip.AddrPort, datagram []byte) Opened {
 	var o Opened
 	n, err := o.Header.Decode(datagram)
@@ -142,7 +173,7 @@ func (k *Keyring) Open(dst netip.AddrPort, datagram []byte) Opened {
 		o.Status, o.Err = Malformed, err
 		return o
 	}
-	o.HeaderLen = n
+	o.HeaderLen, o.Clear = n, datagram[:n]
 	h := &o.Header
 	switch {
 	case !h.IsSecure():
@@ -155,8 +186,7 @@ func (k *Keyring) Open(dst netip.AddrPort, datagram []byte) Opened {
 		o.Status, o.Err = Malformed, fmt.Errorf("capture: secure message of %d bytes after its header: shorter than the %d-byte MIC", len(datagram)-n, security.MICSize)
 		return o
 	case h.Flags.SessionType() == message.SessionGroup:
-		o.Status, o.Err = NoKey, fmt.Errorf("%w for group session 0x%04X: key logs hold unicast session keys only", ErrNoKey, uint16(h.SessionID))
-		return o
+		return k.openGroup(o, datagram)
 	}
 	idx := k.by[ringKey{dst, uint16(h.SessionID)}]
 	if len(idx) == 0 {
@@ -181,5 +211,39 @@ func (k *Keyring) Open(dst netip.AddrPort, datagram []byte) Opened {
 		return o
 	}
 	o.Status, o.Err = AuthFailed, fmt.Errorf("%w: session %d to %s (%d key log records tried)", ErrAuth, uint16(h.SessionID), dst, len(idx))
+	return o
+}
+
+func (k *Keyring) openGroup(o Opened, datagram []byte) Opened {
+	sid := uint16(o.Header.SessionID)
+	idx := k.bySID[sid]
+	if len(idx) == 0 {
+		o.Status, o.Err = NoKey, fmt.Errorf("%w for group session %d", ErrNoKey, sid)
+		return o
+	}
+	privacy := o.Header.Flags.Privacy()
+	for _, i := range idx {
+		r := &k.groups[i]
+		buf := append(k.hdr[:0], datagram...)
+		k.hdr = buf
+		if privacy {
+			if security.NewPrivacy(security.DerivePrivacyKey(r.Operational)).Deobfuscate(buf) != nil {
+				continue
+			}
+		}
+		var h message.Header
+		n, err := h.Decode(buf)
+		if err != nil || !h.HasSource {
+			continue
+		}
+		plain, err := security.OpenMessage(k.buf[:0], security.NewCCM(r.Operational), buf, n, h.Source)
+		if err != nil {
+			continue
+		}
+		k.buf = plain[:0]
+		o.Status, o.Header, o.HeaderLen, o.Clear, o.Plain, o.Group = Decrypted, h, n, buf[:n], plain, r
+		return o
+	}
+	o.Status, o.Err = AuthFailed, fmt.Errorf("%w: group session %d (%d group keys tried)", ErrAuth, sid, len(idx))
 	return o
 }

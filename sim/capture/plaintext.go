@@ -33,9 +33,11 @@ func NewPlaintexter(ring *Keyring) *Plaintexter { return &Plaintexter{ring: ring
 //   - not IPv6 with a UDP header right after the fixed header, or no end
 //     on port 5540: pkt itself;
 //   - otherwise the packet with each port 5540 replaced by 15540 and, for a
-//     secure unicast message its keyring opens, the message header with
+//     secure message its keyring opens, the message header with
 //     PlaintextFlag set followed by the plaintext (no MIC), with the IPv6
-//     payload length, UDP length and UDP checksum recomputed.
+//     payload length, UDP length and UDP checksum recomputed. A group
+//     message's header is written de-obfuscated, its privacy flag kept:
+//     with PlaintextFlag, P says the wire bytes were obfuscated.
 //
 // The result aliases a buffer reused by the next call; pkt is not
 // modified.
@@ -62,7 +64,7 @@ func (p *Plaintexter) Rewrite(pkt []byte) []byte {
 	b := append(p.out[:0], pkt[:ipv6HeaderLen+udpHeaderLen]...)
 	if o := p.ring.Open(dst, payload); o.Status == Decrypted {
 		p.Decrypted++
-		b = append(b, payload[:o.HeaderLen]...)
+		b = append(b, o.Clear...) // de-obfuscated if a group key opened it
 		b[ipv6HeaderLen+udpHeaderLen+3] |= byte(PlaintextFlag)
 		b = append(b, o.Plain...)
 	} else {

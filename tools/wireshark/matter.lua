@@ -561,7 +561,11 @@ local function dissect_message(tvb, pinfo, tree)
         sft:add_proto_expert_info(ef_reserved, "Reserved session type")
     end
     local where = stype == 1 and string.format("group session 0x%04X", sid) or string.format("session %d", sid)
-    t:append_text(string.format(": %s, counter %d%s", where, ctr, has(sf, 0x80) and " (privacy: obfuscated)" or ""))
+    local privacy = ""
+    if has(sf, 0x80) then
+        privacy = decrypted and " (privacy: de-obfuscated by mattersim)" or " (privacy: obfuscated)"
+    end
+    t:append_text(string.format(": %s, counter %d%s", where, ctr, privacy))
     if decrypted then
         local p = tree:add(f.plaintext, tvb(0, tvb:len()), "PLAINTEXT (decrypted by mattersim, not wire bytes)")
         p:add_proto_expert_info(ef_plaintext)
