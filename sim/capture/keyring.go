@@ -104,11 +104,28 @@ type Opened struct {
 // to use. Not safe for concurrent use.
 type Keyring struct {
 	recs   []SessionRecord
-	by     map[ringKey][]int // record indexes, oldest first
+	ccms   [][2]*security.CCM // per record: I2R, R2I (made on first use)
+	by     map[ringKey][]int  // record indexes, oldest first
 	groups []GroupRecord
+	gccms  []*security.CCM
 	bySID  map[uint16][]int // group record indexes by group session id
 	buf    []byte
 	hdr    []byte
+}
+
+// cipher returns the AES-CCM of record i's key for dir, made once.
+func (k *Keyring) cipher(i int, dir Direction) *security.CCM {
+	j := int(dir) - 1
+	if c := k.ccms[i][j]; c != nil {
+		return c
+	}
+	key := k.recs[i].I2R
+	if dir == R2I {
+		key = k.recs[i].R2I
+	}
+	c := security.NewCCM(key)
+	k.ccms[i][j] = c
+	return c
 }
 
 type ringKey struct {
@@ -123,6 +140,7 @@ func (k *Keyring) Add(r SessionRecord) {
 	}
 	i := len(k.recs)
 	k.recs = append(k.recs, r)
+	k.ccms = append(k.ccms, [2]*security.CCM{})
 	for _, ep := range []Endpoint{r.Responder, r.Initiator} {
 		rk := ringKey{ep.Addr, ep.SessionID}
 		k.by[rk] = append(k.by[rk], i)
@@ -136,6 +154,7 @@ func (k *Keyring) AddGroup(r GroupRecord) {
 	}
 	k.bySID[r.SessionID] = append(k.bySID[r.SessionID], len(k.groups))
 	k.groups = append(k.groups, r)
+	k.gccms = append(k.gccms, security.NewCCM(r.Operational))
 }
 
 // AddLog enters every record of a parsed key log.
@@ -195,14 +214,14 @@ func (k *Keyring) Open(dst netip.AddrPort, datagram []byte) Opened {
 	}
 	for j := len(idx) - 1; j >= 0; j-- {
 		r := &k.recs[idx[j]]
-		key, dir, node := r.R2I, R2I, r.Responder.Node
+		dir, node := R2I, r.Responder.Node
 		if r.Responder.Addr == dst && r.Responder.SessionID == uint16(h.SessionID) {
-			key, dir, node = r.I2R, I2R, r.Initiator.Node
+			dir, node = I2R, r.Initiator.Node
 		}
 		if r.Kind != session.CASE {
 			node = 0 // PASE: node id 0 both ways (spec 4.8.1.1)
 		}
-		plain, err := security.OpenMessage(k.buf[:0], security.NewCCM(key), datagram, n, node)
+		plain, err := security.OpenMessage(k.buf[:0], k.cipher(idx[j], dir), datagram, n, node)
 		if err != nil {
 			continue
 		}
@@ -236,7 +255,7 @@ func (k *Keyring) openGroup(o Opened, datagram []byte) Opened {
 		if err != nil || !h.HasSource {
 			continue
 		}
-		plain, err := security.OpenMessage(k.buf[:0], security.NewCCM(r.Operational), buf, n, h.Source)
+		plain, err := security.OpenMessage(k.buf[:0], k.gccms[i], buf, n, h.Source)
 		if err != nil {
 			continue
 		}
