@@ -10,7 +10,7 @@ func init() {
 	subcommands = append(subcommands, func() *cobra.Command {
 		c := &cobra.Command{
 			Use:   "decode",
-			Short: "Decode Matter TLV and messages given as hex",
+			Short: "Decode Matter TLV and messages given as hex, and captures",
 			// A group, not a command: a stray word is a mistyped
 			// subcommand (exit 2, not help with exit 0).
 			Args: func(cmd *cobra.Command, args []string) error {

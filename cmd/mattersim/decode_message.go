@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mattersim/session/mcsp"
 	"mattersim/session/message"
 	"mattersim/session/security"
 	"mattersim/tlv"
@@ -266,6 +267,17 @@ func protocolNames(p *message.ProtocolHeader) (proto, op string) {
 func writePayload(out *strings.Builder, p *message.ProtocolHeader, payload []byte) {
 	if len(payload) == 0 {
 		out.WriteString("payload: 0 bytes\n")
+		return
+	}
+	// MsgCounterSyncReq/Rsp are fixed layouts (spec 4.18.4): an 8-byte
+	// challenge; a little-endian counter and the 8-byte response.
+	switch {
+	case p.Is(message.ProtocolSecureChannel, message.OpMsgCounterSyncReq) && len(payload) == mcsp.RequestLen:
+		fmt.Fprintf(out, "payload: %d bytes\n  challenge: %x\n", len(payload), payload)
+		return
+	case p.Is(message.ProtocolSecureChannel, message.OpMsgCounterSyncRsp) && len(payload) == mcsp.ResponseLen:
+		r, _ := mcsp.DecodeResponse(payload)
+		fmt.Fprintf(out, "payload: %d bytes\n  counter:   %d (0x%08X)\n  response:  %x\n", len(payload), r.Counter, r.Counter, r.Response[:])
 		return
 	}
 	// StatusReport is a fixed little-endian layout, not TLV (spec 4.10.1).

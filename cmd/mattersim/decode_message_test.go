@@ -196,3 +196,19 @@ func TestDecodeRefusesBadInputSources(t *testing.T) {
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "standard input: no hex digits")
 }
+
+// MsgCounterSyncReq and Rsp payloads are fixed layouts, not TLV (spec
+// 4.18.4): shown as challenge, and counter and response.
+func TestDecodeMessageMCSPPayloads(t *testing.T) {
+	hdr := "00000000" + "01000000" // unsecured, counter 1
+	for _, tc := range []struct {
+		ph, payload, want string
+	}{
+		{"05000100" + "0000", "0102030405060708", "payload: 8 bytes\n  challenge: 0102030405060708\n"},
+		{"06010100" + "0000" + "01000000", "2a000000" + "0102030405060708", "payload: 12 bytes\n  counter:   42 (0x0000002A)\n  response:  0102030405060708\n"},
+	} {
+		code, stdout, stderr := runCLI(t, "decode", "message", hdr+tc.ph+tc.payload)
+		require.Equal(t, 0, code, stderr)
+		require.True(t, strings.HasSuffix(stdout, tc.want), stdout)
+	}
+}

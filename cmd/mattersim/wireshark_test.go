@@ -187,6 +187,37 @@ func TestTsharkDissector(t *testing.T) {
 		require.Contains(t, runTshark(t, bin, gplain, "-V", "-c", "1"), "(privacy: de-obfuscated by mattersim)")
 	})
 
+	t.Run("shipped", func(t *testing.T) {
+		// MCSP (sync-timeout) and a vendor protocol (window-reorder):
+		// fixed layouts and opaque payloads, none taken for TLV, no
+		// frame shown malformed in either capture.
+		for _, tc := range []struct {
+			scenario string
+			want     []string
+		}{
+			{"sync-timeout", []string{"MsgCounterSyncReq", "MsgCounterSyncRsp", "InvokeRequest"}},
+			{"window-reorder", []string{"opcode 0x02"}},
+		} {
+			dir := t.TempDir()
+			plain := filepath.Join(dir, "plain.pcap")
+			code, _, stderr, out := runOut(t, tc.scenario, "--ci", "--quiet", "--pcap", "--pcap-plaintext", plain)
+			require.Equal(t, 0, code, stderr)
+			for _, f := range []string{filepath.Join(out, "capture.pcap"), plain} {
+				require.Empty(t, runTshark(t, bin, f, "-Y", "mattersim.malformed or _ws.malformed or _ws.expert.severity == error"),
+					"%s %s", tc.scenario, filepath.Base(f))
+			}
+			got := fieldValues(t, bin, plain, "mattersim.opcode_name", "mattersim.mcsp.challenge", "mattersim.payload")
+			for _, op := range tc.want {
+				require.Positive(t, countOf(got["mattersim.opcode_name"], op), "%s: %s", tc.scenario, op)
+			}
+			if tc.scenario == "sync-timeout" {
+				require.NotEmpty(t, got["mattersim.mcsp.challenge"])
+			} else {
+				require.NotEmpty(t, got["mattersim.payload"], "vendor payloads shown as bytes")
+			}
+		}
+	})
+
 	t.Run("malformed", func(t *testing.T) {
 		file, n := malformedCapture(t)
 		got := fieldValues(t, bin, file, "frame.number", "mattersim.opcode_name")
@@ -197,7 +228,7 @@ func TestTsharkDissector(t *testing.T) {
 		for _, want := range []string{"message header at byte 0", "source node id at byte 8", "DSIZ 3 (reserved)",
 			"secure message shorter than its 16-byte MIC", "protocol header at byte 8", "TLV element type 0x1F (reserved)",
 			"container without end-of-container", "TLV nested deeper than 32", "end-of-container outside a container",
-			"TLV string of", "StatusReport at byte"} {
+			"TLV string of", "StatusReport at byte", "MsgCounterSyncRsp at byte"} {
 			require.Contains(t, text, want)
 		}
 
@@ -236,6 +267,7 @@ var malformedPayloads = [][]byte{
 	{0x00, 0, 0, 0, 1, 0, 0, 0, 0x05, 0x20, 1, 0, 0, 0, 0x15, 0xc4, 0x01, 0x02},                                                 // FQ tag cut
 	{0x00, 0, 0, 0, 1, 0, 0, 0, 0x05, 0x40, 1, 0, 0, 0, 0x00, 0x00, 0x01},                                                       // StatusReport cut
 	append([]byte{0x00, 0, 0, 0, 1, 0, 0, 0, 0x05, 0x20, 1, 0, 0, 0}, bytes.Repeat([]byte{0x16}, 200)...),                       // 200 nested arrays
+	{0x00, 0, 0, 0, 1, 0, 0, 0, 0x06, 0x01, 1, 0, 0, 0, 1, 2, 3, 4, 5},                                                          // MsgCounterSyncRsp cut
 }
 
 // malformedCapture writes malformedPayloads on port 5540, then the same

@@ -129,6 +129,10 @@ f.tlv_name = ProtoField.string("mattersim.tlv.name", "Name")
 f.tlv_type = ProtoField.string("mattersim.tlv.type", "Type")
 f.tlv_value = ProtoField.string("mattersim.tlv.value", "Value")
 f.payload = ProtoField.bytes("mattersim.payload", "Payload")
+-- MsgCounterSyncReq / MsgCounterSyncRsp (4.18.4)
+f.mcsp_challenge = ProtoField.bytes("mattersim.mcsp.challenge", "Challenge")
+f.mcsp_counter = ProtoField.uint32("mattersim.mcsp.counter", "Synchronized counter", base.DEC)
+f.mcsp_response = ProtoField.bytes("mattersim.mcsp.response", "Response")
 -- Named values picked out of TLV payloads
 f.passcode_id = ProtoField.uint16("mattersim.pase.passcode_id", "Passcode id", base.DEC)
 f.init_sid = ProtoField.uint16("mattersim.pase.initiator_session_id", "Initiator session id", base.DEC)
@@ -420,9 +424,36 @@ end
 -- Message and protocol headers
 ---------------------------------------------------------------------------
 
+-- Which payloads are TLV: Interaction Model messages and the Secure
+-- Channel session establishment messages (PBKDF, PAKE, Sigma). Others
+-- have fixed layouts (StatusReport, MCSP) or are opaque (vendor
+-- protocols, BDX, Echo, ICD Check-In).
+local function is_tlv(proto_id, vendor, opcode)
+    if vendor ~= 0 then return false end
+    if proto_id == 0x0001 then return true end
+    return proto_id == 0x0000 and opcode >= 0x20 and opcode <= 0x33
+end
+
 local function dissect_payload(tvb, tree, off, proto_id, vendor, opcode)
     local n = tvb:len() - off
     if n <= 0 then return end
+    if vendor == 0 and proto_id == 0x0000 and (opcode == 0x00 or opcode == 0x01) then
+        -- MsgCounterSyncReq: challenge; MsgCounterSyncRsp: counter, response.
+        local t = tree:add(proto, tvb(off, n), opcode == 0 and "MsgCounterSyncReq" or "MsgCounterSyncRsp")
+        if opcode == 0x00 then
+            need(tvb, off, 8, "MsgCounterSyncReq challenge")
+            t:add(f.mcsp_challenge, tvb(off, 8))
+        else
+            need(tvb, off, 12, "MsgCounterSyncRsp")
+            t:add_le(f.mcsp_counter, tvb(off, 4))
+            t:add(f.mcsp_response, tvb(off + 4, 8))
+        end
+        return
+    end
+    if not is_tlv(proto_id, vendor, opcode) and not (vendor == 0 and proto_id == 0x0000 and opcode == 0x40) then
+        tree:add(f.payload, tvb(off, n))
+        return
+    end
     if vendor == 0 and proto_id == 0x0000 and opcode == 0x40 then
         -- StatusReport (4.10.1): not TLV.
         local t = tree:add(proto, tvb(off, n), "StatusReport")
