@@ -14,12 +14,12 @@ import (
 // captureRun runs a small default scenario with --pcap, --pcap-plaintext
 // and --keylog and returns the paths of the wire capture, the plaintext
 // capture and the key log.
-func captureRun(t *testing.T) (wire, plain, keys string) {
+func captureRun(t *testing.T, extra ...string) (wire, plain, keys string) {
 	t.Helper()
 	dir := t.TempDir()
 	plain, keys = filepath.Join(dir, "plain.pcap"), filepath.Join(dir, "keys.log")
-	code, _, stderr, out := runOut(t, "--set", "devices=4", "--duration", "3s", "--quiet",
-		"--pcap", "--pcap-plaintext", plain, "--keylog", keys)
+	code, _, stderr, out := runOut(t, append([]string{"--set", "devices=4", "--duration", "3s", "--quiet",
+		"--pcap", "--pcap-plaintext", plain, "--keylog", keys}, extra...)...)
 	require.Equal(t, 0, code, stderr)
 	return filepath.Join(out, "capture.pcap"), plain, keys
 }
@@ -167,4 +167,23 @@ func TestCapturesDeterministic(t *testing.T) {
 	_, plain2, keys2 := captureRun(t)
 	require.Equal(t, readFile(t, keys1), readFile(t, keys2))
 	require.Equal(t, readFile(t, plain1), readFile(t, plain2))
+}
+
+// TestDecodePcapInstalledKeys: sessions from installed keys stand for CASE
+// (kind=case: the sender's node id in the nonce, spec 4.8.1.1), and the
+// key log decrypts them as the plaintext capture shows them.
+func TestDecodePcapInstalledKeys(t *testing.T) {
+	wire, plain, keys := captureRun(t, "--establish", "keys")
+	log := readFile(t, keys)
+	require.Equal(t, 4, strings.Count(log, "\nSESSION "))
+	require.Equal(t, 4, strings.Count(log, " kind=case "))
+	require.Contains(t, log, " attestation=00000000000000000000000000000000")
+	code, withKeys, stderr := runCLI(t, "decode", "pcap", wire, "--keylog", keys)
+	require.Equal(t, 0, code, stderr)
+	code, plainOut, stderr := runCLI(t, "decode", "pcap", plain)
+	require.Equal(t, 0, code, stderr)
+	k, p := tally(t, withKeys), tally(t, plainOut)
+	require.Positive(t, k["decrypted"])
+	require.Equal(t, k["decrypted"], p["plaintext"])
+	require.Contains(t, withKeys, "key of the case session")
 }
