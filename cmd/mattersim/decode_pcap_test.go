@@ -70,6 +70,16 @@ func TestDecodePcapKeylog(t *testing.T) {
 	}
 	require.Contains(t, plainOut, "PLAINTEXT (decrypted by mattersim, not wire bytes)")
 
+	// A capture cut inside a record: the frames before it, then the error.
+	b, err := os.ReadFile(wire)
+	require.NoError(t, err)
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	require.NoError(t, os.WriteFile(cut, b[:1000], 0o644))
+	code, out, stderr := runCLI(t, "decode", "pcap", cut)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "frame 1 ")
+	require.Regexp(t, `decode pcap: frame \d+: file ends inside it`, stderr)
+
 	// --frames prints a slice and still counts every frame.
 	for _, tc := range []struct {
 		sel   string
