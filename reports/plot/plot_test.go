@@ -91,3 +91,33 @@ func TestHTMLSelfContained(t *testing.T) {
 		require.Contains(t, page, want)
 	}
 }
+
+// Every shipped scenario declares the figures that answer its question,
+// and its short (ci:) variant draws each of its run figures with data.
+func TestShippedFigures(t *testing.T) {
+	for _, sh := range scenarios.Shipped() {
+		t.Run(sh.Name, func(t *testing.T) {
+			s, err := scenarios.Open(sh.Name, scenarios.Overrides{CI: true})
+			require.NoError(t, err)
+			require.NotEmpty(t, s.Plots, "a shipped scenario declares its figures")
+			d, err := scenarios.NewNet(s, scenarios.RunConfig{})
+			require.NoError(t, err)
+			_, err = d.Run()
+			require.NoError(t, err)
+			set, err := Run(s, d.Metrics)
+			require.NoError(t, err)
+			drawn := map[string]Figure{}
+			for _, f := range set.Figures {
+				drawn[f.Name] = f
+			}
+			for _, pl := range s.Plots {
+				if pl.Kind == scenarios.PlotSweep {
+					continue
+				}
+				f, ok := drawn[pl.Name]
+				require.True(t, ok, pl.Name)
+				require.False(t, f.NoData, "%s: %s", pl.Name, f.Caption)
+			}
+		})
+	}
+}
