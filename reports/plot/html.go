@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"strconv"
+	"time"
 
 	"mattersim/reports"
 	"mattersim/scenarios"
@@ -72,7 +73,7 @@ type htmlData struct {
 func WriteHTML(w io.Writer, pg Page) error {
 	r := pg.Report
 	d := htmlData{R: r, Passed: r.Passed(), Text: pg.ScenarioText, Skipped: pg.Figures.Skipped,
-		Build: r.BuildWall.String(), Wall: r.Wall.String(), Virt: r.Virtual.String(),
+		Build: r.BuildWall.Round(time.Microsecond).String(), Wall: r.Wall.Round(time.Microsecond).String(), Virt: r.Virtual.String(),
 		Groups: r.Metrics.Groups, Total: len(r.Verdicts)}
 	switch {
 	case r.Interrupted:
