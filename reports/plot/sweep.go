@@ -160,12 +160,16 @@ func sweepFigure(pl *scenarios.Plot, res *sweep.Result) (Figure, error) {
 	}
 	yl := "mean"
 	if len(pl.Metrics) == 1 {
-		if d, _, ok := metrics.Lookup(pl.Metrics[0]); ok {
-			yl = pl.Metrics[0]
-			if d.Kind == metrics.Duration {
-				yl += " (s)"
-			}
+		yl = pl.Metrics[0]
+	}
+	durations := true
+	for _, ref := range pl.Metrics {
+		if d, _, ok := metrics.Lookup(ref); !ok || d.Kind != metrics.Duration {
+			durations = false
 		}
+	}
+	if durations {
+		yl += " (s)"
 	}
 	p := newPlot(title, xl, yl)
 	p.Legend.Left = true
