@@ -110,6 +110,9 @@ func WriteHTML(w io.Writer, pg Page) error {
 		for _, g := range m.Groups {
 			hm.Groups = append(hm.Groups, scenarios.FormatValue(k, g))
 		}
+		if len(m.Groups) == 0 {
+			hm.Groups = make([]string, len(r.Metrics.Groups)) // overall only: empty cells
+		}
 		d.Metrics = append(d.Metrics, hm)
 	}
 	return pageTmpl.Execute(w, d)

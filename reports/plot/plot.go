@@ -80,6 +80,25 @@ func (s Set) Write(dir string) error {
 	return nil
 }
 
+// draw adds the figure fn draws, or, when fn fails or panics (a bug:
+// gonum/plot panics on some degenerate input), a Skipped entry that says
+// why, so one bad figure neither loses the others nor goes unreported.
+func (s *Set) draw(name string, fn func() (Figure, error)) {
+	f, err := func() (f Figure, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return fn()
+	}()
+	if err != nil {
+		s.Skipped = append(s.Skipped, Skipped{name, "could not be drawn: " + err.Error()})
+		return
+	}
+	s.Figures = append(s.Figures, f)
+}
+
 // render draws p as SVG and PNG.
 func render(p *gplot.Plot) (svg, png []byte, err error) {
 	for _, f := range []struct {

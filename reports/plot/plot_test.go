@@ -2,6 +2,7 @@ package plot
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -119,5 +120,32 @@ func TestShippedFigures(t *testing.T) {
 				require.False(t, f.NoData, "%s: %s", pl.Name, f.Caption)
 			}
 		})
+	}
+}
+
+// A figure that fails or panics is listed as not drawn, with the reason;
+// the others are kept.
+func TestDrawFailures(t *testing.T) {
+	var set Set
+	set.draw("ok", func() (Figure, error) { return noData("ok", "fine", "nothing") })
+	set.draw("err", func() (Figure, error) { return Figure{}, errors.New("broken input") })
+	set.draw("panic", func() (Figure, error) { panic("log scale of 0") })
+	require.Len(t, set.Figures, 1)
+	require.Equal(t, []Skipped{{"err", "could not be drawn: broken input"}, {"panic", "could not be drawn: panic: log scale of 0"}}, set.Skipped)
+}
+
+func TestTitle(t *testing.T) {
+	for _, tc := range []struct {
+		pl   scenarios.Plot
+		want string
+	}{
+		{scenarios.Plot{Title: "Mine", Kind: scenarios.PlotCDF, Metrics: []string{"read_latency"}}, "Mine"},
+		{scenarios.Plot{Kind: scenarios.PlotMetricVsTime, Metrics: []string{"a", "b"}}, "a, b over time"},
+		{scenarios.Plot{Kind: scenarios.PlotMetricVsTime, Rate: true, Metrics: []string{"a"}}, "a per second over time"},
+		{scenarios.Plot{Kind: scenarios.PlotHistogram, Metrics: []string{"read_latency"}}, "Histogram of read_latency"},
+		{scenarios.Plot{Kind: scenarios.PlotCDF, Metrics: []string{"read_latency"}}, "CDF of read_latency"},
+		{scenarios.Plot{Kind: scenarios.PlotSweep, X: "loss", Metrics: []string{"reads.answered_ratio"}}, "reads.answered_ratio vs loss"},
+	} {
+		require.Equal(t, tc.want, Title(&tc.pl))
 	}
 }

@@ -21,53 +21,36 @@ var latencies = []struct{ ref, label string }{
 
 // Run draws a run's figures: the built-in ones, then the scenario's
 // metric-vs-time, histogram and cdf plots; its sweep plots are Skipped
-// (mattersim sweep draws them). c is the run's finished collector, which
-// tracked s.Tracked().
+// (mattersim sweep draws them), and so is a figure that cannot be drawn,
+// with the reason. c is the run's finished collector, which tracked
+// s.Tracked(). The error is reserved for failures of the whole set; none
+// is returned today.
 func Run(s *scenarios.Scenario, c *metrics.Collector) (Set, error) {
 	var set Set
 	series := c.Series()
-	add := func(f Figure, err error) error {
-		if err != nil {
-			return err
-		}
-		set.Figures = append(set.Figures, f)
-		return nil
-	}
 	refs := make([]string, len(latencies))
 	labels := make([]string, len(latencies))
 	for i, l := range latencies {
 		refs[i], labels[i] = l.ref, l.label
 	}
-	if err := add(cdf(c, "latency-cdf", "Latency per operation (CDF)", refs, labels)); err != nil {
-		return set, err
-	}
-	if err := add(mrpTimeline(series)); err != nil {
-		return set, err
-	}
-	if err := add(windowVerdicts(series)); err != nil {
-		return set, err
-	}
-	if err := add(networkDrops(c)); err != nil {
-		return set, err
-	}
+	set.draw("latency-cdf", func() (Figure, error) {
+		return cdf(c, "latency-cdf", "Latency per operation (CDF)", refs, labels)
+	})
+	set.draw("mrp-timeline", func() (Figure, error) { return mrpTimeline(series) })
+	set.draw("window-verdicts", func() (Figure, error) { return windowVerdicts(series) })
+	set.draw("network-drops", func() (Figure, error) { return networkDrops(c) })
 	for i := range s.Plots {
 		pl := &s.Plots[i]
 		title := Title(pl)
-		var f Figure
-		var err error
 		switch pl.Kind {
 		case scenarios.PlotMetricVsTime:
-			f, err = metricVsTime(series, pl.Name, title, pl.Metrics, pl.Rate)
+			set.draw(pl.Name, func() (Figure, error) { return metricVsTime(series, pl.Name, title, pl.Metrics, pl.Rate) })
 		case scenarios.PlotCDF:
-			f, err = cdf(c, pl.Name, title, pl.Metrics, pl.Metrics)
+			set.draw(pl.Name, func() (Figure, error) { return cdf(c, pl.Name, title, pl.Metrics, pl.Metrics) })
 		case scenarios.PlotHistogram:
-			f, err = histogram(c, pl.Name, title, pl.Metrics[0])
+			set.draw(pl.Name, func() (Figure, error) { return histogram(c, pl.Name, title, pl.Metrics[0]) })
 		case scenarios.PlotSweep:
 			set.Skipped = append(set.Skipped, Skipped{pl.Name, "a sweep figure: mattersim sweep draws it from the runs of a sweep"})
-			continue
-		}
-		if err := add(f, err); err != nil {
-			return set, err
 		}
 	}
 	return set, nil
@@ -212,8 +195,11 @@ func last(vs []float64) float64 {
 func mrpTimeline(s metrics.Series) (Figure, error) {
 	const name, title = "mrp-timeline", "MRP retransmissions and give-ups per second"
 	rt, gu := s.Get("mrp.retransmissions"), s.Get("mrp.give_ups")
-	if last(rt) == 0 && last(gu) == 0 {
+	switch {
+	case last(rt) == 0 && last(gu) == 0:
 		return noData(name, title, "no retransmission and no give-up in the run")
+	case len(s.Times) < 2:
+		return noData(name, title, "the run has fewer than two samples")
 	}
 	p := newPlot(title, "virtual time (s)", "per second")
 	var step time.Duration
@@ -237,6 +223,9 @@ func mrpTimeline(s metrics.Series) (Figure, error) {
 // verdict that occurred, per policy (colour: verdict, dashes: policy).
 func windowVerdicts(s metrics.Series) (Figure, error) {
 	const name, title = "window-verdicts", "Reception-window verdicts per policy"
+	if len(s.Times) < 2 {
+		return noData(name, title, "the run has fewer than two samples")
+	}
 	p := newPlot(title, "virtual time (s)", "verdicts so far")
 	xs := timeAxis(s.Times)
 	n := 0

@@ -21,7 +21,9 @@ import (
 // Student t interval as error bars; points that differ in the other swept
 // parameters are separate lines. It reads only res.Axes and res.Agg, so a
 // result merged from shards draws the same figures. The scenario's other
-// plots are listed in Skipped (mattersim run draws them).
+// plots are listed in Skipped (mattersim run draws them), and so is a
+// figure that cannot be drawn, with the reason. No error is returned
+// today.
 func Sweep(s *scenarios.Scenario, res *sweep.Result) (Set, error) {
 	var set Set
 	var specs []scenarios.Plot
@@ -43,11 +45,7 @@ func Sweep(s *scenarios.Scenario, res *sweep.Result) (Set, error) {
 		}
 	}
 	for i := range specs {
-		f, err := sweepFigure(&specs[i], res)
-		if err != nil {
-			return set, err
-		}
-		set.Figures = append(set.Figures, f)
+		set.draw(specs[i].Name, func() (Figure, error) { return sweepFigure(&specs[i], res) })
 	}
 	return set, nil
 }
