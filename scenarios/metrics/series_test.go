@@ -94,3 +94,21 @@ func TestDistribution(t *testing.T) {
 	_, _, err = c.Distribution("mrp.transmissions{group=none}")
 	require.Error(t, err)
 }
+
+// Recording events, sampling and compacting the grid included, allocates
+// nothing once the metrics are tracked.
+func TestSeriesRecordingAllocatesNothing(t *testing.T) {
+	c, err := NewCollector([]string{"all"}, []int{0})
+	require.NoError(t, err)
+	require.NoError(t, c.Track("mrp.retransmissions", "read_latency.p99", "window.unicast.duplicate{group=all}"))
+	n := testNodes(t, 1)[0]
+	c.Attach(n)
+	ev := &session.Event{Kind: session.EventRetransmit}
+	at := clock.Time(0)
+	allocs := testing.AllocsPerRun(2000, func() {
+		n.OnEvent(at, n, ev, false)
+		at += clock.Time(77 * time.Millisecond) // 2000 events over 154 s: compacts twice
+	})
+	require.Zero(t, allocs)
+	require.Equal(t, 400*time.Millisecond, c.Series().Step)
+}
