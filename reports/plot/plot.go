@@ -25,6 +25,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	gplot "gonum.org/v1/plot"
@@ -130,8 +131,35 @@ func newPlot(title, x, y string) *gplot.Plot {
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	p.Legend.Top = true
+	p.X.Tick.Marker = plainTicks{}
+	p.Y.Tick.Marker = plainTicks{}
 	p.Add(plotter.NewGrid())
 	return p
+}
+
+// headroom raises the top of p's y range so that a legend of n entries
+// at the top sits above the data (about 7% of the height per entry, at
+// most half of it).
+func headroom(p *gplot.Plot, n int) {
+	if n == 0 || !(p.Y.Max > p.Y.Min) {
+		return
+	}
+	free := max(0.5, 1-0.07*float64(n))
+	p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)/free
+}
+
+// plainTicks are gonum's default ticks labelled without trailing zeros
+// (500, not 500.00).
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []gplot.Tick {
+	ts := gplot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 6, 64)
+		}
+	}
+	return ts
 }
 
 // figure renders p into a Figure.

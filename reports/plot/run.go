@@ -2,6 +2,7 @@ package plot
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -216,6 +217,7 @@ func mrpTimeline(s metrics.Series) (Figure, error) {
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("%s (%.0f)", m.label, last(m.vals)), l)
 	}
+	headroom(p, 2)
 	return figure(name, title, fmt.Sprintf("MRP retransmissions and give-ups over virtual time, in steps of %s (totals in the legend).", step), p)
 }
 
@@ -247,6 +249,7 @@ func windowVerdicts(s metrics.Series) (Figure, error) {
 	if n == 0 {
 		return noData(name, title, "no reception-window verdict in the run")
 	}
+	headroom(p, n)
 	return figure(name, title, "Running totals of the counter verdicts of the receivers' windows (window.POLICY.VERDICT), by policy (dashes) and verdict (colour).", p)
 }
 
@@ -320,14 +323,15 @@ func metricVsTime(s metrics.Series, name, title string, refs []string, rate bool
 			return Figure{}, err
 		}
 		p.Add(l)
-		p.Legend.Add(ref, l)
+		p.Legend.Add(fmt.Sprintf("%s (%s)", ref, strconv.FormatFloat(last(vals), 'g', 6, 64)), l)
 	}
 	p.Y.Label.Text = unit
+	headroom(p, len(refs))
 	how := "running value"
 	if rate {
 		how = "events per second"
 	}
-	return figure(name, title, fmt.Sprintf("%s over virtual time (%s, sampled every %s).", strings.Join(refs, ", "), how, s.Step), p)
+	return figure(name, title, fmt.Sprintf("%s over virtual time (%s, sampled every %s; the legend gives each metric's value at the end of the run).", strings.Join(refs, ", "), how, s.Step), p)
 }
 
 // histogram draws distribution ref in at most 40 equal bins between its

@@ -198,6 +198,7 @@ func sweepFigure(pl *scenarios.Plot, res *sweep.Result) (Figure, error) {
 		p.Add(l, sc, eb)
 		p.Legend.Add(sr.label, l, sc)
 	}
+	headroom(p, len(lines))
 	return figure(pl.Name, title, fmt.Sprintf("Mean of %s over up to %d runs per point, with its 95%% Student t interval (clipped to the metric's range), against %s.",
 		strings.Join(pl.Metrics, ", "), runs, x), p)
 }
