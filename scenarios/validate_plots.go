@@ -65,6 +65,9 @@ func (c *checker) plotMetric(pl *Plot, ref string) string {
 		if !ok {
 			return unknownMetric(ref).Error()
 		}
+		if pl.Kind == PlotMetricVsTime && strings.HasPrefix(d.Name, "run.") {
+			return d.Name + " is known at the end of the run only: it has no value over time"
+		}
 		if pl.Kind == PlotSweep && group != "" {
 			return "a sweep aggregates overall values: drop the {group=" + group + "}"
 		}
