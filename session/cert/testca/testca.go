@@ -130,6 +130,16 @@ func Mint(o Options) (*Fabric, error) {
 	if len(o.CATs) > 3 {
 		return nil, errors.New("testca: at most 3 CATs")
 	}
+	for i, c := range o.CATs {
+		if c&0xFFFF == 0 {
+			return nil, fmt.Errorf("testca: CAT 0x%08X has version 0", c)
+		}
+		for _, d := range o.CATs[:i] {
+			if c>>16 == d>>16 {
+				return nil, fmt.Errorf("testca: CATs 0x%08X and 0x%08X share an identifier", d, c)
+			}
+		}
+	}
 	s := newStream(o.Seed)
 	f := &Fabric{Options: o}
 	copy(f.IPK[:], s.derive("ipk", 16))

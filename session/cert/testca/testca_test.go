@@ -105,6 +105,8 @@ func TestMintRejects(t *testing.T) {
 		{Nodes: -1},
 		{FirstNodeID: 0xFFFF_FFEF_FFFF_FFFF, Nodes: 2},
 		{CATs: []uint32{0x10001, 0x20001, 0x30001, 0x40001}},
+		{CATs: []uint32{0x10000}},
+		{CATs: []uint32{0x10001, 0x10002}},
 	} {
 		_, err := Mint(o)
 		require.Error(t, err, "%+v", o)
