@@ -7,7 +7,7 @@ import (
 	"strconv"
 )
 
-// Algorithm identifiers of the TLV form (spec 6.5.6.2, 6.5.6.7, 6.5.6.8).
+// Algorithm identifiers of the TLV form (spec 6.5, "sig-algo", "pub-key-algo", "ec-curve-id").
 const (
 	SigAlgoECDSAWithSHA256 = 1 // signature-algorithm: ecdsa-with-SHA256
 	PubKeyAlgoEC           = 1 // public-key-algorithm: id-ecPublicKey
@@ -23,7 +23,7 @@ const (
 
 // Certificate is a Matter operational certificate (RCAC, ICAC or NOC; also
 // firmware-signing certificates) in the form shared by its TLV and DER
-// encodings (spec 6.5.2). The zero value is not a valid certificate. Byte
+// encodings (spec 6.5, "matter-certificate"). The zero value is not a valid certificate. Byte
 // slices are owned by the Certificate: decoders copy them out of the input.
 type Certificate struct {
 	SerialNumber []byte // the DER INTEGER contents octets, 1..20 octets
@@ -40,12 +40,12 @@ type Certificate struct {
 }
 
 // AttrTag is the context tag of a distinguished-name attribute in the TLV
-// form (spec 6.5.6.3). Tags 1..16 are the standard attributes encoded as
+// form (spec 6.5, "dn-attribute"). Tags 1..16 are the standard attributes encoded as
 // UTF8String (IA5String for domain-component); the same number plus
 // PrintableFlag is the PrintableString variant; 17..22 are Matter's.
 type AttrTag uint8
 
-// Distinguished-name attribute tags (spec 6.5.6.3, CHIPCert.h).
+// Distinguished-name attribute tags (spec 6.5, CHIPCert.h).
 const (
 	AttrCommonName          AttrTag = 1
 	AttrSurname             AttrTag = 2
@@ -235,7 +235,7 @@ func appendHexUpper(b []byte, v uint64, digits int) []byte {
 }
 
 // ExtensionID is the context tag of an extension in the TLV form
-// (spec 6.5.11).
+// (spec 6.5, "extension").
 type ExtensionID uint8
 
 // Extension tags.
@@ -266,7 +266,7 @@ func (e ExtensionID) String() string {
 	return "extension(" + strconv.Itoa(int(e)) + ")"
 }
 
-// KeyUsage is the key-usage bit mask of the TLV form (spec 6.5.11.2): bit
+// KeyUsage is the key-usage bit mask of the TLV form (spec 6.5, "key-usage"): bit
 // i is X.509 KeyUsage bit i.
 type KeyUsage uint16
 
@@ -284,7 +284,7 @@ const (
 )
 
 // KeyPurpose is an extended-key-usage purpose id of the TLV form (spec
-// 6.5.11.3); each stands for an OID 1.3.6.1.5.5.7.3.x (RFC 5280 4.2.1.12).
+// 6.5, "extended-key-usage"); each stands for an OID 1.3.6.1.5.5.7.3.x (RFC 5280 4.2.1.12).
 type KeyPurpose uint8
 
 // Key purposes.

@@ -49,7 +49,7 @@ const (
 )
 
 // AppendTBS appends the DER TBSCertificate of c to dst: the bytes the
-// signature covers (spec 6.5.3, CHIPCertToX509.cpp EncodeTBSCert).
+// signature covers (spec 6.5, CHIPCertToX509.cpp EncodeTBSCert).
 func AppendTBS(dst []byte, c *Certificate) ([]byte, error) {
 	if err := c.checkEncodable("der"); err != nil {
 		return dst, err
@@ -411,8 +411,8 @@ func readName(s *cryptobyte.String, field string) (DN, error) {
 			return nil, derErr(field, "malformed attribute type")
 		}
 		var tag AttrTag
-		for t, info := range attrs {
-			if info.oid.Equal(id) {
+		for t := AttrCommonName; t <= AttrMatterNOCCAT; t++ {
+			if attrs[t].oid.Equal(id) {
 				tag = t
 				break
 			}

@@ -5,9 +5,9 @@
 //
 // A Certificate is the decoded form shared by the two encodings:
 //
-//   - the Matter TLV form (spec 6.5.2, "matter-certificate"), which
+//   - the Matter TLV form (spec 6.5, "matter-certificate"), which
 //     DecodeTLV reads and AppendTLV writes, and
-//   - the X.509 DER form (RFC 5280 profile of spec 6.5.3..6.5.11), which
+//   - the X.509 DER form (the RFC 5280 profile of spec 6.5), which
 //     ParseDER reads and AppendDER writes.
 //
 // The ECDSA signature always covers the DER TBSCertificate, so the

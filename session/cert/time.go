@@ -7,8 +7,8 @@ import (
 )
 
 // Time is a Matter epoch time: seconds since 2000-01-01T00:00:00Z, the
-// encoding of not-before and not-after in the TLV form (spec 6.5.6.4 and
-// 3.5 "epoch-s"). As a not-after value, NoExpiry (0) means "no well-defined
+// encoding of not-before and not-after in the TLV form (spec 6.5, with
+// the data model's "epoch-s"). As a not-after value, NoExpiry (0) means "no well-defined
 // expiration date", X.509 99991231235959Z (RFC 5280 4.1.2.5).
 type Time uint32
 

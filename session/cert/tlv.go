@@ -8,7 +8,7 @@ import (
 	"mattersim/tlv"
 )
 
-// TLV context tags of the matter-certificate structure (spec 6.5.2).
+// TLV context tags of the matter-certificate structure (spec 6.5).
 const (
 	tagSerialNumber = 1
 	tagSigAlgo      = 2
@@ -26,7 +26,7 @@ const (
 	tagBCPathLen = 2
 )
 
-// DecodeTLV decodes a certificate in the Matter TLV form (spec 6.5.2): an
+// DecodeTLV decodes a certificate in the Matter TLV form (spec 6.5, "matter-certificate"): an
 // anonymous structure whose members appear in tag order, all present. It
 // returns a *DecodeError for malformed input, including bytes after the
 // structure. The result shares nothing with b.
@@ -177,7 +177,7 @@ func (d *tlvDecoder) enterList(tag uint8, field string) bool {
 	return true
 }
 
-// dn reads a distinguished name (spec 6.5.6.3).
+// dn reads a distinguished name (spec 6.5, "dn-attribute").
 func (d *tlvDecoder) dn(tag uint8, field string) DN {
 	if !d.enterList(tag, field) {
 		return nil
@@ -228,7 +228,7 @@ func (d *tlvDecoder) dn(tag uint8, field string) DN {
 	return dn
 }
 
-// extensions reads the extensions list (spec 6.5.11).
+// extensions reads the extensions list (spec 6.5, "extensions").
 func (d *tlvDecoder) extensions() []Extension {
 	const field = "extensions"
 	if !d.enterList(tagExtensions, field) {
@@ -358,7 +358,7 @@ func errNotEOF(err error) error {
 }
 
 // KeyIDLen is the length of subject and authority key identifiers
-// (spec 6.5.11.4, 6.5.11.5).
+// (spec 6.5).
 const KeyIDLen = 20
 
 // AppendTLV appends the canonical Matter TLV encoding of c to dst. It

@@ -114,8 +114,7 @@ type VerifyOptions struct {
 	Now   clock.Time
 }
 
-// Operational node id range (spec 2.5.5.1, table "Node Identifier
-// Allocations").
+// Operational node id range (spec 2.5.5, "Operational Node ID").
 const (
 	minOperationalNodeID = 0x0000_0000_0000_0001
 	maxOperationalNodeID = 0xFFFF_FFEF_FFFF_FFFF
@@ -129,7 +128,7 @@ type Verified struct {
 	RootKey  []byte // the RCAC public key, which with FabricID names the fabric
 }
 
-// Verify validates the chain (spec 6.5.x and 6.6; the SDK's
+// Verify validates the chain (spec 6.5 and 6.6; the SDK's
 // ChipCertificateSet::ValidateCert and FabricTable::VerifyCredentials):
 //
 //   - RCAC: self-issued (issuer DN = subject DN, authority key id = subject

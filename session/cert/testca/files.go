@@ -55,7 +55,7 @@ func (f *Fabric) CompressedFabricID() [8]byte {
 }
 
 // OperationalIPK returns the IPK that CASE uses: the operational group key
-// of the IPK epoch key (spec 4.15.2, 4.16.2.1).
+// of the IPK epoch key (spec 4.16.2.1).
 func (f *Fabric) OperationalIPK() [16]byte {
 	return security.DeriveGroupOperationalKey(security.Key(f.IPK), f.CompressedFabricID())
 }

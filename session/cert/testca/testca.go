@@ -103,7 +103,7 @@ type Fabric struct {
 	RCAC    Identity
 	ICAC    *Identity // nil without an ICAC
 	Nodes   []Identity
-	IPK     [16]byte // the IPK epoch key of group key set 0 (spec 4.15.2)
+	IPK     [16]byte // the IPK epoch key (group key set 0)
 }
 
 // Chain returns node i's chain.
