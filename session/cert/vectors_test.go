@@ -59,7 +59,7 @@ func loadSDK(t testing.TB, name string) sdkCert {
 
 var sdkNames = []string{
 	"Root01", "Root02", "Root03", "ICA01", "ICA02", "ICA01_1", "FWSign01",
-	"Node01_01", "Node01_02", "Node02_01", "Node02_02", "Node02_03", "Node02_04", "Node02_05", "Node02_06",
+	"Node01_01", "Node01_02", "Node02_01", "Node02_02", "Node02_03", "Node02_04", "Node02_05", "Node02_06", "Node02_07", "Node02_08",
 }
 
 // issuerOf names the certificate that signed each vector.
@@ -67,7 +67,7 @@ var issuerOf = map[string]string{
 	"Root01": "Root01", "Root02": "Root02", "Root03": "Root03",
 	"ICA01": "Root01", "ICA01_1": "Root01", "ICA02": "Root02", "FWSign01": "ICA01_1",
 	"Node01_01": "ICA01", "Node01_02": "Root01",
-	"Node02_01": "ICA02", "Node02_02": "ICA02", "Node02_03": "ICA02", "Node02_04": "ICA02", "Node02_05": "ICA02", "Node02_06": "ICA02",
+	"Node02_01": "ICA02", "Node02_02": "ICA02", "Node02_03": "ICA02", "Node02_04": "ICA02", "Node02_05": "ICA02", "Node02_06": "ICA02", "Node02_07": "ICA02", "Node02_08": "ICA02",
 }
 
 // Both conversions reproduce the SDK's other form byte for byte, and each

@@ -37,6 +37,8 @@ func TestVerifySDKChains(t *testing.T) {
 		{"Root02", "ICA02", "Node02_04"},
 		{"Root02", "ICA02", "Node02_05"},
 		{"Root02", "ICA02", "Node02_06"},
+		{"Root02", "ICA02", "Node02_07"},
+		{"Root02", "ICA02", "Node02_08"},
 	} {
 		t.Run(tc.noc, func(t *testing.T) {
 			ch := Chain{RCAC: decodeSDK(t, tc.root), NOC: decodeSDK(t, tc.noc)}
