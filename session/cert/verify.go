@@ -36,7 +36,7 @@ type Check uint8
 // Checks, in the order Verify applies them to each certificate.
 const (
 	CheckMissing          Check = iota + 1 // the chain lacks a required certificate
-	CheckEncoding                          // the certificate has no valid encoding (algorithm, key, sizes)
+	CheckEncoding                          // no valid encoding (algorithm, key, sizes), or over MaxTLVLen in TLV
 	CheckPublicKey                         // the public key is not a P-256 point
 	CheckSubject                           // subject attributes wrong for the role (ids, fabric, CATs)
 	CheckBasicConstraints                  // basic-constraints missing, or cA wrong for the role
@@ -114,6 +114,10 @@ type VerifyOptions struct {
 	Now   clock.Time
 }
 
+// MaxTLVLen is the largest operational certificate in the TLV form (spec
+// 6.1.3; the SDK's kMaxCHIPCertLength, matter.js OperationalBase.MAX_TLV_BYTES).
+const MaxTLVLen = 400
+
 // Operational node id range (spec 2.5.5, "Operational Node ID").
 const (
 	minOperationalNodeID = 0x0000_0000_0000_0001
@@ -183,6 +187,9 @@ func verifyOne(role Role, c, iss, root *Certificate, now Time, haveICAC bool) er
 	}
 	if err := c.checkEncodable("der"); err != nil {
 		return fail(CheckEncoding, "%v", err)
+	}
+	if tl, err := AppendTLV(nil, c); err == nil && len(tl) > MaxTLVLen {
+		return fail(CheckEncoding, "%d octets in the TLV form, over %d", len(tl), MaxTLVLen)
 	}
 	if _, err := c.PublicKeyECDSA(); err != nil {
 		return fail(CheckPublicKey, "%v", err)

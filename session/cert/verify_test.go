@@ -2,6 +2,7 @@ package cert
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,6 +188,9 @@ func TestVerifyFailures(t *testing.T) {
 		})}, in2025(t), RoleNOC, CheckSubject},
 		{"firmware-signing certificate as a NOC", Chain{RCAC: r1, ICAC: decodeSDK(t, "ICA01_1"), NOC: decodeSDK(t, "FWSign01")},
 			in2025(t), RoleNOC, CheckSubject},
+		{"NOC over 400 octets in TLV", Chain{RCAC: r1, ICAC: i1, NOC: resign(t, n1, "ICA01", func(c *Certificate) {
+			c.Subject = append(c.Subject, Attribute{Tag: AttrCommonName, Text: strings.Repeat("x", 200)})
+		})}, in2025(t), RoleNOC, CheckEncoding},
 		{"ICAC as the root", Chain{RCAC: i1, NOC: n1}, in2025(t), RoleRCAC, CheckSubject},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
