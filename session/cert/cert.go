@@ -153,7 +153,7 @@ type Attribute struct {
 }
 
 // DN is a distinguished name: its attributes in encoding order, each one
-// its own RDN in DER.
+// its own RDN in DER. The zero value is the empty name.
 type DN []Attribute
 
 // Get returns the value of the first Matter attribute with tag t.
@@ -312,7 +312,10 @@ func purposeArc(p KeyPurpose) int {
 }
 
 // Extension is one certificate extension; which fields are used depends
-// on ID. Extensions keep their order through both encodings.
+// on ID, and PathLen is -1 unless it is a basic-constraints extension with
+// a path length constraint (so a zero Extension is not a valid one; use a
+// literal with PathLen: -1 or BasicConstraints). Extensions keep their
+// order through both encodings.
 type Extension struct {
 	ID ExtensionID
 

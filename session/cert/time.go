@@ -51,8 +51,8 @@ func (t Time) civil() (year, month, day, hour, min, sec int) {
 	return year, month, day, int(rem / 3600), int(rem % 3600 / 60), int(rem % 60)
 }
 
-// String formats t as an RFC 3339 UTC time, or "no expiry" for 0 read as
-// a not-after value by the caller's choice (String itself prints the date).
+// String formats t as an RFC 3339 UTC time (0 prints as
+// 2000-01-01T00:00:00Z: whether it means NoExpiry depends on the field).
 func (t Time) String() string {
 	y, mo, d, h, mi, s := t.civil()
 	b := make([]byte, 0, 20)

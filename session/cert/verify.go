@@ -100,12 +100,14 @@ var (
 )
 
 // Chain is an operational certificate chain: RCAC → (ICAC) → NOC. ICAC is
-// nil when the NOC is issued by the root.
+// nil when the NOC is issued by the root. Verify only reads the
+// certificates, so one Chain may be verified from several goroutines.
 type Chain struct {
 	RCAC, ICAC, NOC *Certificate
 }
 
-// VerifyOptions says when to validate.
+// VerifyOptions says when to validate. The zero value validates at
+// 2000-01-01T00:00:00Z.
 type VerifyOptions struct {
 	// Epoch is the Matter epoch time of clock time 0, and Now the clock
 	// reading: certificates are checked at TimeAt(Epoch, Now). Verify never

@@ -89,7 +89,8 @@ func (o Options) resolved() Options {
 	return o
 }
 
-// Identity is a certificate with its private key and both encodings.
+// Identity is a certificate with its private key and both encodings,
+// owned by the Identity.
 type Identity struct {
 	Cert *cert.Certificate
 	Key  *ecdsa.PrivateKey
@@ -97,7 +98,8 @@ type Identity struct {
 	DER  []byte // X.509 DER form
 }
 
-// Fabric is a minted fabric. Nodes[i] has node id FirstNodeID+i.
+// Fabric is a minted fabric. Nodes[i] has node id FirstNodeID+i. A Fabric
+// is not modified after Mint returns, so it may be read concurrently.
 type Fabric struct {
 	Options Options // with defaults filled in
 	RCAC    Identity
