@@ -366,7 +366,8 @@ func (c *Certificate) AuthorityKeyID() []byte {
 	return nil
 }
 
-// Equal reports whether two certificates are the same in every field.
+// Equal reports whether two certificates are the same in every field that
+// is encoded (PathLen counts only in basic-constraints).
 func (c *Certificate) Equal(o *Certificate) bool {
 	if !bytes.Equal(c.SerialNumber, o.SerialNumber) || c.SigAlgo != o.SigAlgo || !c.Issuer.Equal(o.Issuer) ||
 		c.NotBefore != o.NotBefore || c.NotAfter != o.NotAfter || !c.Subject.Equal(o.Subject) ||
@@ -376,7 +377,7 @@ func (c *Certificate) Equal(o *Certificate) bool {
 	}
 	for i, e := range c.Extensions {
 		f := o.Extensions[i]
-		if e.ID != f.ID || e.IsCA != f.IsCA || e.PathLen != f.PathLen || e.KeyUsage != f.KeyUsage ||
+		if e.ID != f.ID || e.IsCA != f.IsCA || (e.ID == ExtBasicConstraints && e.PathLen != f.PathLen) || e.KeyUsage != f.KeyUsage ||
 			!bytes.Equal(e.KeyID, f.KeyID) || !bytes.Equal(e.Raw, f.Raw) || len(e.Purposes) != len(f.Purposes) {
 			return false
 		}
