@@ -19,7 +19,7 @@ func newFabricCommand() *cobra.Command {
 		Use:   "fabric",
 		Short: "Mint Matter operational certificates for tests and lab devices",
 	}
-	c.AddCommand(newFabricNewCommand())
+	c.AddCommand(newFabricNewCommand(), newFabricVerifyCommand())
 	return c
 }
 

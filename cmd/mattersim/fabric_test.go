@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -72,5 +73,44 @@ func TestFabricNewBadInput(t *testing.T) {
 		code, _, stderr := runCLI(t, args...)
 		require.Equal(t, 2, code, "%s: %s", strings.Join(args, " "), stderr)
 		require.True(t, strings.HasPrefix(stderr, "mattersim: "), stderr)
+	}
+}
+
+// fabric verify validates chains from files in any of the encodings,
+// including the SDK's own test certificates, and names the failed check.
+func TestFabricVerify(t *testing.T) {
+	sdk := func(name string) string { return filepath.Join("..", "..", "session", "cert", "testdata", "sdk", name+".txt") }
+	code, stdout, stderr := runCLI(t, "fabric", "verify", "--rcac", sdk("Root02"), "--icac", sdk("ICA02"),
+		"--noc", sdk("Node02_08"), "--at", "2025-06-01T00:00:00Z")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "chain ok at 2025-06-01T00:00:00Z: node 0xDEDEDEDE00020008 on fabric 0xFAB000000000001D, "+
+		"CATs 0xABCF00A0 0xABCD0020 0xABCE0100\n", stdout)
+
+	code, _, stderr = runCLI(t, "fabric", "verify", "--rcac", sdk("Root01"), "--icac", sdk("ICA01"),
+		"--noc", sdk("Node01_01"), "--at", "2041-01-01T00:00:00+01:00")
+	require.Equal(t, 1, code)
+	require.Equal(t, "mattersim: fabric verify: RCAC: expired: not after 2040-10-15T14:23:42Z, now 2040-12-31T23:00:00Z\n", stderr)
+
+	// TLV binary and hex files.
+	dir := t.TempDir()
+	code, _, stderr = runCLI(t, "fabric", "new", "--out", dir, "--nodes", "1")
+	require.Equal(t, 0, code, stderr)
+	tl, err := os.ReadFile(filepath.Join(dir, "nodes", "0000000000000001.chip"))
+	require.NoError(t, err)
+	hexFile := filepath.Join(dir, "noc.hex")
+	require.NoError(t, os.WriteFile(hexFile, []byte(hex.EncodeToString(tl)+"\n"), 0o644))
+	code, stdout, stderr = runCLI(t, "fabric", "verify", "--rcac", filepath.Join(dir, "rcac.chip"), "--noc", hexFile,
+		"--at", "2030-01-01T00:00:00Z")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "node 0x0000000000000001 on fabric 0x0000000000000001")
+
+	for _, args := range [][]string{
+		{"fabric", "verify", "--rcac", sdk("Root01")},
+		{"fabric", "verify", "--rcac", filepath.Join(dir, "rcac-key.pem"), "--noc", hexFile},
+		{"fabric", "verify", "--rcac", filepath.Join(dir, "manifest.json"), "--noc", hexFile},
+		{"fabric", "verify", "--rcac", sdk("Root01"), "--noc", hexFile, "--at", "yesterday"},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		require.Equal(t, 2, code, "%s: %s", strings.Join(args, " "), stderr)
 	}
 }
