@@ -79,7 +79,9 @@ func TestFabricNewBadInput(t *testing.T) {
 // fabric verify validates chains from files in any of the encodings,
 // including the SDK's own test certificates, and names the failed check.
 func TestFabricVerify(t *testing.T) {
-	sdk := func(name string) string { return filepath.Join("..", "..", "session", "cert", "testdata", "sdk", name+".txt") }
+	sdk := func(name string) string {
+		return filepath.Join("..", "..", "session", "cert", "testdata", "sdk", name+".txt")
+	}
 	code, stdout, stderr := runCLI(t, "fabric", "verify", "--rcac", sdk("Root02"), "--icac", sdk("ICA02"),
 		"--noc", sdk("Node02_08"), "--at", "2025-06-01T00:00:00Z")
 	require.Equal(t, 0, code, stderr)
