@@ -17,9 +17,13 @@
 --     tags, types, values and nested containers, with field names for the
 --     PASE messages and the common IM messages.
 --
--- It registers on udp.port 5540 (replacing what the port table had there:
--- WireGuard in Wireshark 4.0, the built-in Matter dissector in 4.2 and
--- later) and on udp.port 15540, the port of mattersim plaintext captures.
+-- It registers on udp.port 5540 and on udp.port 15540, the port of
+-- mattersim plaintext captures. UDP tries its port table before its
+-- heuristic dissectors, so these frames are no longer taken by
+-- WireGuard's heuristic (Wireshark 4.0 shows port 5540 as WireGuard),
+-- unless the preference udp.try_heuristic_first is set: then also pass
+-- --disable-heuristic wg. In Wireshark 4.2 and later the entry replaces
+-- the built-in Matter dissector's on port 5540.
 --
 -- Plaintext captures (mattersim run --pcap-plaintext FILE): every Matter
 -- frame's port 5540 reads 15540, and a secure message that mattersim
