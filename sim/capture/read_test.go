@@ -5,7 +5,11 @@ import (
 	"io"
 	"net/netip"
 	"testing"
+	"time"
 
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
 	"github.com/stretchr/testify/require"
 
 	"mattersim/clock"
@@ -64,4 +68,33 @@ func rawUDP(src, dst netip.AddrPort, payload []byte) []byte {
 	b[44], b[45] = byte(n>>8), byte(n)
 	copy(b[48:], payload)
 	return b
+}
+
+// TestReaderReadsPcapng: a pcapng file (what Wireshark saves) with an
+// Ethernet link reads as well: the UDP endpoints and payload under the
+// Ethernet and IPv6 headers.
+func TestReaderReadsPcapng(t *testing.T) {
+	var b bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&b, layers.LinkTypeEthernet)
+	require.NoError(t, err)
+	src := netip.MustParseAddrPort("[fd00::1]:40000")
+	dst := netip.MustParseAddrPort("[fd00::2]:5540")
+	payload := []byte{0x00, 0x00, 0x00, 0x00, 9, 0, 0, 0}
+	eth := append([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x86, 0xdd}, rawUDP(src, dst, payload)...)
+	ts := time.Unix(3, 7)
+	require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(eth), Length: len(eth), InterfaceIndex: 0}, eth))
+	require.NoError(t, w.Flush())
+
+	r, err := capture.NewReader(&b)
+	require.NoError(t, err)
+	require.Equal(t, layers.LinkTypeEthernet, r.LinkType())
+	f, err := r.Next()
+	require.NoError(t, err)
+	require.True(t, f.UDP, f.Note)
+	require.Equal(t, src, f.Src)
+	require.Equal(t, dst, f.Dst)
+	require.Equal(t, payload, f.Payload)
+	require.Equal(t, ts.UnixNano(), f.Time.UnixNano())
+	_, err = r.Next()
+	require.ErrorIs(t, err, io.EOF)
 }
