@@ -156,6 +156,14 @@ func TestTsharkDissector(t *testing.T) {
 	require.Len(t, p["mattersim.plaintext"], len(w["mattersim.encrypted"])-len(p["mattersim.encrypted"]))
 	require.Equal(t, "PLAINTEXT (decrypted by mattersim, not wire bytes)", p["mattersim.plaintext"][0])
 
+	// The rewritten frames are well-formed IPv6/UDP: every checksum good
+	// (status 1), as in the wire capture.
+	for _, f := range []string{wire, plain} {
+		sums := strings.Fields(runTshark(t, bin, f, "-o", "udp.check_checksum:TRUE", "-T", "fields", "-e", "udp.checksum.status"))
+		require.NotEmpty(t, sums)
+		require.Equal(t, len(sums), countOf(sums, "1"), "%s: UDP checksums not all good", filepath.Base(f))
+	}
+
 	// The decoded tree of a plaintext ReadRequest, as a user sees it.
 	tree := runTshark(t, bin, plain, "-V", "-Y", `mattersim.opcode_name == "ReadRequest"`)
 	for _, want := range []string{"Matter (mattersim dissector) [mattersim plaintext capture]",
