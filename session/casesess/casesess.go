@@ -93,9 +93,9 @@ func reportOutput(r status.Report) Output {
 // sent and received (spec 4.14.2: TranscriptHash, never a re-encoding).
 type transcript struct{ h hash.Hash }
 
-func newTranscript() transcript            { return transcript{sha256.New()} }
-func (t transcript) add(b []byte)          { t.h.Write(b) }
-func (t transcript) sum() []byte           { return t.h.Sum(nil) }
+func newTranscript() transcript   { return transcript{sha256.New()} }
+func (t transcript) add(b []byte) { t.h.Write(b) }
+func (t transcript) sum() []byte  { return t.h.Sum(nil) }
 func deadlineAfter(now clock.Time, d time.Duration) clock.Time {
 	if d <= 0 {
 		return clock.Never
