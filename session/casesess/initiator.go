@@ -179,7 +179,8 @@ func (i *Initiator) HandleTimeout(now clock.Time) (Output, error) {
 
 // Handle processes one message from the responder on the CASE exchange.
 // Any error ends the handshake (StateFailed); when the error was detected
-// locally, Output carries the StatusReport to send.
+// locally in a message of the expected type, Output carries the
+// StatusReport to send.
 func (i *Initiator) Handle(now clock.Time, opcode uint8, payload []byte) (Output, error) {
 	if !i.waiting() {
 		return Output{}, fmt.Errorf("%w: %s in %s", ErrFinished, opName(opcode), i.state)
@@ -197,7 +198,10 @@ func (i *Initiator) Handle(now clock.Time, opcode uint8, payload []byte) (Output
 	case opcode == OpSigma2Resume && i.state == StateWaitSigma2OrResume:
 		return i.handleSigma2Resume(payload)
 	}
-	return i.fail(unexpected(opcode, i.state), true)
+	// No report, as connectedhomeip CASESession::OnMessageReceived aborts on
+	// CHIP_ERROR_INVALID_MESSAGE_TYPE without one (matter.js sends
+	// INVALID_PARAMETER).
+	return i.fail(unexpected(opcode, i.state), false)
 }
 
 func (i *Initiator) handleStatus(payload []byte) (Output, error) {

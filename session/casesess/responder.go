@@ -152,7 +152,7 @@ func (r *Responder) Handle(now clock.Time, opcode uint8, payload []byte) (Output
 		case opcode == OpSigma3 && r.state == StateWaitSigma3:
 			return r.handleSigma3(now, payload)
 		}
-		return r.fail(unexpected(opcode, r.state), true)
+		return r.fail(unexpected(opcode, r.state), false) // no report, as the SDK (see Initiator.Handle)
 	}
 	return Output{}, fmt.Errorf("%w: %s in %s", ErrFinished, opName(opcode), r.state)
 }

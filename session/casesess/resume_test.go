@@ -161,16 +161,35 @@ func TestSigma2ResumeBadMIC(t *testing.T) {
 	require.Equal(t, before.SharedSecret, rrec.SharedSecret)
 }
 
-// A Sigma2_Resume the initiator did not ask for is an unexpected message.
-func TestUnsolicitedSigma2Resume(t *testing.T) {
+// A Sigma2_Resume the initiator did not ask for, or any message of a type
+// the state does not expect, ends the handshake without a report, as
+// connectedhomeip CASESession::OnMessageReceived does
+// (CHIP_ERROR_INVALID_MESSAGE_TYPE → AbortPendingEstablish).
+func TestUnexpectedMessageTypes(t *testing.T) {
 	ini, _ := newPair(t, pairOpts{seed: 1})
 	_, err := ini.Start(0)
 	require.NoError(t, err)
 	m := Sigma2Resume{ResponderSessionID: 5}
 	out, err := ini.Handle(0, OpSigma2Resume, m.Append(nil))
 	require.ErrorIs(t, err, ErrUnexpectedMessage)
-	require.Equal(t, status.InvalidParam().Append(nil), out.Payload)
+	require.False(t, out.Send)
 	require.Equal(t, StateFailed, ini.State())
+
+	ini, resp := newPair(t, pairOpts{seed: 1})
+	s1, err := ini.Start(0)
+	require.NoError(t, err)
+	out, err = resp.Handle(0, OpSigma3, nil)
+	require.ErrorIs(t, err, ErrUnexpectedMessage, "Sigma3 before Sigma1")
+	require.False(t, out.Send)
+	require.Equal(t, StateIdle, resp.State(), "a responder that has not started stays ready for Sigma1")
+	_, err = resp.Handle(0, s1.Opcode, s1.Payload)
+	require.NoError(t, err)
+	out, err = resp.Handle(0, OpSigma1, s1.Payload)
+	require.ErrorIs(t, err, ErrUnexpectedMessage, "a second Sigma1 on the exchange")
+	require.False(t, out.Send)
+	require.Equal(t, StateFailed, resp.State())
+	_, err = resp.Handle(0, OpSigma3, nil)
+	require.ErrorIs(t, err, ErrFinished)
 }
 
 // The table holds one record per peer, replaces on save, and evicts the
