@@ -189,6 +189,9 @@ func TestNegative(t *testing.T) {
 	other := mint(t, testca.Options{Seed: 2}) // another root
 	expiring := mint(t, testca.Options{Seed: 3, NotAfter: testEpoch + 3600})
 	expired := testEpoch + 7200
+	// Same seed, so the same root key, but fabric id 2: its NOCs do not
+	// chain to fabric 1's RCAC (issuer DN, fabric id).
+	sibling := mint(t, testca.Options{Seed: 1, FabricID: 2})
 
 	flip := func(want uint8, at func(p []byte) int) tamperFunc {
 		return func(k int, m *wireMsg) {
@@ -229,6 +232,9 @@ func TestNegative(t *testing.T) {
 			detector: "R", wantErr: cert.CheckExpired, report: status.InvalidParam()},
 		{name: "responder chain from another root", o: pairOpts{fab: fab, respFabrics: []*Fabric{withCreds(fabricOf(t, fab, 3, 1), other, 1)}},
 			detector: "I", wantErr: ErrCredentials, report: status.InvalidParam()},
+		{name: "initiator credentials of a sibling fabric", o: pairOpts{fab: fab,
+			initFabric: withCreds(fabricOf(t, fab, 1, 0), sibling, 0)},
+			detector: "R", wantErr: ErrCredentials, report: status.InvalidParam()},
 		{name: "tampered encrypted2", o: pairOpts{fab: fab}, tamper: func(k int, m *wireMsg) {
 			if m.opcode == OpSigma2 {
 				var s Sigma2
@@ -409,4 +415,23 @@ func TestMatterJSCrossCheck(t *testing.T) {
 		require.NotEmpty(t, in[k], k)
 		require.Equal(t, in[k], js[k], k)
 	}
+}
+
+func TestAbort(t *testing.T) {
+	ini, resp := newPair(t, pairOpts{seed: 1})
+	require.Equal(t, Output{}, ini.Abort(), "nothing to abort before Start")
+	s1, err := ini.Start(0)
+	require.NoError(t, err)
+	_, err = resp.Handle(0, s1.Opcode, s1.Payload)
+	require.NoError(t, err)
+	for _, out := range []Output{ini.Abort(), resp.Abort()} {
+		require.True(t, out.Send)
+		require.Equal(t, uint8(OpStatusReport), out.Opcode)
+		require.Equal(t, status.InvalidParam().Append(nil), out.Payload)
+	}
+	require.Equal(t, StateFailed, ini.State())
+	require.Equal(t, StateFailed, resp.State())
+	require.Equal(t, Output{}, ini.Abort(), "aborting twice sends nothing")
+	_, err = ini.Start(0)
+	require.ErrorIs(t, err, ErrFinished)
 }

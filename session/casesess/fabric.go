@@ -13,7 +13,8 @@ import (
 // root, the node's own credentials and operational key, and the fabric's
 // operational IPKs (connectedhomeip FabricInfo + GroupDataProvider key set
 // 0). A Fabric is read, never modified, by the state machines, so one value
-// may serve any number of handshakes. Make it with NewFabric.
+// may serve any number of handshakes, also concurrently. Make it with
+// NewFabric; the zero value is not usable.
 type Fabric struct {
 	// Index is the local fabric index (opaque to CASE, reported in Result).
 	Index uint8

@@ -48,7 +48,8 @@ const (
 type SessionParams = params.Params
 
 // Sigma1 opens CASE, initiator to responder (spec 4.14.2.2; SDK
-// Sigma1Tags). ResumptionID and ResumeMIC are both set or both nil
+// Sigma1Tags). The message types are plain values; Decode copies what it
+// keeps out of its input. ResumptionID and ResumeMIC are both set or both nil
 // (a Sigma1 with one of them is malformed, as the SDK and matter.js
 // rule).
 type Sigma1 struct {

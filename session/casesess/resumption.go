@@ -1,6 +1,6 @@
 package casesess
 
-// Peer names a node on a fabric: the SDK's ScopedNodeId.
+// Peer names a node on a fabric: the SDK's ScopedNodeId. A plain value.
 type Peer struct {
 	FabricIndex uint8
 	NodeID      uint64
@@ -8,7 +8,8 @@ type Peer struct {
 
 // Record is what a node keeps of a CASE session to resume it later (spec
 // 4.14.2.5; connectedhomeip SessionResumptionStorage: resumption id, shared
-// secret, peer CATs, keyed by the peer's ScopedNodeId).
+// secret, peer CATs, keyed by the peer's ScopedNodeId). A Record returned by
+// a Resumption shares its slices with the table: do not modify them.
 type Record struct {
 	Peer         Peer
 	ResumptionID [ResumptionIDLen]byte
