@@ -94,6 +94,8 @@ func TestHandshakeKeysAgree(t *testing.T) {
 			require.Equal(t, ir.ResumptionID, rrec.ResumptionID)
 			require.Equal(t, ir.SharedSecret, rrec.SharedSecret)
 			require.Len(t, ir.SharedSecret, 32)
+			// The IPK is testca's operational IPK (spec 4.17.2).
+			require.Equal(t, fab.OperationalIPK(), ini.ipk)
 		})
 	}
 }
@@ -228,6 +230,8 @@ func TestNegative(t *testing.T) {
 			detector: "R", wantErr: ErrSignature, report: status.InvalidParam()},
 		{name: "responder NOC expired", o: pairOpts{fab: expiring, mutI: func(c *InitiatorConfig) { c.Epoch = expired }},
 			detector: "I", wantErr: cert.CheckExpired, report: status.InvalidParam()},
+		{name: "responder NOC not yet valid", o: pairOpts{fab: fab, mutI: func(c *InitiatorConfig) { c.Epoch = testca.DefaultNotBefore - 1 }},
+			detector: "I", wantErr: cert.CheckNotYetValid, report: status.InvalidParam()},
 		{name: "initiator NOC expired", o: pairOpts{fab: expiring, mutR: func(c *ResponderConfig) { c.Epoch = expired }},
 			detector: "R", wantErr: cert.CheckExpired, report: status.InvalidParam()},
 		{name: "responder chain from another root", o: pairOpts{fab: fab, respFabrics: []*Fabric{withCreds(fabricOf(t, fab, 3, 1), other, 1)}},
