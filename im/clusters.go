@@ -187,9 +187,9 @@ func NewLight(info BasicInfo, dataVersion uint32) *Light {
 			{OnOffAttrOnOff, func(w *tlv.Writer, t tlv.Tag) { w.PutBool(t, l.on) }},
 		},
 		Commands: []Command{
-			{OnOffCmdOff, func(Value) Status { l.set(false); return StatusSuccess }},
-			{OnOffCmdOn, func(Value) Status { l.set(true); return StatusSuccess }},
-			{OnOffCmdToggle, func(Value) Status { l.set(!l.on); return StatusSuccess }},
+			{ID: OnOffCmdOff, Invoke: func(Value) Status { l.set(false); return StatusSuccess }},
+			{ID: OnOffCmdOn, Invoke: func(Value) Status { l.set(true); return StatusSuccess }},
+			{ID: OnOffCmdToggle, Invoke: func(Value) Status { l.set(!l.on); return StatusSuccess }},
 		},
 	}
 	ep1.AddCluster(l.onOff)

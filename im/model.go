@@ -15,6 +15,12 @@ type Node struct {
 	Endpoints []*Endpoint
 	// OnChange, if set, is called after a command changes an attribute.
 	OnChange func(p AttributePath)
+	// Accessor is the subject of the request in progress, nil when the
+	// driver does not say (then every access is allowed).
+	Accessor *Accessor
+	// Authorize, if set, decides whether the Accessor holds privilege on a
+	// cluster; a refused command gets UNSUPPORTED_ACCESS (spec 8.8.2).
+	Authorize func(a *Accessor, endpoint uint16, cluster uint32, privilege uint8) bool
 }
 
 // Endpoint is one endpoint of a Node.
@@ -49,6 +55,13 @@ type Attribute struct {
 type Command struct {
 	ID     uint32
 	Invoke func(fields Value) Status
+	// Respond, when set instead of Invoke, runs a command with a response
+	// command: on success it returns the response command id and fields
+	// (spec 8.10.14, InvokeResponseIB Command); any other status is sent
+	// as a CommandStatusIB.
+	Respond func(fields Value) (respID uint32, resp Value, st Status)
+	// Privilege needed to invoke (0: Operate, spec 7.6.2).
+	Privilege uint8
 }
 
 // Endpoint returns the endpoint with the given ID, or nil.

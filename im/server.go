@@ -223,7 +223,14 @@ func (s *Server) Invoke(req *InvokeRequest) (*InvokeResponse, Status) {
 		if cd.Path.Endpoint == WildcardEndpoint {
 			return nil, StatusInvalidAction
 		}
-		st := s.invokeOne(&cd)
+		st, respID, resp := s.invokeOne(&cd)
+		if st == StatusSuccess && resp != nil {
+			res.Responses = append(res.Responses, InvokeResponseIB{Command: CommandData{
+				Path:   CommandPath{Endpoint: cd.Path.Endpoint, Cluster: cd.Path.Cluster, Command: respID},
+				Fields: resp, Ref: cd.Ref, HasRef: cd.HasRef,
+			}})
+			continue
+		}
 		res.Responses = append(res.Responses, InvokeResponseIB{IsStatus: true, Status: CommandStatus{
 			Path: cd.Path, Status: StatusIB{Status: st}, Ref: cd.Ref, HasRef: cd.HasRef,
 		}})
@@ -231,21 +238,34 @@ func (s *Server) Invoke(req *InvokeRequest) (*InvokeResponse, Status) {
 	return res, StatusSuccess
 }
 
-func (s *Server) invokeOne(cd *CommandData) Status {
+func (s *Server) invokeOne(cd *CommandData) (Status, uint32, Value) {
 	e := s.Node.Endpoint(cd.Path.Endpoint)
 	if e == nil {
-		return StatusUnsupportedEndpoint
+		return StatusUnsupportedEndpoint, 0, nil
 	}
 	c := e.Cluster(cd.Path.Cluster)
 	if c == nil {
-		return StatusUnsupportedCluster
+		return StatusUnsupportedCluster, 0, nil
 	}
 	cmd := c.command(cd.Path.Command)
 	if cmd == nil {
-		return StatusUnsupportedCommand
+		return StatusUnsupportedCommand, 0, nil
 	}
 	if cd.Fields != nil && (len(cd.Fields) == 0 || cd.Fields[0]&0x1F != 0x15) {
-		return StatusInvalidCommand // spec 8.10.12: CommandFields is a structure
+		return StatusInvalidCommand, 0, nil // spec 8.10.12: CommandFields is a structure
 	}
-	return cmd.Invoke(cd.Fields)
+	if n := s.Node; n.Authorize != nil && n.Accessor != nil {
+		priv := cmd.Privilege
+		if priv == 0 {
+			priv = PrivilegeOperate
+		}
+		if !n.Authorize(n.Accessor, cd.Path.Endpoint, cd.Path.Cluster, priv) {
+			return StatusUnsupportedAccess, 0, nil // spec 8.8.2 access check
+		}
+	}
+	if cmd.Respond != nil {
+		id, resp, st := cmd.Respond(cd.Fields)
+		return st, id, resp
+	}
+	return cmd.Invoke(cd.Fields), 0, nil
 }

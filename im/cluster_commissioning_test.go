@@ -1,0 +1,449 @@
+package im_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"mattersim/clock"
+	"mattersim/im"
+	"mattersim/im/fabrics"
+	"mattersim/session/cert"
+	"mattersim/session/cert/testca"
+	"mattersim/tlv"
+)
+
+// commissionee is a commissionable light with its store, driven through
+// the IM server as a commissioner would.
+type commissionee struct {
+	t     *testing.T
+	store *fabrics.Store
+	c     *im.Commissioning
+	light *im.Light
+	srv   *im.Server
+	ca    *testca.Fabric
+	chal  [16]byte
+}
+
+const adminNode = 0x1122
+
+func newCommissionee(t *testing.T) *commissionee {
+	t.Helper()
+	rng := rand.NewChaCha8([32]byte{7})
+	st, err := fabrics.New(fabrics.Config{Rand: rng, Epoch: testca.DefaultNotBefore + 86400})
+	require.NoError(t, err)
+	att, err := fabrics.TestAttestation()
+	require.NoError(t, err)
+	ca, err := testca.Mint(testca.Options{Seed: 3, FabricID: 0xFAB})
+	require.NoError(t, err)
+	e := &commissionee{t: t, store: st, ca: ca, chal: [16]byte{0xA5, 1, 2, 3}}
+	e.c = &im.Commissioning{Store: st, Attestation: att,
+		Challenge: func(*im.Accessor) ([16]byte, bool) { return e.chal, true }}
+	e.light = im.NewCommissionableLight(im.InteropBasicInfo(), 1, e.c)
+	e.srv = im.NewServer(e.light.Node)
+	e.pase()
+	return e
+}
+
+func (e *commissionee) pase() { e.light.Node.Accessor = &im.Accessor{AuthMode: fabrics.AuthPASE} }
+
+func (e *commissionee) caseAs(fabric uint8, node uint64) {
+	e.light.Node.Accessor = &im.Accessor{AuthMode: fabrics.AuthCASE, FabricIndex: fabric, NodeID: node}
+}
+
+// invoke runs one command on endpoint 0 and returns the response fields
+// (nil for a status) and the status.
+func (e *commissionee) invoke(ep uint16, cluster, cmd uint32, fields func(w *tlv.Writer)) (uint32, map[uint8]any, im.Status) {
+	e.t.Helper()
+	v := im.NewValue(func(w *tlv.Writer) {
+		w.StartStruct(tlv.AnonymousTag())
+		if fields != nil {
+			fields(w)
+		}
+		w.EndContainer()
+	})
+	res, st := e.srv.Invoke(im.NewInvokeRequest(im.CommandPath{Endpoint: ep, Cluster: cluster, Command: cmd}, v))
+	require.Equal(e.t, im.StatusSuccess, st)
+	require.Len(e.t, res.Responses, 1)
+	r := res.Responses[0]
+	if r.IsStatus {
+		return 0, nil, r.Status.Status.Status
+	}
+	return r.Command.Path.Command, decodeStruct(e.t, r.Command.Fields), im.StatusSuccess
+}
+
+// decodeStruct reads a flat structure: context tag → uint64, []byte,
+// string, bool or nil.
+func decodeStruct(t *testing.T, v im.Value) map[uint8]any {
+	t.Helper()
+	out := map[uint8]any{}
+	r := tlv.NewReader(v)
+	require.NoError(t, r.Next())
+	require.NoError(t, r.Enter())
+	for {
+		err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		n := uint8(r.Tag().Number)
+		switch r.Type() {
+		case tlv.Uint:
+			out[n], _ = r.Uint()
+		case tlv.Bytes:
+			b, _ := r.Bytes()
+			out[n] = append([]byte(nil), b...)
+		case tlv.UTF8:
+			out[n], _ = r.String()
+		case tlv.Bool:
+			out[n], _ = r.Bool()
+		default:
+			out[n] = nil
+			require.NoError(t, r.Skip())
+		}
+	}
+	return out
+}
+
+func (e *commissionee) arm(secs, crumb uint64) fabrics.CommissioningError {
+	e.t.Helper()
+	id, f, st := e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdArmFailSafe, func(w *tlv.Writer) {
+		w.PutUint(tlv.ContextTag(0), secs)
+		w.PutUint(tlv.ContextTag(1), crumb)
+	})
+	require.Equal(e.t, im.StatusSuccess, st)
+	require.Equal(e.t, im.GCCmdArmFailSafeResponse, id)
+	return fabrics.CommissioningError(f[0].(uint64))
+}
+
+func nonce(b byte) []byte {
+	n := make([]byte, 32)
+	for i := range n {
+		n[i] = b + byte(i)
+	}
+	return n
+}
+
+// csr runs CSRRequest and returns the operational public key of the CSR
+// after checking the CSR and the attestation signature.
+func (e *commissionee) csr() *ecdsa.PublicKey {
+	e.t.Helper()
+	id, f, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdCSRRequest, func(w *tlv.Writer) {
+		w.PutBytes(tlv.ContextTag(0), nonce(9))
+	})
+	require.Equal(e.t, im.StatusSuccess, st)
+	require.Equal(e.t, im.OCCmdCSRResponse, id)
+	elements, sig := f[0].([]byte), f[1].([]byte)
+	verifyDAC(e.t, e.c.Attestation, elements, e.chal, sig)
+	el := decodeStruct(e.t, im.Value(elements))
+	require.Equal(e.t, nonce(9), el[2])
+	req, err := x509.ParseCertificateRequest(el[1].([]byte))
+	require.NoError(e.t, err)
+	require.NoError(e.t, req.CheckSignature())
+	pub, ok := req.PublicKey.(*ecdsa.PublicKey)
+	require.True(e.t, ok)
+	return pub
+}
+
+// verifyDAC checks an AttestationSignature with the DAC's public key.
+func verifyDAC(t *testing.T, a fabrics.Attestation, msg []byte, chal [16]byte, sig []byte) {
+	t.Helper()
+	dac, err := x509.ParseCertificate(a.DAC)
+	require.NoError(t, err)
+	pub := dac.PublicKey.(*ecdsa.PublicKey)
+	h := sha256.Sum256(append(append([]byte(nil), msg...), chal[:]...))
+	require.Len(t, sig, 64)
+	require.True(t, ecdsa.VerifyASN1(pub, h[:], cert.SignatureToASN1(sig)), "attestation signature does not verify with the DAC key")
+}
+
+// noc issues a NOC for pub on the test fabric, signed by its root.
+func (e *commissionee) noc(pub *ecdsa.PublicKey, node uint64) []byte {
+	e.t.Helper()
+	raw, err := pub.Bytes()
+	require.NoError(e.t, err)
+	rootPub, _ := e.ca.RCAC.Key.PublicKey.Bytes()
+	c := &cert.Certificate{
+		SerialNumber: []byte{0x42}, SigAlgo: cert.SigAlgoECDSAWithSHA256, Issuer: e.ca.RCAC.Cert.Subject,
+		NotBefore: testca.DefaultNotBefore, Subject: cert.DN{{Tag: cert.AttrMatterNodeID, Value: node},
+			{Tag: cert.AttrMatterFabricID, Value: e.ca.Options.FabricID}},
+		PubKeyAlgo: cert.PubKeyAlgoEC, Curve: cert.CurvePrime256v1, PublicKey: raw,
+		Extensions: []cert.Extension{cert.BasicConstraints(false, -1),
+			{ID: cert.ExtKeyUsage, PathLen: -1, KeyUsage: cert.KeyUsageDigitalSignature},
+			{ID: cert.ExtExtendedKeyUsage, PathLen: -1, Purposes: []cert.KeyPurpose{cert.PurposeClientAuth, cert.PurposeServerAuth}},
+			{ID: cert.ExtSubjectKeyID, PathLen: -1, KeyID: testca.KeyID(raw)},
+			{ID: cert.ExtAuthorityKeyID, PathLen: -1, KeyID: testca.KeyID(rootPub)}},
+	}
+	require.NoError(e.t, c.Sign(e.ca.RCAC.Key))
+	b, err := cert.AppendTLV(nil, c)
+	require.NoError(e.t, err)
+	return b
+}
+
+func (e *commissionee) addRoot() im.Status {
+	_, _, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdAddTrustedRootCertificate, func(w *tlv.Writer) {
+		w.PutBytes(tlv.ContextTag(0), e.ca.RCAC.TLV)
+	})
+	return st
+}
+
+func (e *commissionee) addNOC(noc []byte) (map[uint8]any, im.Status) {
+	e.t.Helper()
+	id, f, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdAddNOC, func(w *tlv.Writer) {
+		w.PutBytes(tlv.ContextTag(0), noc)
+		w.PutBytes(tlv.ContextTag(2), e.ca.IPK[:])
+		w.PutUint(tlv.ContextTag(3), adminNode)
+		w.PutUint(tlv.ContextTag(4), 0xFFF1)
+	})
+	if st == im.StatusSuccess {
+		require.Equal(e.t, im.OCCmdNOCResponse, id)
+	}
+	return f, st
+}
+
+// commission runs the PASE part of commissioning up to AddNOC.
+func (e *commissionee) commission() uint8 {
+	e.t.Helper()
+	require.Equal(e.t, fabrics.CommissioningOK, e.arm(60, 1))
+	pub := e.csr()
+	require.Equal(e.t, im.StatusSuccess, e.addRoot())
+	f, st := e.addNOC(e.noc(pub, 0x77))
+	require.Equal(e.t, im.StatusSuccess, st)
+	require.Equal(e.t, uint64(fabrics.NOCOK), f[0])
+	return uint8(f[1].(uint64))
+}
+
+func (e *commissionee) read(attr im.AttributePath) im.Value {
+	e.t.Helper()
+	rep, st := e.srv.Read(im.NewReadRequest(attr))
+	require.Equal(e.t, im.StatusSuccess, st)
+	v, err := rep.Value(attr)
+	require.NoError(e.t, err)
+	return v
+}
+
+func TestCommissioningFlow(t *testing.T) {
+	e := newCommissionee(t)
+	// Certificate chain and attestation (spec 6.2.3).
+	for typ, want := range map[uint64][]byte{1: e.c.Attestation.DAC, 2: e.c.Attestation.PAI} {
+		id, f, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdCertificateChainRequest, func(w *tlv.Writer) {
+			w.PutUint(tlv.ContextTag(0), typ)
+		})
+		require.Equal(t, im.StatusSuccess, st)
+		require.Equal(t, im.OCCmdCertificateChainResponse, id)
+		require.Equal(t, want, f[0])
+	}
+	_, f, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdAttestationRequest, func(w *tlv.Writer) {
+		w.PutBytes(tlv.ContextTag(0), nonce(1))
+	})
+	require.Equal(t, im.StatusSuccess, st)
+	verifyDAC(t, e.c.Attestation, f[0].([]byte), e.chal, f[1].([]byte))
+	el := decodeStruct(t, im.Value(f[0].([]byte)))
+	require.Equal(t, e.c.Attestation.CD, el[1])
+	require.Equal(t, nonce(1), el[2])
+
+	idx := e.commission()
+	require.Equal(t, uint8(1), idx)
+	require.Len(t, e.store.Fabrics(), 1)
+	fab := e.store.Fabrics()[0]
+	require.Equal(t, uint64(0x77), fab.NodeID)
+	require.Equal(t, uint64(0xFAB), fab.FabricID)
+	require.Equal(t, []fabrics.Entry{{FabricIndex: 1, Privilege: fabrics.PrivilegeAdminister,
+		AuthMode: fabrics.AuthCASE, Subjects: []uint64{adminNode}}}, e.store.ACL())
+	n, err := e.read(im.ConcreteAttribute(0, im.ClusterOperationalCredentials, im.OCAttrCommissionedFabrics)).Uint()
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), n)
+	require.Contains(t, e.read(im.ConcreteAttribute(0, im.ClusterAccessControl, im.ACLAttrACL)).Format(), "uint16 4386")
+
+	// CommissioningComplete needs CASE on the new fabric (spec 11.10.7.6).
+	_, f, _ = e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdCommissioningComplete, nil)
+	require.Equal(t, uint64(fabrics.CommissioningInvalidAuth), f[0])
+	e.caseAs(1, adminNode)
+	cur, err := e.read(im.ConcreteAttribute(0, im.ClusterOperationalCredentials, im.OCAttrCurrentFabricIndex)).Uint()
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), cur)
+	id, f, st := e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdCommissioningComplete, nil)
+	require.Equal(t, im.StatusSuccess, st)
+	require.Equal(t, im.GCCmdCommissioningCompleteResponse, id)
+	require.Equal(t, uint64(fabrics.CommissioningOK), f[0])
+	require.False(t, e.store.Armed())
+	n2, ok := e.c.Poll()
+	require.True(t, ok)
+	require.Equal(t, im.NoticeFabricAdded, n2.Kind)
+	n2, _ = e.c.Poll()
+	require.Equal(t, im.NoticeCommissioned, n2.Kind)
+
+	// The committed fabric survives a later fail-safe expiry.
+	e.c.HandleTimeout(clock.Time(time.Hour))
+	require.Len(t, e.store.Fabrics(), 1)
+
+	// Label, then the light over CASE, then removal.
+	_, f, _ = e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdUpdateFabricLabel, func(w *tlv.Writer) {
+		w.PutString(tlv.ContextTag(0), "home")
+	})
+	require.Equal(t, uint64(fabrics.NOCOK), f[0])
+	require.Equal(t, "home", e.store.Fabrics()[0].Label)
+	_, _, st = e.invoke(1, im.ClusterOnOff, im.OnOffCmdToggle, nil)
+	require.Equal(t, im.StatusSuccess, st)
+	require.True(t, e.light.On())
+	_, f, _ = e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdRemoveFabric, func(w *tlv.Writer) {
+		w.PutUint(tlv.ContextTag(0), 1)
+	})
+	require.Equal(t, uint64(fabrics.NOCOK), f[0])
+	require.Empty(t, e.store.Fabrics())
+	require.Empty(t, e.store.ACL())
+}
+
+func TestFailSafeExpiryRollsBackFabric(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		expire func(e *commissionee)
+	}{
+		{"timer", func(e *commissionee) {
+			e.c.HandleTimeout(clock.Time(59 * time.Second))
+			require.Len(t, e.store.Fabrics(), 1, "expired early")
+			e.c.HandleTimeout(clock.Time(60 * time.Second))
+		}},
+		{"expiry 0", func(e *commissionee) {
+			require.Equal(t, fabrics.CommissioningOK, e.arm(0, 5))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newCommissionee(t)
+			require.Equal(t, clock.Time(0), e.c.Now)
+			idx := e.commission()
+			require.Equal(t, clock.Time(60*time.Second), e.c.Deadline())
+			for {
+				if _, ok := e.c.Poll(); !ok {
+					break
+				}
+			}
+			tc.expire(e)
+			require.Empty(t, e.store.Fabrics())
+			require.Empty(t, e.store.ACL())
+			require.False(t, e.store.Armed())
+			require.Equal(t, clock.Never, e.c.Deadline())
+			n, ok := e.c.Poll()
+			require.True(t, ok)
+			require.Equal(t, im.CommissioningNotice{Kind: im.NoticeFailSafeExpired, Fabric: idx}, n)
+			// The pending CSR key is gone: AddNOC after re-arming needs a new CSR.
+			e.pase()
+			require.Equal(t, fabrics.CommissioningOK, e.arm(60, 0))
+			require.Equal(t, im.StatusSuccess, e.addRoot())
+			f, st := e.addNOC(e.noc(&e.ca.Nodes[0].Key.PublicKey, 0x77))
+			require.Equal(t, im.StatusSuccess, st)
+			require.Equal(t, uint64(fabrics.NOCMissingCSR), f[0])
+		})
+	}
+}
+
+func TestCommissioningCommandErrors(t *testing.T) {
+	e := newCommissionee(t)
+	// Not armed: CSR, root and NOC need the fail-safe (spec 11.18.6).
+	_, _, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdCSRRequest, func(w *tlv.Writer) {
+		w.PutBytes(tlv.ContextTag(0), nonce(0))
+	})
+	require.Equal(t, im.StatusFailsafeRequired, st)
+	require.Equal(t, im.StatusFailsafeRequired, e.addRoot())
+	_, st = e.addNOC([]byte{1})
+	require.Equal(t, im.StatusFailsafeRequired, st)
+	require.Equal(t, fabrics.CommissioningOK, e.arm(60, 0))
+	for _, tc := range []struct {
+		name   string
+		cmd    uint32
+		fields func(w *tlv.Writer)
+		want   im.Status
+	}{
+		{"CSR short nonce", im.OCCmdCSRRequest, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), []byte{1}) }, im.StatusInvalidCommand},
+		{"CSR no nonce", im.OCCmdCSRRequest, nil, im.StatusInvalidCommand},
+		{"attestation long nonce", im.OCCmdAttestationRequest, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), make([]byte, 33)) }, im.StatusInvalidCommand},
+		{"chain type 3", im.OCCmdCertificateChainRequest, func(w *tlv.Writer) { w.PutUint(tlv.ContextTag(0), 3) }, im.StatusInvalidCommand},
+		{"root not a cert", im.OCCmdAddTrustedRootCertificate, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), []byte{0x15, 0x18}) }, im.StatusConstraintError},
+		{"NOC fields missing", im.OCCmdAddNOC, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), []byte{1}) }, im.StatusInvalidCommand},
+		{"remove index 0", im.OCCmdRemoveFabric, func(w *tlv.Writer) { w.PutUint(tlv.ContextTag(0), 0) }, im.StatusInvalidCommand},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, st := e.invoke(0, im.ClusterOperationalCredentials, tc.cmd, tc.fields)
+			require.Equal(t, tc.want, st)
+		})
+	}
+	// AddNOC before CSR, with a NOC for the wrong key, and a repeat root.
+	require.Equal(t, im.StatusSuccess, e.addRoot())
+	require.Equal(t, im.StatusInvalidCommand, e.addRoot())
+	f, _ := e.addNOC(e.noc(&e.ca.Nodes[0].Key.PublicKey, 0x77))
+	require.Equal(t, uint64(fabrics.NOCMissingCSR), f[0])
+	e.csr()
+	f, _ = e.addNOC(e.noc(&e.ca.Nodes[0].Key.PublicKey, 0x77))
+	require.Equal(t, uint64(fabrics.NOCInvalidPublicKey), f[0])
+	// A NOC from another root.
+	other, err := testca.Mint(testca.Options{Seed: 99})
+	require.NoError(t, err)
+	f, _ = e.addNOC(other.Nodes[0].TLV)
+	require.Equal(t, uint64(fabrics.NOCInvalidNOC), f[0])
+	// SetRegulatoryConfig: bad country code length, then fine.
+	_, _, st = e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdSetRegulatoryConfig, func(w *tlv.Writer) {
+		w.PutUint(tlv.ContextTag(0), 2)
+		w.PutString(tlv.ContextTag(1), "XXX")
+		w.PutUint(tlv.ContextTag(2), 3)
+	})
+	require.Equal(t, im.StatusConstraintError, st)
+	_, f, st = e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdSetRegulatoryConfig, func(w *tlv.Writer) {
+		w.PutUint(tlv.ContextTag(0), 1)
+		w.PutString(tlv.ContextTag(1), "DE")
+		w.PutUint(tlv.ContextTag(2), 3)
+	})
+	require.Equal(t, im.StatusSuccess, st)
+	require.Equal(t, uint64(fabrics.CommissioningOK), f[0])
+	crumb, err := e.read(im.ConcreteAttribute(0, im.ClusterGeneralCommissioning, im.GCAttrBreadcrumb)).Uint()
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), crumb)
+}
+
+func TestAccessControl(t *testing.T) {
+	e := newCommissionee(t)
+	idx := e.commission()
+	for _, tc := range []struct {
+		name   string
+		fabric uint8
+		node   uint64
+		want   im.Status
+	}{
+		{"admin", idx, adminNode, im.StatusSuccess},
+		{"other node", idx, adminNode + 1, im.StatusUnsupportedAccess},
+		{"other fabric", idx + 1, adminNode, im.StatusUnsupportedAccess},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.caseAs(tc.fabric, tc.node)
+			_, _, st := e.invoke(1, im.ClusterOnOff, im.OnOffCmdToggle, nil)
+			require.Equal(t, tc.want, st)
+			_, _, st = e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdUpdateFabricLabel, func(w *tlv.Writer) {
+				w.PutString(tlv.ContextTag(0), "x")
+			})
+			require.Equal(t, tc.want, st)
+		})
+	}
+	// A second admin fabric while this one holds the fail-safe is busy.
+	e.caseAs(idx+1, 5)
+	code, exp := e.store.ArmFailSafe(0, time.Minute, idx+1, 0)
+	require.Equal(t, fabrics.CommissioningBusyWithOtherAdmin, code)
+	require.Nil(t, exp)
+}
+
+func TestCommissionableDescriptorAndNetwork(t *testing.T) {
+	e := newCommissionee(t)
+	servers := e.read(im.ConcreteAttribute(0, im.ClusterDescriptor, im.DescriptorServerList)).Format()
+	for _, id := range []string{" 29\n", " 31\n", " 40\n", " 48\n", " 49\n", " 62\n", " 63\n"} {
+		require.Contains(t, servers, id)
+	}
+	fm, err := e.read(im.ConcreteAttribute(0, im.ClusterNetworkCommissioning, im.AttrFeatureMap)).Uint()
+	require.NoError(t, err)
+	require.Equal(t, uint64(im.NCFeatureEthernet), fm)
+	require.Contains(t, e.read(im.ConcreteAttribute(0, im.ClusterNetworkCommissioning, im.NCAttrNetworks)).Format(), "true")
+	info := e.read(im.ConcreteAttribute(0, im.ClusterGeneralCommissioning, im.GCAttrBasicCommissioningInfo)).Format()
+	require.Contains(t, info, "60")
+}
