@@ -20,9 +20,11 @@ import (
 
 	"mattersim/clock"
 	"mattersim/im"
+	"mattersim/im/fabrics"
 	"mattersim/nodes/pairing"
 	"mattersim/nodes/udp"
 	"mattersim/session"
+	"mattersim/session/cert"
 	"mattersim/session/message"
 	"mattersim/session/pase"
 	"mattersim/session/spake2p"
@@ -44,6 +46,7 @@ func newDeviceCommand() *cobra.Command {
 		maxFailures   int
 		reopenAfter   time.Duration
 		logEvery      time.Duration
+		mdns          bool
 	)
 	info := im.InteropBasicInfo()
 	c := &cobra.Command{
@@ -90,7 +93,7 @@ log.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runDevice(ctx, deviceOptions{addr: addr, passcode: passcode, discriminator: discriminator, info: info,
-				maxFailures: maxFailures, reopenAfter: reopenAfter, logEvery: logEvery},
+				maxFailures: maxFailures, reopenAfter: reopenAfter, logEvery: logEvery, mdns: mdns},
 				cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -102,11 +105,13 @@ log.`,
 	f.StringVar(&productName, "product-name", info.ProductName, "BasicInformation.ProductName")
 	f.IntVar(&maxFailures, "max-failures", pase.DefaultMaxFailures, "failed pairing attempts that close the commissioning window")
 	f.DurationVar(&reopenAfter, "reopen-after", 0, "re-open a window closed by failures after this long (0: stays closed until restart)")
+	f.BoolVar(&mdns, "mdns", true, "advertise the operational instance of each fabric by mDNS on every multicast interface (controllers find the device for CASE by it)")
 	f.DurationVar(&logEvery, "log-every", defaultLogEvery, "log refused and failed pairing requests once per interval, summarising repeats (0: every one)")
 	return c
 }
 
 type deviceOptions struct {
+	mdns          bool
 	addr          netip.AddrPort
 	passcode      uint32
 	discriminator uint16
@@ -164,9 +169,11 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	// the PASE responder registers PBKDFParamRequest on unsecured ones.
 	// Nothing else opens an exchange (spec 4.10.5.2).
 	m.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, AnyOpcode: true, Secure: true})
+	// The fail-safe is the commissioning clusters' (armed implicitly for
+	// 60 s at PASE, im/fabrics), not the pairing responder's.
 	resp, err := pairing.NewResponder(m, pairing.ResponderConfig{
 		Verifier: ver, Salt: salt, Iterations: deviceIterations, Rand: crand.Reader,
-		MaxFailures: o.maxFailures, ReopenAfter: o.reopenAfter,
+		MaxFailures: o.maxFailures, ReopenAfter: o.reopenAfter, FailSafe: -1,
 	})
 	if err != nil {
 		return err
@@ -175,14 +182,45 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
+	// Certificates are checked at the wall-clock time: the Matter epoch
+	// time of the udp node's clock 0 (it starts below).
+	epoch := cert.Time(time.Now().Unix() - matterEpochUnix)
+	store, err := fabrics.New(fabrics.Config{Rand: crand.Reader, Epoch: epoch})
+	if err != nil {
+		return err
+	}
+	att, err := fabrics.TestAttestation()
+	if err != nil {
+		return err
+	}
 	var dvVersion [4]byte
 	_, _ = crand.Read(dvVersion[:]) // spec 7.10.3: DataVersion starts random
-	light := im.NewLight(o.info, binary.LittleEndian.Uint32(dvVersion[:]))
-	d := &deviceLoop{resp: resp, srv: im.NewServer(light.Node), light: light,
-		log: newLogLimiter(stderr, "mattersim device: ", o.logEvery), reopenAfter: o.reopenAfter}
+	comm := &im.Commissioning{Store: store, Attestation: att}
+	comm.Challenge = func(a *im.Accessor) ([16]byte, bool) {
+		ref, ok := a.Session.(session.Ref)
+		if !ok {
+			return [16]byte{}, false
+		}
+		k, ok := m.SessionKeys(ref)
+		return k.AttestationChallenge, ok
+	}
+	light := im.NewCommissionableLight(o.info, binary.LittleEndian.Uint32(dvVersion[:]), comm)
+	d := &deviceLoop{resp: resp, srv: im.NewServer(light.Node), light: light, comm: comm, store: store,
+		cs:   newCASEServer(m, crand.Reader, epoch, store.CASEFabrics),
+		sess: make(map[session.Ref]*im.Accessor),
+		log:  newLogLimiter(stderr, "mattersim device: ", o.logEvery), reopenAfter: o.reopenAfter}
 	defer d.log.Flush()
 	node := udp.Start(conn, m, udp.Options{})
 	defer node.Close()
+	if o.mdns {
+		iv := m.Config().Local.Normalize()
+		txt := []string{fmt.Sprintf("SII=%d", iv.Idle.Milliseconds()), fmt.Sprintf("SAI=%d", iv.Active.Milliseconds()),
+			fmt.Sprintf("SAT=%d", iv.ActiveThreshold.Milliseconds())}
+		d.mdns = startMDNS(node.Addr().Port(), txt, func(format string, args ...any) {
+			_ = node.Do(func(_ *session.Manager, now clock.Time) { d.now = now; d.logf(format, args...) })
+		})
+		defer d.mdns.Close()
+	}
 
 	fmt.Fprintf(stdout, "mattersim device: listening on %s discriminator %d\n", node.Addr(), o.discriminator)
 	err = drive(ctx, node, d, func() bool { return false })
@@ -199,7 +237,13 @@ type deviceLoop struct {
 	resp  *pairing.Responder
 	srv   *im.Server
 	light *im.Light
-	log   *logLimiter
+	comm  *im.Commissioning
+	store *fabrics.Store
+	cs    *caseServer
+	mdns  *mdnsResponder // nil without --mdns or when no interface can multicast
+	// sess holds the subject of every secure session, for access checks.
+	sess map[session.Ref]*im.Accessor
+	log  *logLimiter
 	// reopenAfter is ResponderConfig.ReopenAfter, for the log.
 	reopenAfter time.Duration
 	now         clock.Time // of the call in progress, for log lines
@@ -214,25 +258,32 @@ const (
 	logKindRefused = "refused PASE requests"
 )
 
-func (d *deviceLoop) Deadline() clock.Time { return min(d.resp.Deadline(), d.log.Deadline()) }
+func (d *deviceLoop) Deadline() clock.Time {
+	return min(d.resp.Deadline(), d.log.Deadline(), d.comm.Deadline(), d.cs.Deadline())
+}
 
 func (d *deviceLoop) HandleTimeout(m *session.Manager, now clock.Time) {
 	d.now = now
 	d.resp.HandleTimeout(now)
-	d.notices()
+	d.cs.HandleTimeout(now)
+	d.comm.HandleTimeout(now)
+	d.notices(m)
 	d.log.HandleTimeout(now)
 }
 
 func (d *deviceLoop) HandleEvent(m *session.Manager, now clock.Time, ev session.Event) {
 	d.now = now
-	consumed := d.resp.HandleEvent(now, ev)
-	d.notices()
+	// CASE first: the pairing responder closes every other secure-channel
+	// exchange on an unsecured session, Sigma1 included.
+	consumed := d.cs.HandleEvent(now, ev) || d.resp.HandleEvent(now, ev)
+	d.notices(m)
 	if consumed {
 		return
 	}
 	switch ev.Kind {
 	case session.EventSessionClosed:
 		if ev.Session.Secure() {
+			delete(d.sess, ev.Session)
 			d.logf("session %s closed (%s)", ev.Session, ev.Reason)
 		}
 	case session.EventMessage:
@@ -252,10 +303,15 @@ func (d *deviceLoop) HandleEvent(m *session.Manager, now clock.Time, ev session.
 // serve answers one IM request on its exchange and closes the exchange.
 func (d *deviceLoop) serve(m *session.Manager, now clock.Time, ev session.Event) {
 	op := im.Opcode(ev.Opcode)
+	acc := d.accessor(m, ev.Session)
+	d.light.Node.Accessor = acc
+	d.comm.Now = now
+	defer func() { d.light.Node.Accessor = nil }()
 	switch op {
 	case im.OpReadRequest:
 		var req im.ReadRequest
 		if im.DecodeReadRequest(ev.Payload, &req) == nil {
+			acc.FabricFiltered = req.IsFabricFiltered
 			paths := make([]string, len(req.AttributeRequests))
 			for i, p := range req.AttributeRequests {
 				paths[i] = p.String()
@@ -271,6 +327,7 @@ func (d *deviceLoop) serve(m *session.Manager, now clock.Time, ev session.Event)
 		}
 	}
 	resp, out, ok := d.srv.Handle(nil, op, ev.Payload)
+	acc.FabricFiltered = false
 	if ok {
 		if err := m.Send(now, ev.Exchange, session.Message{Protocol: message.ProtocolInteractionModel,
 			Opcode: uint8(resp), Payload: out, Reliable: true}); err != nil {
@@ -278,9 +335,16 @@ func (d *deviceLoop) serve(m *session.Manager, now clock.Time, ev session.Event)
 		}
 	}
 	_ = m.CloseExchange(now, ev.Exchange)
+	d.notices(m)
 }
 
-func (d *deviceLoop) notices() {
+func (d *deviceLoop) notices(m *session.Manager) {
+	d.pairingNotices()
+	d.caseNotices()
+	d.commissioningNotices(m)
+}
+
+func (d *deviceLoop) pairingNotices() {
 	for {
 		n, ok := d.resp.Poll()
 		if !ok {
@@ -290,6 +354,8 @@ func (d *deviceLoop) notices() {
 		case pairing.NoticeEstablished:
 			d.logf("PASE session established with %s (session %s, peer session %d)",
 				n.Peer, n.Session, n.Result.PeerSessionID)
+			d.sess[n.Session] = &im.Accessor{AuthMode: fabrics.AuthPASE, Session: n.Session}
+			d.store.ArmImplicit(d.now, fabrics.DefaultFailSafe)
 		case pairing.NoticeFailed:
 			d.log.printf(d.now, logKindFailed, "PASE failure from %s: %v (failed attempts %d)", n.Peer, n.Err, n.Failures)
 			if errors.Is(n.Err, pase.ErrWindowClosed) {

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"mattersim/clock"
+	"mattersim/session"
+	"mattersim/session/casesess"
+	"mattersim/session/cert"
+	"mattersim/session/message"
+	"mattersim/session/mrp"
+	"mattersim/session/params"
+)
+
+// caseServer drives one casesess.Responder at a time on the device's
+// Manager: a Sigma1 on a new unsecured exchange starts a handshake (a
+// handshake in progress is abandoned for it, as an initiator that retries
+// on a new exchange has given up on the old one), Sigma3 or the resumption
+// StatusReport ends it, and the CASE session is installed (spec 4.14.2).
+// It runs on the udp loop; not safe for concurrent use.
+type caseServer struct {
+	m       *session.Manager
+	rand    io.Reader
+	epoch   cert.Time
+	fabrics func() []*casesess.Fabric
+	resume  *casesess.Resumption
+
+	hs      *casesess.Responder
+	x       session.Exchange
+	peer    netip.AddrPort
+	localID uint16
+	// closing maps handshake exchanges being closed to their unsecured
+	// session, removed once the exchange is released.
+	closing map[session.Exchange]session.Ref
+	notices []caseNotice
+}
+
+// caseNotice reports a handshake's end.
+type caseNotice struct {
+	Peer    netip.AddrPort
+	Session session.Ref // established
+	Result  casesess.Result
+	Err     error // failed
+}
+
+var sigma1Request = session.Unsolicited{Protocol: message.ProtocolSecureChannel, Opcode: casesess.OpSigma1}
+
+func newCASEServer(m *session.Manager, rand io.Reader, epoch cert.Time, fabrics func() []*casesess.Fabric) *caseServer {
+	m.RegisterUnsolicited(sigma1Request)
+	return &caseServer{m: m, rand: rand, epoch: epoch, fabrics: fabrics,
+		resume: casesess.NewResumption(16), closing: make(map[session.Exchange]session.Ref)}
+}
+
+func (c *caseServer) poll() (caseNotice, bool) {
+	if len(c.notices) == 0 {
+		return caseNotice{}, false
+	}
+	n := c.notices[0]
+	c.notices = c.notices[1:]
+	return n, true
+}
+
+// Deadline is the step timeout of the handshake in progress.
+func (c *caseServer) Deadline() clock.Time {
+	if c.hs == nil {
+		return clock.Never
+	}
+	return c.hs.Deadline()
+}
+
+// HandleTimeout ends a handshake whose step timed out.
+func (c *caseServer) HandleTimeout(now clock.Time) {
+	if c.hs == nil {
+		return
+	}
+	if _, err := c.hs.HandleTimeout(now); err != nil {
+		c.failed(now, err)
+	}
+}
+
+func (c *caseServer) active() bool { return c.hs != nil }
+
+// HandleEvent takes the events of CASE exchanges and reports whether it
+// consumed ev.
+func (c *caseServer) HandleEvent(now clock.Time, ev session.Event) bool {
+	if ev.Session.Secure() {
+		return false
+	}
+	switch ev.Kind {
+	case session.EventMessage:
+		if ev.Protocol != message.ProtocolSecureChannel || ev.Exchange.Initiator {
+			return false
+		}
+		if c.active() && ev.Exchange == c.x {
+			c.step(now, ev)
+			return true
+		}
+		if ev.Opcode != casesess.OpSigma1 {
+			return false // PBKDFParamRequest and the PASE exchange are the pairing responder's
+		}
+		if c.active() {
+			c.failed(now, errors.New("abandoned for a new Sigma1"))
+		}
+		c.start(now, ev)
+		return true
+	case session.EventExchangeClosed:
+		if ref, ok := c.closing[ev.Exchange]; ok {
+			delete(c.closing, ev.Exchange)
+			if !c.active() || ref != c.x.Session {
+				_ = c.m.RemoveSession(now, ref)
+			}
+			return true
+		}
+	case session.EventGiveUp:
+		if c.active() && ev.Exchange == c.x {
+			c.failed(now, fmt.Errorf("no acknowledgement after %d transmissions", ev.Attempt))
+			return true
+		}
+		_, ok := c.closing[ev.Exchange]
+		return ok
+	}
+	if c.active() && ev.Exchange == c.x {
+		return true
+	}
+	_, ok := c.closing[ev.Exchange]
+	return ok
+}
+
+func (c *caseServer) start(now clock.Time, ev session.Event) {
+	id, err := c.m.ReserveLocalID(now)
+	if err != nil {
+		c.retire(now, ev.Exchange)
+		c.notices = append(c.notices, caseNotice{Peer: ev.From, Err: err})
+		return
+	}
+	hs, err := casesess.NewResponder(casesess.ResponderConfig{Fabrics: c.fabrics(), LocalSessionID: id,
+		Params: localSessionParams(c.m), Rand: c.rand, Epoch: c.epoch, Resumption: c.resume})
+	if err != nil {
+		c.m.ReleaseLocalID(id)
+		c.retire(now, ev.Exchange)
+		c.notices = append(c.notices, caseNotice{Peer: ev.From, Err: err})
+		return
+	}
+	c.hs, c.x, c.peer, c.localID = hs, ev.Exchange, ev.From, id
+	var s1 casesess.Sigma1
+	if s1.Decode(ev.Payload) == nil && s1.Params != nil {
+		_ = c.m.SetPeerIntervals(ev.Session, peerIntervals(s1.Params))
+	}
+	c.step(now, ev)
+}
+
+func (c *caseServer) step(now clock.Time, ev session.Event) {
+	c.peer = ev.From
+	out, err := c.hs.Handle(now, ev.Opcode, ev.Payload)
+	var serr error
+	if out.Send {
+		serr = c.m.Send(now, c.x, session.Message{Protocol: message.ProtocolSecureChannel,
+			Opcode: out.Opcode, Payload: out.Payload, Reliable: true})
+	}
+	switch {
+	case err != nil:
+		c.failed(now, err)
+	case serr != nil:
+		c.failed(now, serr)
+	case out.Done:
+		c.establish(now)
+	}
+}
+
+func (c *caseServer) establish(now clock.Time) {
+	res, _ := c.hs.Result()
+	ref, err := c.m.InstallSecureSession(now, session.SecureSession{Kind: session.CASE,
+		LocalID: res.LocalSessionID, PeerID: res.PeerSessionID, Peer: c.peer,
+		LocalNodeID: message.NodeID(res.LocalNodeID), PeerNodeID: message.NodeID(res.PeerNodeID),
+		I2RKey: res.Keys.I2R, R2IKey: res.Keys.R2I, AttestationChallenge: res.Keys.AttestationChallenge,
+		FabricIndex: res.FabricIndex, PeerIntervals: peerIntervals(&res.PeerParams)})
+	peer, x := c.peer, c.x
+	c.hs = nil
+	c.retire(now, x)
+	if err != nil {
+		c.m.ReleaseLocalID(c.localID)
+		c.notices = append(c.notices, caseNotice{Peer: peer, Err: fmt.Errorf("installing the CASE session: %w", err)})
+		return
+	}
+	c.notices = append(c.notices, caseNotice{Peer: peer, Session: ref, Result: res})
+}
+
+func (c *caseServer) failed(now clock.Time, err error) {
+	peer, x := c.peer, c.x
+	c.hs = nil
+	c.m.ReleaseLocalID(c.localID)
+	c.retire(now, x)
+	c.notices = append(c.notices, caseNotice{Peer: peer, Err: err})
+}
+
+// retire closes a handshake exchange; its unsecured session is removed
+// once the exchange is released.
+func (c *caseServer) retire(now clock.Time, x session.Exchange) {
+	c.closing[x] = x.Session
+	if err := c.m.CloseExchange(now, x); err != nil {
+		delete(c.closing, x)
+		_ = c.m.RemoveSession(now, x.Session)
+	}
+}
+
+// localSessionParams are the device's MRP parameters for Sigma2.
+func localSessionParams(m *session.Manager) *casesess.SessionParams {
+	iv := m.Config().Local.Normalize()
+	p := &casesess.SessionParams{IdleInterval: iv.Idle, ActiveInterval: iv.Active, ActiveThreshold: iv.ActiveThreshold}
+	p.Set(params.IdleInterval)
+	p.Set(params.ActiveInterval)
+	p.Set(params.ActiveThreshold)
+	return p
+}
+
+func peerIntervals(p *casesess.SessionParams) mrp.Intervals {
+	if p == nil {
+		return mrp.Intervals{}
+	}
+	e := p.Effective()
+	return mrp.Intervals{Idle: e.IdleInterval, Active: e.ActiveInterval, ActiveThreshold: e.ActiveThreshold}
+}
