@@ -1,0 +1,155 @@
+package fabrics
+
+import (
+	"crypto/x509"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"mattersim/clock"
+	"mattersim/tlv"
+)
+
+func newStore(t *testing.T, seed byte) *Store {
+	t.Helper()
+	s, err := New(Config{Rand: rand.NewChaCha8([32]byte{seed})})
+	require.NoError(t, err)
+	return s
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []Config{{}, {Rand: rand.NewChaCha8([32]byte{}), MaxFabrics: 255}, {Rand: rand.NewChaCha8([32]byte{}), MaxFabrics: -1}} {
+		_, err := New(cfg)
+		require.Error(t, err)
+	}
+}
+
+func TestGrants(t *testing.T) {
+	for _, tc := range []struct {
+		have, want uint8
+		ok         bool
+	}{
+		{PrivilegeAdminister, PrivilegeView, true},
+		{PrivilegeAdminister, PrivilegeProxyView, true},
+		{PrivilegeManage, PrivilegeOperate, true},
+		{PrivilegeManage, PrivilegeAdminister, false},
+		{PrivilegeOperate, PrivilegeManage, false},
+		{PrivilegeOperate, PrivilegeProxyView, false},
+		{PrivilegeProxyView, PrivilegeView, true},
+		{PrivilegeProxyView, PrivilegeOperate, false},
+		{PrivilegeView, PrivilegeView, true},
+	} {
+		require.Equal(t, tc.ok, grants(tc.have, tc.want), "have %d want %d", tc.have, tc.want)
+	}
+}
+
+func TestAllowedSubjects(t *testing.T) {
+	s := newStore(t, 1)
+	s.acl = []Entry{
+		{FabricIndex: 1, Privilege: PrivilegeAdminister, AuthMode: AuthCASE, Subjects: []uint64{0x42}},
+		{FabricIndex: 1, Privilege: PrivilegeOperate, AuthMode: AuthCASE, Subjects: []uint64{0xFFFF_FFFD_0001_0002}},
+		{FabricIndex: 2, Privilege: PrivilegeView, AuthMode: AuthCASE},
+	}
+	for _, tc := range []struct {
+		name string
+		sub  Subject
+		priv uint8
+		ok   bool
+	}{
+		{"admin node", Subject{AuthMode: AuthCASE, FabricIndex: 1, NodeID: 0x42}, PrivilegeAdminister, true},
+		{"admin node, other fabric", Subject{AuthMode: AuthCASE, FabricIndex: 3, NodeID: 0x42}, PrivilegeView, false},
+		{"unknown node", Subject{AuthMode: AuthCASE, FabricIndex: 1, NodeID: 0x43}, PrivilegeView, false},
+		{"CAT same version", Subject{AuthMode: AuthCASE, FabricIndex: 1, NodeID: 9, CATs: []uint32{0x0001_0002}}, PrivilegeOperate, true},
+		{"CAT newer version", Subject{AuthMode: AuthCASE, FabricIndex: 1, NodeID: 9, CATs: []uint32{0x0001_0003}}, PrivilegeOperate, true},
+		{"CAT older version", Subject{AuthMode: AuthCASE, FabricIndex: 1, NodeID: 9, CATs: []uint32{0x0001_0001}}, PrivilegeOperate, false},
+		{"CAT other id", Subject{AuthMode: AuthCASE, FabricIndex: 1, NodeID: 9, CATs: []uint32{0x0002_0002}}, PrivilegeOperate, false},
+		{"CAT, too much", Subject{AuthMode: AuthCASE, FabricIndex: 1, NodeID: 9, CATs: []uint32{0x0001_0002}}, PrivilegeManage, false},
+		{"wildcard subjects", Subject{AuthMode: AuthCASE, FabricIndex: 2, NodeID: 77}, PrivilegeView, true},
+		{"wildcard, too much", Subject{AuthMode: AuthCASE, FabricIndex: 2, NodeID: 77}, PrivilegeOperate, false},
+		{"group auth", Subject{AuthMode: AuthGroup, FabricIndex: 1, NodeID: 0x42}, PrivilegeView, false},
+		{"PASE", Subject{AuthMode: AuthPASE}, PrivilegeAdminister, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.ok, s.Allowed(tc.sub, tc.priv)) })
+	}
+}
+
+func TestValidAdminSubject(t *testing.T) {
+	for id, ok := range map[uint64]bool{
+		0: false, 1: true, 0xFFFF_FFEF_FFFF_FFFF: true, 0xFFFF_FFF0_0000_0000: false,
+		0xFFFF_FFFD_0001_0001: true, 0xFFFF_FFFD_0001_0000: false, 0xFFFF_FFFF_FFFF_FFFF: false,
+	} {
+		require.Equal(t, ok, validAdminSubject(id), "0x%X", id)
+	}
+}
+
+func TestFailSafeTimingAndBusy(t *testing.T) {
+	s := newStore(t, 2)
+	require.Equal(t, clock.Never, s.Deadline())
+	code, exp := s.ArmFailSafe(0, time.Minute, 0, 7)
+	require.Equal(t, CommissioningOK, code)
+	require.Nil(t, exp)
+	require.Equal(t, clock.Time(time.Minute), s.Deadline())
+	require.Equal(t, uint64(7), s.Breadcrumb())
+	// Re-arming extends, but never past MaxCumulativeFailSafe from the first arm.
+	code, _ = s.ArmFailSafe(clock.Time(30*time.Second), time.Hour, 0, 8)
+	require.Equal(t, CommissioningOK, code)
+	require.Equal(t, clock.Time(DefaultMaxCumulativeFailSafe), s.Deadline())
+	// Another fabric cannot take it over.
+	code, _ = s.ArmFailSafe(clock.Time(31*time.Second), time.Minute, 3, 9)
+	require.Equal(t, CommissioningBusyWithOtherAdmin, code)
+	require.Equal(t, uint64(8), s.Breadcrumb())
+	_, ok := s.HandleTimeout(clock.Time(DefaultMaxCumulativeFailSafe) - 1)
+	require.False(t, ok)
+	e, ok := s.HandleTimeout(clock.Time(DefaultMaxCumulativeFailSafe))
+	require.True(t, ok)
+	require.Equal(t, Expiry{}, e)
+	require.False(t, s.Armed())
+	require.Zero(t, s.Breadcrumb())
+	// CommissioningComplete without a fail-safe.
+	require.Equal(t, CommissioningNoFailSafe, s.CommissioningComplete(Subject{AuthMode: AuthCASE, FabricIndex: 1}))
+	// Implicit arm at PASE does not shorten an armed fail-safe.
+	s.ArmImplicit(0, DefaultFailSafe)
+	s.ArmFailSafe(0, 5*time.Minute, 0, 0)
+	s.ArmImplicit(clock.Time(time.Second), DefaultFailSafe)
+	require.Equal(t, clock.Time(5*time.Minute), s.Deadline())
+}
+
+func TestCSRIsSeededAndValid(t *testing.T) {
+	run := func() []byte {
+		s := newStore(t, 3)
+		_, err := s.CSR(make([]byte, 32))
+		require.ErrorIs(t, err, ErrFailSafeRequired)
+		s.ArmFailSafe(0, time.Minute, 0, 0)
+		_, err = s.CSR(make([]byte, 31))
+		require.ErrorIs(t, err, ErrConstraint)
+		el, err := s.CSR(make([]byte, 32))
+		require.NoError(t, err)
+		r := tlv.NewReader(el)
+		require.NoError(t, r.Next())
+		require.NoError(t, r.Enter())
+		require.NoError(t, r.Next())
+		csr, err := r.Bytes()
+		require.NoError(t, err)
+		req, err := x509.ParseCertificateRequest(csr)
+		require.NoError(t, err)
+		require.NoError(t, req.CheckSignature())
+		pub, err := s.pendingKey.PublicKey.Bytes()
+		require.NoError(t, err)
+		return pub
+	}
+	require.Equal(t, run(), run(), "the operational key is a function of the injected randomness")
+}
+
+func TestTestAttestationKeyMatchesDAC(t *testing.T) {
+	a, err := TestAttestation()
+	require.NoError(t, err)
+	dac, err := x509.ParseCertificate(a.DAC)
+	require.NoError(t, err)
+	require.True(t, a.Key.PublicKey.Equal(dac.PublicKey))
+	pai, err := x509.ParseCertificate(a.PAI)
+	require.NoError(t, err)
+	require.NoError(t, dac.CheckSignatureFrom(pai))
+	require.Len(t, a.CD, 541)
+}
