@@ -1,0 +1,194 @@
+package main
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"mattersim/clock"
+	"mattersim/session"
+	"mattersim/session/casesess"
+	"mattersim/session/cert/testca"
+	"mattersim/session/message"
+)
+
+// caseRig is a controller Manager running casesess.Initiator and a device
+// Manager running caseServer, datagrams shuttled in process at one virtual
+// instant per step.
+type caseRig struct {
+	t          *testing.T
+	now        clock.Time
+	ctl, dev   *session.Manager
+	ctlA, devA netip.AddrPort
+	cs         *caseServer
+	ctlEvents  []session.Event
+}
+
+func newCASERig(t *testing.T, fabrics []*casesess.Fabric) *caseRig {
+	t.Helper()
+	mk := func(seed byte) *session.Manager {
+		m, err := session.New(session.Config{}, rand.NewChaCha8([32]byte{seed}), rand.NewPCG(uint64(seed), 1))
+		require.NoError(t, err)
+		return m
+	}
+	r := &caseRig{t: t, ctl: mk(1), dev: mk(2),
+		ctlA: netip.MustParseAddrPort("[fd00::2]:5540"), devA: netip.MustParseAddrPort("[fd00::1]:5540")}
+	r.cs = newCASEServer(r.dev, rand.NewChaCha8([32]byte{3}), testca.DefaultNotBefore+86400,
+		func() []*casesess.Fabric { return fabrics })
+	return r
+}
+
+// pump delivers datagrams both ways until both Managers are quiet,
+// feeding device events to the caseServer and keeping the controller's.
+func (r *caseRig) pump() {
+	for moved := true; moved; {
+		moved = false
+		for {
+			o, ok := r.dev.Poll()
+			if !ok {
+				break
+			}
+			moved = true
+			if o.IsDatagram() {
+				r.ctl.HandleDatagram(r.now, r.devA, slices.Clone(o.Data))
+				continue
+			}
+			ev := o.Event
+			ev.Payload = slices.Clone(ev.Payload)
+			r.cs.HandleEvent(r.now, ev)
+		}
+		for {
+			o, ok := r.ctl.Poll()
+			if !ok {
+				break
+			}
+			moved = true
+			if o.IsDatagram() {
+				r.dev.HandleDatagram(r.now, r.ctlA, slices.Clone(o.Data))
+				continue
+			}
+			ev := o.Event
+			ev.Payload = slices.Clone(ev.Payload)
+			r.ctlEvents = append(r.ctlEvents, ev)
+		}
+	}
+}
+
+// handshake runs one CASE initiator against the device; it returns the
+// initiator's error, nil on success.
+func (r *caseRig) handshake(fab *casesess.Fabric, peer uint64) error {
+	r.t.Helper()
+	id, err := r.ctl.ReserveLocalID(r.now)
+	require.NoError(r.t, err)
+	ini, err := casesess.NewInitiator(casesess.InitiatorConfig{Fabric: fab, PeerNodeID: peer, LocalSessionID: id,
+		Rand: rand.NewChaCha8([32]byte{4}), Epoch: testca.DefaultNotBefore + 86400})
+	require.NoError(r.t, err)
+	unsec, err := r.ctl.OpenUnsecured(r.now, r.devA)
+	require.NoError(r.t, err)
+	x, err := r.ctl.NewExchange(unsec)
+	require.NoError(r.t, err)
+	send := func(out casesess.Output) {
+		if out.Send {
+			require.NoError(r.t, r.ctl.Send(r.now, x, session.Message{Protocol: message.ProtocolSecureChannel,
+				Opcode: out.Opcode, Payload: out.Payload, Reliable: true}))
+		}
+	}
+	out, err := ini.Start(r.now)
+	require.NoError(r.t, err)
+	send(out)
+	for range 10 {
+		r.ctlEvents = nil
+		r.pump()
+		for _, ev := range r.ctlEvents {
+			if ev.Kind != session.EventMessage || ev.Exchange != x {
+				continue
+			}
+			out, err := ini.Handle(r.now, ev.Opcode, ev.Payload)
+			send(out)
+			if err != nil {
+				r.pump()
+				return err
+			}
+			if out.Done {
+				r.pump()
+				return nil
+			}
+		}
+		r.now = r.now.Add(10 * time.Millisecond)
+	}
+	r.t.Fatal("handshake did not finish")
+	return nil
+}
+
+func TestCASEServerEstablishesAndCleansUp(t *testing.T) {
+	tf, err := testca.Mint(testca.Options{Seed: 5, Nodes: 2})
+	require.NoError(t, err)
+	ctlFab, err := casesess.FabricFromTestCA(1, tf, 0)
+	require.NoError(t, err)
+	devFab, err := casesess.FabricFromTestCA(1, tf, 1)
+	require.NoError(t, err)
+	r := newCASERig(t, []*casesess.Fabric{devFab})
+
+	require.NoError(t, r.handshake(ctlFab, tf.NodeID(1)))
+	n, ok := r.cs.poll()
+	require.True(t, ok)
+	require.NoError(t, n.Err)
+	require.Equal(t, uint8(1), n.Result.FabricIndex)
+	require.Equal(t, tf.NodeID(0), n.Result.PeerNodeID)
+	in, ok := r.dev.SessionInfo(n.Session)
+	require.True(t, ok)
+	require.Equal(t, session.CASE, in.Kind)
+	require.Equal(t, uint8(1), in.FabricIndex)
+	require.Equal(t, r.ctlA, in.Peer)
+	require.False(t, r.cs.active())
+	// The handshake's unsecured session goes once its exchange is released
+	// (the exchange lingers for MRP; let time pass).
+	r.now = r.now.Add(time.Minute)
+	r.dev.HandleTimeout(r.now)
+	r.ctl.HandleTimeout(r.now)
+	r.pump()
+	for _, ref := range r.dev.Sessions() {
+		require.True(t, ref.Secure(), "unsecured session %s left behind", ref)
+	}
+	require.Empty(t, r.cs.closing)
+
+	// A Sigma1 for a node the device is not: NO_SHARED_TRUST_ROOTS, a
+	// failure notice, and nothing installed.
+	other, err := testca.Mint(testca.Options{Seed: 6, Nodes: 2})
+	require.NoError(t, err)
+	otherFab, err := casesess.FabricFromTestCA(1, other, 0)
+	require.NoError(t, err)
+	countSecure := func() int {
+		n := 0
+		for _, ref := range r.dev.Sessions() {
+			if ref.Secure() {
+				n++
+			}
+		}
+		return n
+	}
+	before := countSecure()
+	require.Error(t, r.handshake(otherFab, other.NodeID(1)))
+	n, ok = r.cs.poll()
+	require.True(t, ok)
+	require.Error(t, n.Err)
+	require.False(t, r.cs.active())
+	require.Equal(t, before, countSecure(), "a failed handshake installed a session")
+}
+
+// Without fabrics (before AddNOC) the device refuses CASE.
+func TestCASEServerNoFabrics(t *testing.T) {
+	tf, err := testca.Mint(testca.Options{Seed: 7, Nodes: 2})
+	require.NoError(t, err)
+	ctlFab, err := casesess.FabricFromTestCA(1, tf, 0)
+	require.NoError(t, err)
+	r := newCASERig(t, nil)
+	require.Error(t, r.handshake(ctlFab, tf.NodeID(1)))
+	n, ok := r.cs.poll()
+	require.True(t, ok)
+	require.Error(t, n.Err)
+}
