@@ -23,3 +23,10 @@ const (
 	PrivilegeManage     uint8 = 4
 	PrivilegeAdminister uint8 = 5
 )
+
+// canRead is the access check of a read (View, spec 8.4.3.2): true when the
+// node has no Authorize hook or no Accessor.
+func (s *Server) canRead(ep uint16, cluster uint32) bool {
+	n := s.Node
+	return n.Authorize == nil || n.Accessor == nil || n.Authorize(n.Accessor, ep, cluster, PrivilegeView)
+}

@@ -447,3 +447,19 @@ func TestCommissionableDescriptorAndNetwork(t *testing.T) {
 	info := e.read(im.ConcreteAttribute(0, im.ClusterGeneralCommissioning, im.GCAttrBasicCommissioningInfo)).Format()
 	require.Contains(t, info, "60")
 }
+
+// Reads need View: a CASE subject outside the ACL gets UNSUPPORTED_ACCESS
+// for a concrete path and nothing for a wildcard.
+func TestReadAccessControl(t *testing.T) {
+	e := newCommissionee(t)
+	idx := e.commission()
+	vendor := im.ConcreteAttribute(0, im.ClusterBasicInformation, im.BasicVendorName)
+	e.caseAs(idx, adminNode)
+	_ = e.read(vendor)
+	e.caseAs(idx, adminNode+1)
+	rep, st := e.srv.Read(im.NewReadRequest(vendor, im.AttributePathWildcard()))
+	require.Equal(t, im.StatusSuccess, st)
+	require.Len(t, rep.AttributeReports, 1)
+	require.Equal(t, im.StatusUnsupportedAccess, rep.AttributeReports[0].Status.Status)
+	require.True(t, rep.AttributeReports[0].IsStatus())
+}

@@ -149,8 +149,8 @@ func (s *Server) Read(req *ReadRequest) (*ReportData, Status) {
 				if p.Cluster != WildcardCluster && p.Cluster != c.ID {
 					continue
 				}
-				if filtered(req.DataVersionFilters, e.ID, c) {
-					continue
+				if filtered(req.DataVersionFilters, e.ID, c) || !s.canRead(e.ID, c.ID) {
+					continue // spec 8.4.3.2: a wildcard skips what the subject may not read
 				}
 				for _, id := range c.attributeIDs() {
 					if p.Attribute != WildcardAttribute && p.Attribute != id {
@@ -192,6 +192,9 @@ func (s *Server) readConcrete(out []AttributeReport, p AttributePath, fs []DataV
 	c := e.Cluster(p.Cluster)
 	if c == nil {
 		return append(out, AttributeReport{Path: path, Status: StatusIB{Status: StatusUnsupportedCluster}})
+	}
+	if !s.canRead(e.ID, c.ID) {
+		return append(out, AttributeReport{Path: path, Status: StatusIB{Status: StatusUnsupportedAccess}})
 	}
 	w := tlv.NewWriter(nil)
 	if !c.encodeAttribute(w, tlv.AnonymousTag(), p.Attribute) {
