@@ -1,0 +1,241 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"mattersim/clock"
+)
+
+func TestParseMode(t *testing.T) {
+	for _, m := range Modes() {
+		got, err := ParseMode(m.String())
+		require.NoError(t, err)
+		require.Equal(t, m, got)
+	}
+	_, err := ParseMode("udp")
+	require.ErrorContains(t, err, `unknown network mode "udp"`)
+	_, err = NewNetwork(New(1), NetConfig{Mode: Mode(7)})
+	require.ErrorContains(t, err, "unknown network mode 7")
+	require.Equal(t, "Mode(7)", Mode(7).String())
+}
+
+// modeRun is what one mode made of a scripted exchange: every frame that
+// entered the switch (hex), every datagram a socket read, every send error
+// and the trace.
+type modeRun struct {
+	frames, got, errs []string
+	trace             string
+	stats             NetStats
+	events            uint64
+}
+
+// script sends from node 0 (a member of testGroup, as node 2) to every kind
+// of destination, at several sizes, and runs the network.
+func script(t *testing.T, mode Mode) modeRun {
+	e, n := newNetMode(t, mode, 3, 4)
+	var r modeRun
+	var tb bytes.Buffer
+	e.SetTrace(NewTrace(&tb))
+	n.OnFrame(func(_ clock.Time, p Packet) { r.frames = append(r.frames, hex.EncodeToString(p.Data)) })
+	socks := make([]*Socket, 4)
+	for i := range socks {
+		i := i
+		s, err := n.Node(i).Bind(MatterPort, handlerFunc(func(now clock.Time, from netip.AddrPort, p []byte) {
+			r.got = append(r.got, fmt.Sprintf("%d %s %s %d %x", i, now, from, len(p), p[:min(len(p), 8)]))
+		}))
+		require.NoError(t, err)
+		socks[i] = s
+	}
+	require.NoError(t, n.Node(0).JoinGroup(testGroup))
+	require.NoError(t, n.Node(2).JoinGroup(testGroup))
+	site := netip.MustParseAddr("ff35:40:fd00::100:1") // a Matter group address (spec 2.5.6.2), site scope
+	require.NoError(t, n.Node(0).JoinGroup(site))
+	dsts := []netip.AddrPort{
+		ap(Addr(1)), ap(LinkLocalAddr(1)), ap(testGroup), ap(site), ap(netip.MustParseAddr("ff02::1")),
+		ap(netip.MustParseAddr("ff02::fd")), ap(Addr(0)), ap(Addr(9)), ap(netip.MustParseAddr("2001:db8::1")),
+		ap(netip.MustParseAddr("::1")), ap(netip.IPv6Unspecified()),
+		// Not a port with no socket: there gVisor answers with an ICMPv6
+		// port unreachable, which the direct host does not model
+		// (TestDirectNoICMP).
+	}
+	for _, size := range []int{0, 1, 63, 64, 1000, MaxDirectPayload} {
+		payload := make([]byte, size)
+		for i := range payload {
+			payload[i] = byte(i*7 + size)
+		}
+		for _, d := range dsts {
+			if err := socks[0].Send(d, payload); err != nil {
+				r.errs = append(r.errs, err.Error())
+			}
+			e.RunFor(100 * time.Microsecond)
+		}
+	}
+	e.Run()
+	require.NoError(t, e.Trace().Flush())
+	r.trace, r.stats, r.events = tb.String(), n.Stats(), e.Processed()
+	return r
+}
+
+// sameLines reports the first difference between two lists, shortened: the
+// frames are long.
+func sameLines(t *testing.T, want, got []string, what string) {
+	t.Helper()
+	short := func(s string) string {
+		if len(s) > 200 {
+			return s[:200] + "..."
+		}
+		return s
+	}
+	for i := range min(len(want), len(got)) {
+		if want[i] != got[i] {
+			t.Fatalf("%s: first difference at %d:\nnetstack %s\ndirect   %s", what, i, short(want[i]), short(got[i]))
+		}
+	}
+	require.Equal(t, len(want), len(got), "%s: count", what)
+}
+
+type handlerFunc func(now clock.Time, from netip.AddrPort, p []byte)
+
+func (f handlerFunc) HandleDatagram(now clock.Time, from netip.AddrPort, p []byte) { f(now, from, p) }
+func (handlerFunc) HandleTimer(clock.Time)                                         {}
+
+// The direct host writes the bytes a gVisor stack writes, and delivers what
+// gVisor delivers, in the same order and at the same instants, with the
+// same number of events.
+func TestDirectFramesEqualNetstack(t *testing.T) {
+	ns, d := script(t, ModeNetstack), script(t, ModeDirect)
+	require.NotEmpty(t, ns.frames)
+	sameLines(t, ns.frames, d.frames, "frames")
+	sameLines(t, ns.got, d.got, "datagrams read")
+	require.Equal(t, ns.errs, d.errs)
+	sameLines(t, strings.Split(ns.trace, "\n"), strings.Split(d.trace, "\n"), "trace")
+	require.Equal(t, ns.stats, d.stats)
+	require.Equal(t, ns.events, d.events)
+	require.Greater(t, len(ns.got), 40, "unicast, link-local, own group loopback, ...")
+}
+
+// The random echo workload (unicast and multicast, random link delays) is
+// byte-identical in both modes: trace and capture.
+func TestDirectWorkloadEqualsNetstack(t *testing.T) {
+	t1, p1 := randomWorkloadMode(t, ModeNetstack, 7, 30, 20)
+	t2, p2 := randomWorkloadMode(t, ModeDirect, 7, 30, 20)
+	require.Greater(t, bytes.Count(t1, []byte("\n")), 1000)
+	require.Equal(t, string(t1), string(t2))
+	require.Equal(t, p1, p2)
+}
+
+// Every single-bit corruption of a frame is accepted or refused by the
+// direct host exactly as by a gVisor stack (what a Corrupt stage of scope
+// packet does to frames), for a unicast, a link-local and a multicast
+// frame, and for truncated and padded frames.
+func TestDirectBitFlipsMatchNetstack(t *testing.T) {
+	for _, dst := range []netip.Addr{Addr(1), LinkLocalAddr(1), testGroup} {
+		t.Run(dst.String(), func(t *testing.T) {
+			var frame []byte
+			{
+				e, n := newNetMode(t, ModeNetstack, 1, 2)
+				s, _ := bind(t, n.Node(0))
+				bind(t, n.Node(1))
+				require.NoError(t, n.Node(1).JoinGroup(testGroup))
+				n.OnFrame(func(_ clock.Time, p Packet) {
+					if frame == nil {
+						frame = p.Data
+					}
+				})
+				require.NoError(t, s.Send(ap(dst), []byte("a Matter message of some length")))
+				e.Run()
+				require.NotNil(t, frame)
+			}
+			accepted := func(mode Mode, b []byte) bool {
+				e, n := newNetMode(t, mode, 1, 2)
+				_, r := bind(t, n.Node(1))
+				require.NoError(t, n.Node(1).JoinGroup(testGroup))
+				n.Inject(0, Packet{Data: b, From: -1, To: 1})
+				e.Run()
+				return len(r.got) > 0
+			}
+			require.True(t, accepted(ModeDirect, frame))
+			diff := 0
+			for i := range len(frame) * 8 {
+				b := bytes.Clone(frame)
+				b[i/8] ^= 1 << (i % 8)
+				ns, d := accepted(ModeNetstack, b), accepted(ModeDirect, b)
+				require.Equal(t, ns, d, "bit %d (byte %d)", i, i/8)
+				if !ns {
+					diff++
+				}
+			}
+			require.Greater(t, diff, len(frame)*8/2, "most flips are refused")
+			// Truncated and padded frames.
+			for _, b := range [][]byte{frame[:len(frame)-1], frame[:47], frame[:40], append(bytes.Clone(frame), 0, 0)} {
+				require.Equal(t, accepted(ModeNetstack, b), accepted(ModeDirect, b), "length %d", len(b))
+			}
+		})
+	}
+}
+
+// A datagram a direct node cannot send in one frame is refused with a typed
+// error and counted; nothing enters the switch.
+func TestDirectTooLarge(t *testing.T) {
+	e, n := newNetMode(t, ModeDirect, 1, 2)
+	s, _ := bind(t, n.Node(0))
+	_, r := bind(t, n.Node(1))
+	err := s.Send(ap(Addr(1)), make([]byte, MaxDirectPayload+1))
+	require.ErrorIs(t, err, ErrTooLarge)
+	var se *SendError
+	require.True(t, errors.As(err, &se))
+	require.Equal(t, 0, se.Node)
+	require.Contains(t, err.Error(), "1233-byte datagram above the direct mode's 1232")
+	e.Run()
+	require.Empty(t, r.got)
+	require.Equal(t, NetStats{Refused: 1}, n.Stats())
+
+	// The netstack fragments it instead: two frames, one datagram.
+	e2, n2 := newNetMode(t, ModeNetstack, 1, 2)
+	s2, _ := bind(t, n2.Node(0))
+	_, r2 := bind(t, n2.Node(1))
+	require.NoError(t, s2.Send(ap(Addr(1)), make([]byte, MaxDirectPayload+1)))
+	e2.Run()
+	require.Len(t, r2.got, 1)
+	require.Equal(t, uint64(2), n2.Stats().Sent)
+}
+
+func TestDirectBind(t *testing.T) {
+	_, n := newNetMode(t, ModeDirect, 1, 1)
+	nd := n.Node(0)
+	require.Nil(t, nd.Stack())
+	s, err := nd.Bind(MatterPort, &rx{})
+	require.NoError(t, err)
+	_, err = nd.Bind(MatterPort, &rx{})
+	require.ErrorContains(t, err, "port is in use")
+	_, err = nd.Bind(0, &rx{})
+	require.ErrorContains(t, err, "no ephemeral ports")
+	s.Close()
+	_, err = nd.Bind(MatterPort, &rx{})
+	require.NoError(t, err, "free again after Close")
+}
+
+// What the direct host does not model: a gVisor stack answers a datagram
+// for a port nobody bound with an ICMPv6 destination unreachable (RFC 4443
+// 3.1, code 4), a frame into the switch; a direct node drops it silently.
+func TestDirectNoICMP(t *testing.T) {
+	for _, c := range []struct {
+		mode Mode
+		sent uint64
+	}{{ModeNetstack, 2}, {ModeDirect, 1}} {
+		e, n := newNetMode(t, c.mode, 1, 2)
+		s, _ := bind(t, n.Node(0))
+		require.NoError(t, s.Send(netip.AddrPortFrom(Addr(1), 9), []byte("x")))
+		e.Run()
+		require.Equal(t, c.sent, n.Stats().Sent, "%s", c.mode)
+	}
+}
