@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"mattersim/sim"
 	"mattersim/sim/simbench"
 )
 
@@ -17,6 +18,24 @@ func BenchmarkNetstackDatagram(b *testing.B) {
 		b.Fatal(err)
 	}
 	if err := d.Send(1000); err != nil { // warm pools
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := d.Send(b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkDirectDatagram is BenchmarkNetstackDatagram in ModeDirect: the
+// same 64-byte datagram, frame and switch, with no gVisor stack on either
+// side. Run both in one invocation to compare (BENCHMARKS.md).
+func BenchmarkDirectDatagram(b *testing.B) {
+	d, err := simbench.NewDatagramsMode(sim.ModeDirect, 2, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Send(1000); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -55,6 +74,27 @@ func BenchmarkIdleNode(b *testing.B) {
 	var heap, objs float64
 	for range b.N {
 		m, err := simbench.IdleNodes(1000, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		build += m.BuildPerNode()
+		heap += m.PerNode()
+		objs += m.ObjectsPerNode()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(build.Nanoseconds())/n, "build-ns/node")
+	b.ReportMetric(heap/n, "heap-B/node")
+	b.ReportMetric(objs/n, "objects/node")
+}
+
+// BenchmarkIdleNodeDirect is BenchmarkIdleNode in ModeDirect: 1,000 idle
+// nodes per op (node, one bound socket and its timer, no stack); heap-B/node
+// is the live heap per idle node.
+func BenchmarkIdleNodeDirect(b *testing.B) {
+	var build time.Duration
+	var heap, objs float64
+	for range b.N {
+		m, err := simbench.IdleNodesMode(sim.ModeDirect, 1000, 1)
 		if err != nil {
 			b.Fatal(err)
 		}
