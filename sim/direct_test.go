@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mattersim/clock"
+	"mattersim/session/message"
 )
 
 func TestParseMode(t *testing.T) {
@@ -186,6 +187,9 @@ func TestDirectBitFlipsMatchNetstack(t *testing.T) {
 // A datagram a direct node cannot send in one frame is refused with a typed
 // error and counted; nothing enters the switch.
 func TestDirectTooLarge(t *testing.T) {
+	// The session core refuses larger messages itself (session/send.go), so
+	// a scenario never meets the limit.
+	require.Equal(t, message.MaxUDPPayload, MaxDirectPayload)
 	e, n := newNetMode(t, ModeDirect, 1, 2)
 	s, _ := bind(t, n.Node(0))
 	_, r := bind(t, n.Node(1))
