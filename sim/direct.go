@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"golang.org/x/time/rate"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -29,20 +30,31 @@ const (
 // its own sockets when the node is a member of the group (as gVisor does,
 // before the frame leaves), and hands the frame to the switch. Receiving,
 // it checks what gVisor checks before a socket sees a datagram (IPv6
-// payload length, next header UDP, no loopback or v4-mapped address, the
-// destination is one of the node's addresses or a group it joined, UDP
-// length and checksum) and queues the payload on the socket bound to the
-// destination port, without copying: the switch keeps the frame unmodified
-// until the socket is drained.
+// payload length, no loopback or v4-mapped address, the destination is one
+// of the node's addresses or a group it joined, UDP length and checksum)
+// and queues the payload on the socket bound to the destination port,
+// without copying: the switch keeps the frame unmodified until the socket
+// is drained. It answers as gVisor does with an ICMPv6 port unreachable
+// (no socket on the port) or parameter problem (an unknown Next Header,
+// which a corrupted frame can carry), rate-limited as gVisor's; received
+// ICMPv6 is consumed silently (an unconnected UDP socket reports no errors).
 //
 // What it does not model (README "Network modes"): fragmentation (a
 // datagram above MaxDirectPayload is refused with ErrTooLarge), extension
-// headers and ICMPv6 (no port-unreachable or parameter-problem replies), the
-// stack's queues and buffers, ephemeral ports (Bind needs a port).
+// headers, ICMPv6 informational messages (no echo replies), the stack's
+// queues and buffers, ephemeral ports (Bind needs a port).
 type directHost struct {
-	node  *Node
-	socks []*Socket // bound and open, in bind order
+	node      *Node
+	socks     []*Socket     // bound and open, in bind order
+	icmpLimit *rate.Limiter // made at the first ICMPv6 error
 }
+
+// gVisor's ICMP rate limit (pkg/tcpip/stack/icmp_rate_limit.go): 1000
+// messages a second, bursts of 50, one bucket per stack.
+const (
+	icmpRateLimit = 1000
+	icmpRateBurst = 50
+)
 
 var _ host = (*directHost)(nil)
 
@@ -153,17 +165,14 @@ func (h *directHost) send(s *Socket, to netip.AddrPort, payload []byte) error {
 }
 
 func (h *directHost) receive(data []byte) {
-	if len(data) < ipv6HeaderLen+udpHeaderLen || data[0]>>4 != 6 {
+	if len(data) < ipv6HeaderLen || data[0]>>4 != 6 {
 		return
 	}
 	plen := int(binary.BigEndian.Uint16(data[4:]))
 	if ipv6HeaderLen+plen > len(data) {
 		return
 	}
-	data = data[:ipv6HeaderLen+plen]
-	if data[6] != uint8(header.UDPProtocolNumber) {
-		return
-	}
+	data = data[:ipv6HeaderLen+plen] // as gVisor, ignore bytes past the payload length
 	src := netip.AddrFrom16([16]byte(data[8:24]))
 	d := [16]byte(data[24:40])
 	dst := netip.AddrFrom16(d)
@@ -178,6 +187,20 @@ func (h *directHost) receive(data []byte) {
 	} else if dst != Addr(nd.index) && dst != LinkLocalAddr(nd.index) {
 		return
 	}
+	switch next := data[6]; {
+	case next == uint8(header.UDPProtocolNumber):
+	case next == uint8(header.ICMPv6ProtocolNumber) || next == uint8(header.IPv6NoNextHeaderIdentifier) || isExtensionHeader(next):
+		// ICMPv6 errors are not reported on unconnected sockets, and a
+		// direct node answers no informational message; extension headers
+		// are not modelled (a single-bit corruption of a UDP frame never
+		// makes one).
+		return
+	default:
+		// RFC 8200 section 4: an unrecognised Next Header is answered with
+		// a Parameter Problem, code 1, pointing at the field (offset 6).
+		h.icmpError(data, header.ICMPv6ParamProblem, header.ICMPv6UnknownHeader, 6)
+		return
+	}
 	u := data[ipv6HeaderLen:]
 	if len(u) < udpHeaderLen {
 		return
@@ -186,14 +209,65 @@ func (h *directHost) receive(data []byte) {
 	if l < udpHeaderLen || l > len(u) {
 		return
 	}
-	u = u[:l]
 	x := header.PseudoHeaderChecksum(header.UDPProtocolNumber, tcpip.AddrFrom16([16]byte(data[8:24])), tcpip.AddrFrom16(d), uint16(l))
-	if checksum.Checksum(u, x) != 0xffff {
+	if checksum.Checksum(u[:l], x) != 0xffff {
 		return
 	}
-	if s := h.socket(binary.BigEndian.Uint16(u[2:])); s != nil {
-		s.push(netip.AddrPortFrom(src, binary.BigEndian.Uint16(u[0:])), u[udpHeaderLen:])
+	s := h.socket(binary.BigEndian.Uint16(u[2:]))
+	if s == nil {
+		// RFC 4443 section 3.1: no listener on the port.
+		h.icmpError(data, header.ICMPv6DstUnreachable, header.ICMPv6PortUnreachable, 0)
+		return
 	}
+	s.push(netip.AddrPortFrom(src, binary.BigEndian.Uint16(u[0:])), u[udpHeaderLen:l])
+}
+
+// isExtensionHeader reports whether next is an IPv6 extension header gVisor
+// parses (header/ipv6_extension_headers.go: hop-by-hop, routing, fragment,
+// authentication, destination options, experiment); others, ESP included,
+// are unknown protocols to it.
+func isExtensionHeader(next uint8) bool {
+	switch next {
+	case 0, 43, 44, 51, 60, 253:
+		return true
+	}
+	return false
+}
+
+// icmpError answers the invoking packet pkt (trimmed to its payload length)
+// with an ICMPv6 error, as gVisor's ipv6 returnError does: none for a
+// multicast destination or an unspecified source (RFC 4443 section 2.4
+// (e)), at most what the node's rate limiter allows (gVisor's: 1000 per
+// second, bursts of 50, golang.org/x/time/rate on the virtual clock), from
+// the address the packet was sent to, hop limit 64, carrying as much of pkt
+// as fits the IPv6 minimum MTU.
+func (h *directHost) icmpError(pkt []byte, typ header.ICMPv6Type, code header.ICMPv6Code, pointer uint32) {
+	if pkt[24] == 0xff || [16]byte(pkt[8:24]) == [16]byte{} {
+		return
+	}
+	n := h.node.net
+	if h.icmpLimit == nil {
+		h.icmpLimit = rate.NewLimiter(icmpRateLimit, icmpRateBurst)
+	}
+	if !h.icmpLimit.AllowN(n.e.tclock.Now(), 1) {
+		return
+	}
+	body := pkt[:min(len(pkt), header.IPv6MinimumMTU-ipv6HeaderLen-header.ICMPv6ErrorHeaderSize)]
+	b := make([]byte, ipv6HeaderLen+header.ICMPv6ErrorHeaderSize+len(body))
+	mlen := uint16(header.ICMPv6ErrorHeaderSize + len(body))
+	b[0] = 6 << 4
+	binary.BigEndian.PutUint16(b[4:], mlen)
+	b[6] = uint8(header.ICMPv6ProtocolNumber)
+	b[7] = unicastHopLimit
+	copy(b[8:24], pkt[24:40]) // from the address the packet reached
+	copy(b[24:40], pkt[8:24])
+	m := b[ipv6HeaderLen:]
+	m[0], m[1] = uint8(typ), uint8(code)
+	binary.BigEndian.PutUint32(m[4:], pointer)
+	copy(m[header.ICMPv6ErrorHeaderSize:], body)
+	x := header.PseudoHeaderChecksum(header.ICMPv6ProtocolNumber, tcpip.AddrFrom16([16]byte(b[8:24])), tcpip.AddrFrom16([16]byte(b[24:40])), mlen)
+	binary.BigEndian.PutUint16(m[2:], ^checksum.Checksum(m, x))
+	n.send(h.node.index, b)
 }
 
 // push queues a received datagram on a ModeDirect socket and marks it

@@ -64,9 +64,8 @@ func script(t *testing.T, mode Mode) modeRun {
 		ap(Addr(1)), ap(LinkLocalAddr(1)), ap(testGroup), ap(site), ap(netip.MustParseAddr("ff02::1")),
 		ap(netip.MustParseAddr("ff02::fd")), ap(Addr(0)), ap(Addr(9)), ap(netip.MustParseAddr("2001:db8::1")),
 		ap(netip.MustParseAddr("::1")), ap(netip.IPv6Unspecified()),
-		// Not a port with no socket: there gVisor answers with an ICMPv6
-		// port unreachable, which the direct host does not model
-		// (TestDirectNoICMP).
+		netip.AddrPortFrom(Addr(1), 9), netip.AddrPortFrom(LinkLocalAddr(1), 9), // no socket: ICMPv6 port unreachable
+		netip.AddrPortFrom(testGroup, 9), // nor to a multicast destination (RFC 4443 2.4 (e.3))
 	}
 	for _, size := range []int{0, 1, 63, 64, 1000, MaxDirectPayload} {
 		payload := make([]byte, size)
@@ -135,50 +134,74 @@ func TestDirectWorkloadEqualsNetstack(t *testing.T) {
 }
 
 // Every single-bit corruption of a frame is accepted or refused by the
-// direct host exactly as by a gVisor stack (what a Corrupt stage of scope
-// packet does to frames), for a unicast, a link-local and a multicast
-// frame, and for truncated and padded frames.
+// direct host exactly as by a gVisor stack, and answered with the same
+// ICMPv6 error if any (what a Corrupt stage of scope packet does to frames):
+// for a unicast, a link-local and a multicast UDP frame, for a port
+// unreachable (an ICMPv6 frame), and for truncated and padded frames.
 func TestDirectBitFlipsMatchNetstack(t *testing.T) {
-	for _, dst := range []netip.Addr{Addr(1), LinkLocalAddr(1), testGroup} {
-		t.Run(dst.String(), func(t *testing.T) {
+	type outcome struct {
+		read    int
+		replies []string
+	}
+	deliver := func(mode Mode, b []byte) outcome {
+		e, n := newNetMode(t, mode, 1, 2)
+		_, r := bind(t, n.Node(1))
+		require.NoError(t, n.Node(1).JoinGroup(testGroup))
+		var o outcome
+		n.OnFrame(func(_ clock.Time, p Packet) {
+			if !p.Injected {
+				o.replies = append(o.replies, hex.EncodeToString(p.Data))
+			}
+		})
+		n.Inject(0, Packet{Data: b, From: -1, To: 1})
+		e.Run()
+		o.read = len(r.got)
+		return o
+	}
+	for _, c := range []struct {
+		name string
+		dst  netip.AddrPort
+	}{
+		{"unicast", ap(Addr(1))}, {"link-local", ap(LinkLocalAddr(1))}, {"multicast", ap(testGroup)},
+		{"port-unreachable", netip.AddrPortFrom(Addr(0), 9)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			var frame []byte
 			{
+				// The frame node 0 sends to c.dst; for port-unreachable,
+				// the ICMPv6 error node 0 sends back to node 1.
 				e, n := newNetMode(t, ModeNetstack, 1, 2)
-				s, _ := bind(t, n.Node(0))
-				bind(t, n.Node(1))
-				require.NoError(t, n.Node(1).JoinGroup(testGroup))
-				n.OnFrame(func(_ clock.Time, p Packet) {
-					if frame == nil {
-						frame = p.Data
-					}
-				})
-				require.NoError(t, s.Send(ap(dst), []byte("a Matter message of some length")))
+				s1, _ := bind(t, n.Node(1))
+				s0, _ := bind(t, n.Node(0))
+				n.OnFrame(func(_ clock.Time, p Packet) { frame = p.Data })
+				if c.name == "port-unreachable" {
+					require.NoError(t, s1.Send(c.dst, []byte("a Matter message of some length")))
+				} else {
+					require.NoError(t, s0.Send(c.dst, []byte("a Matter message of some length")))
+				}
 				e.Run()
 				require.NotNil(t, frame)
 			}
-			accepted := func(mode Mode, b []byte) bool {
-				e, n := newNetMode(t, mode, 1, 2)
-				_, r := bind(t, n.Node(1))
-				require.NoError(t, n.Node(1).JoinGroup(testGroup))
-				n.Inject(0, Packet{Data: b, From: -1, To: 1})
-				e.Run()
-				return len(r.got) > 0
-			}
-			require.True(t, accepted(ModeDirect, frame))
-			diff := 0
+			refused, answered := 0, 0
 			for i := range len(frame) * 8 {
 				b := bytes.Clone(frame)
 				b[i/8] ^= 1 << (i % 8)
-				ns, d := accepted(ModeNetstack, b), accepted(ModeDirect, b)
-				require.Equal(t, ns, d, "bit %d (byte %d)", i, i/8)
-				if !ns {
-					diff++
+				ns, d := deliver(ModeNetstack, b), deliver(ModeDirect, b)
+				require.Equal(t, ns.read, d.read, "bit %d (byte %d): datagrams read", i, i/8)
+				sameLines(t, ns.replies, d.replies, fmt.Sprintf("bit %d (byte %d): frames sent in reply", i, i/8))
+				if ns.read == 0 {
+					refused++
+				}
+				if len(ns.replies) > 0 {
+					answered++
 				}
 			}
-			require.Greater(t, diff, len(frame)*8/2, "most flips are refused")
-			// Truncated and padded frames.
-			for _, b := range [][]byte{frame[:len(frame)-1], frame[:47], frame[:40], append(bytes.Clone(frame), 0, 0)} {
-				require.Equal(t, accepted(ModeNetstack, b), accepted(ModeDirect, b), "length %d", len(b))
+			t.Logf("%d bits: %d refused, %d answered with ICMPv6", len(frame)*8, refused, answered)
+			require.Greater(t, refused, len(frame)*4/5, "most flips are refused")
+			for _, b := range [][]byte{frame[:len(frame)-1], frame[:47], frame[:40], frame[:39], append(bytes.Clone(frame), 0, 0)} {
+				ns, d := deliver(ModeNetstack, b), deliver(ModeDirect, b)
+				require.Equal(t, ns.read, d.read, "length %d", len(b))
+				sameLines(t, ns.replies, d.replies, fmt.Sprintf("length %d: frames sent in reply", len(b)))
 			}
 		})
 	}
@@ -228,18 +251,31 @@ func TestDirectBind(t *testing.T) {
 	require.NoError(t, err, "free again after Close")
 }
 
-// What the direct host does not model: a gVisor stack answers a datagram
-// for a port nobody bound with an ICMPv6 destination unreachable (RFC 4443
-// 3.1, code 4), a frame into the switch; a direct node drops it silently.
-func TestDirectNoICMP(t *testing.T) {
-	for _, c := range []struct {
-		mode Mode
-		sent uint64
-	}{{ModeNetstack, 2}, {ModeDirect, 1}} {
-		e, n := newNetMode(t, c.mode, 1, 2)
+// Both modes answer a burst of datagrams to a port nobody bound with the
+// same ICMPv6 port unreachables: the same bytes, and as many as gVisor's
+// rate limiter (50 at once, then 1000 a second) lets through.
+func TestDirectICMPRateLimit(t *testing.T) {
+	run := func(mode Mode) (frames []string, sent uint64) {
+		e, n := newNetMode(t, mode, 1, 2)
 		s, _ := bind(t, n.Node(0))
-		require.NoError(t, s.Send(netip.AddrPortFrom(Addr(1), 9), []byte("x")))
+		n.OnFrame(func(_ clock.Time, p Packet) {
+			if p.From == 1 {
+				frames = append(frames, hex.EncodeToString(p.Data))
+			}
+		})
+		for range 80 {
+			require.NoError(t, s.Send(netip.AddrPortFrom(Addr(1), 9), []byte("x")))
+		}
+		e.RunFor(15 * time.Millisecond) // the second burst arrives 15 ms after the first: 15 more tokens
+		for range 80 {
+			require.NoError(t, s.Send(netip.AddrPortFrom(Addr(1), 9), []byte("y")))
+		}
 		e.Run()
-		require.Equal(t, c.sent, n.Stats().Sent, "%s", c.mode)
+		return frames, n.Stats().Sent
 	}
+	nf, ns := run(ModeNetstack)
+	df, ds := run(ModeDirect)
+	require.Equal(t, 50+15, len(nf))
+	sameLines(t, nf, df, "ICMPv6 frames")
+	require.Equal(t, ns, ds)
 }

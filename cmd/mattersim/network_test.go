@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -46,4 +48,40 @@ func TestNetworkFlag(t *testing.T) {
 	code, _, stderr = runCLI(t, "sweep", "mrp-loss", "--ci", "--sweep", "loss=5%", "--network", "x")
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, `sweep: --network: unknown network mode "x"`)
+}
+
+// The modes also agree where frames are damaged and duplicated: corrupt
+// with scope packet makes some receivers answer with ICMPv6 parameter
+// problems (a flipped Next Header), which the direct host sends too, so
+// the links' random streams stay in step.
+func TestDirectEqualsNetstackCorrupt(t *testing.T) {
+	const file = `name: corrupt-modes
+seed: 4
+duration: 30s
+drain: 30s
+nodes:
+  - {name: controller, role: controller}
+  - {name: devices, count: 20}
+establishment: {method: keys}
+traffic:
+  - {name: vendor, from: controller, to: devices, op: read, attributes: [0/basic_information/vendor_name], interval: 1s}
+faults:
+  - corrupt: {p: 20%}
+    duplicate: {p: 5%}
+    delay: {time: 2ms, jitter: 2ms}
+`
+	path := filepath.Join(t.TempDir(), "corrupt.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(file), 0o644))
+	var docs [2]map[string]any
+	for i, mode := range []string{"netstack", "direct"} {
+		code, out, stderr, _ := runOut(t, path, "--json", "--network", mode)
+		require.Contains(t, []int{0, 1}, code, "%s: %s", mode, stderr)
+		require.NoError(t, json.Unmarshal([]byte(out), &docs[i]))
+		delete(docs[i], "wall_time") // wall-clock seconds (see TestDirectEqualsNetstack)
+	}
+	m := docs[0]["metrics"].(map[string]any)
+	value := func(name string) float64 { return m[name].(map[string]any)["value"].(float64) }
+	require.Greater(t, value("network.dropped.corrupt"), 10.0)
+	require.Greater(t, value("network.sent"), value("messages.sent"), "some frames are ICMPv6 errors")
+	require.Equal(t, docs[0], docs[1])
 }
