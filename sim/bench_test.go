@@ -101,6 +101,28 @@ func BenchmarkNetstackDatagram10k(b *testing.B) {
 	}
 }
 
+var (
+	direct1MOnce sync.Once
+	direct1M     *simbench.Datagrams
+	direct1MErr  error
+)
+
+// BenchmarkDirectDatagram1M is BenchmarkDirectDatagram on 10^6 nodes with a
+// random (sender, receiver) pair per datagram: every datagram touches two
+// cold nodes (the netstack mode would need some 17 GB for the stacks
+// alone). The network is built once per test binary run.
+func BenchmarkDirectDatagram1M(b *testing.B) {
+	direct1MOnce.Do(func() { direct1M, direct1MErr = simbench.NewDatagramsMode(sim.ModeDirect, 1000000, 1) })
+	if direct1MErr != nil {
+		b.Fatal(direct1MErr)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := direct1M.Send(b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkIdleNode builds 1,000 idle nodes per op (stack, NIC, 2
 // addresses, route, one bound socket) and reports the build time and live
 // heap per node (HeapAlloc delta after GC).
