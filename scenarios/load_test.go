@@ -394,6 +394,10 @@ func TestNetworkField(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, NetworkDirect, s.Network)
 	require.Equal(t, sim.ModeDirect, s.Network.Sim())
+	d, err := NewNet(s, RunConfig{})
+	require.NoError(t, err)
+	require.Equal(t, sim.ModeDirect, d.Net.Mode(), "the runner builds the mode's network")
+	require.Nil(t, d.Net.Node(0).Stack())
 
 	ns := NetworkNetstack
 	s, err = LoadBytes("n.yaml", []byte(file+"network: direct\n"), Overrides{Network: &ns})
