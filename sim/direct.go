@@ -46,7 +46,16 @@ const (
 type directHost struct {
 	node      *Node
 	socks     []*Socket     // bound and open, in bind order
+	groups    []joined      // multicast groups joined, in join order
 	icmpLimit *rate.Limiter // made at the first ICMPv6 error
+}
+
+// joined is a group the node's host has joined, refs times: as a gVisor
+// NIC, it stays a member until it has left as often as it joined (the
+// switch's membership, Network.join, is a plain set).
+type joined struct {
+	g    [16]byte
+	refs int
 }
 
 // gVisor's ICMP rate limit (pkg/tcpip/stack/icmp_rate_limit.go): 1000
@@ -91,24 +100,43 @@ func (h *directHost) close(s *Socket) {
 	s.inbox, s.head = nil, 0
 }
 
-func (h *directHost) join(netip.Addr) error  { return nil } // Network.join keeps membership
-func (h *directHost) leave(netip.Addr) error { return nil }
+func (h *directHost) join(g netip.Addr) error {
+	a := g.As16()
+	if i := h.group(a); i >= 0 {
+		h.groups[i].refs++
+	} else {
+		h.groups = append(h.groups, joined{g: a, refs: 1})
+	}
+	return nil
+}
+
+func (h *directHost) leave(g netip.Addr) error {
+	i := h.group(g.As16())
+	if i < 0 {
+		return fmt.Errorf("sim: node %d: leave %s: bad local address", h.node.index, g) // gVisor's words
+	}
+	if h.groups[i].refs--; h.groups[i].refs == 0 {
+		h.groups = slices.Delete(h.groups, i, i+1)
+	}
+	return nil
+}
+
+func (h *directHost) group(g [16]byte) int {
+	for i := range h.groups {
+		if h.groups[i].g == g {
+			return i
+		}
+	}
+	return -1
+}
 
 // allNodes is ff02::1, which every IPv6 interface has joined (RFC 4291
 // section 2.7.1).
 var allNodes = [16]byte{0: 0xff, 1: 0x02, 15: 1}
 
-// member reports whether the node receives multicast group g.
+// member reports whether the node's host accepts multicast group g.
 func (h *directHost) member(g [16]byte) bool {
-	if g == allNodes {
-		return true
-	}
-	gr := h.node.net.groups[g]
-	if gr == nil {
-		return false
-	}
-	_, found := slices.BinarySearch(gr.members, int32(h.node.index))
-	return found
+	return g == allNodes || h.group(g) >= 0
 }
 
 func (h *directHost) send(s *Socket, to netip.AddrPort, payload []byte) error {

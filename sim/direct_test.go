@@ -14,6 +14,7 @@ import (
 
 	"mattersim/clock"
 	"mattersim/session/message"
+	"mattersim/sim/fault"
 )
 
 func TestParseMode(t *testing.T) {
@@ -278,4 +279,36 @@ func TestDirectICMPRateLimit(t *testing.T) {
 	require.Equal(t, 50+15, len(nf))
 	sameLines(t, nf, df, "ICMPv6 frames")
 	require.Equal(t, ns, ds)
+}
+
+// Joins count as in gVisor: a node that joined a group twice and left once
+// still takes (and loops back) the group's datagrams, though the switch
+// forgot it at the first leave; leaving a group it is not in is an error.
+func TestDirectJoinRefcount(t *testing.T) {
+	run := func(mode Mode) (errs []string, got int) {
+		e, n := newNetMode(t, mode, 1, 2)
+		s, r := bind(t, n.Node(0))
+		nd := n.Node(0)
+		for _, f := range []func(netip.Addr) error{nd.LeaveGroup, nd.JoinGroup, nd.JoinGroup, nd.LeaveGroup} {
+			if err := f(testGroup); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+		require.NoError(t, s.Send(ap(testGroup), []byte("x")))
+		n.Inject(0, Packet{Data: fault.BuildUDP6(Addr(1), testGroup, MatterPort, MatterPort, []byte("y")), From: 1, To: 0})
+		e.Run()
+		if err := nd.LeaveGroup(testGroup); err != nil {
+			errs = append(errs, err.Error())
+		}
+		if err := nd.LeaveGroup(testGroup); err != nil {
+			errs = append(errs, err.Error())
+		}
+		return errs, len(r.got)
+	}
+	ne, ng := run(ModeNetstack)
+	de, dg := run(ModeDirect)
+	require.Equal(t, 2, ng, "own loopback and the frame forced onto its link")
+	require.Len(t, ne, 2)
+	require.Equal(t, ne, de)
+	require.Equal(t, ng, dg)
 }
