@@ -12,8 +12,8 @@ import (
 )
 
 // TestDirectEqualsNetstack: the same scenario and seed give the same
-// metrics.json in both network modes, on every shipped scenario's ci
-// variant: the netstack adds no virtual time, no events and no frames that
+// metrics.json, trace and capture in both network modes, on every shipped
+// scenario's ci variant: the netstack adds no virtual time, no events and no frames that
 // the direct mode leaves out (sim's TestDirectFramesEqualNetstack checks
 // the frames byte for byte). Only what legitimately differs is removed
 // before comparing; each exclusion says why.
@@ -21,9 +21,11 @@ func TestDirectEqualsNetstack(t *testing.T) {
 	for _, sh := range scenarios.Shipped() {
 		t.Run(sh.Name, func(t *testing.T) {
 			docs := map[string]map[string]any{}
+			files := map[string][2]string{}
 			for _, mode := range []string{"netstack", "direct"} {
-				code, out, stderr, _ := runOut(t, sh.Name, "--ci", "--json", "--network", mode)
+				code, out, stderr, dir := runOut(t, sh.Name, "--ci", "--json", "--trace", "--pcap", "--network", mode)
 				require.Equal(t, 0, code, "%s: %s", mode, stderr)
+				files[mode] = [2]string{readFile(t, filepath.Join(dir, "trace.jsonl")), readFile(t, filepath.Join(dir, "capture.pcap"))}
 				var doc map[string]any
 				require.NoError(t, json.Unmarshal([]byte(out), &doc))
 				// wall_time: build and run wall-clock seconds, the one thing
@@ -37,6 +39,11 @@ func TestDirectEqualsNetstack(t *testing.T) {
 			require.NotEmpty(t, ns["metrics"])
 			require.Greater(t, ns["metrics"].(map[string]any)["network.sent"].(map[string]any)["value"], 0.0)
 			require.Equal(t, ns, d)
+			// The trace and the capture are byte-identical too: the direct
+			// host writes the frames gVisor writes.
+			require.NotEmpty(t, files["netstack"][0])
+			require.True(t, files["netstack"][0] == files["direct"][0], "trace.jsonl differs")
+			require.True(t, files["netstack"][1] == files["direct"][1], "capture.pcap differs")
 		})
 	}
 }
