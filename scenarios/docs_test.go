@@ -103,6 +103,8 @@ func enumOf(t reflect.Type) enum {
 		return windowInitEnum
 	case reflect.TypeFor[QueueDrop]():
 		return queueDropEnum
+	case reflect.TypeFor[PlotKind]():
+		return plotKindEnum
 	}
 	panic("no enum for " + t.String())
 }

@@ -75,6 +75,9 @@ type Scenario struct {
 	// Conditions on the run's metrics, each METRIC OP VALUE (e.g.
 	// reads.answered_ratio >= 0.999); all must hold for the run to pass.
 	Assertions []Assertion `yaml:"assertions"`
+	// Figures to draw (reports/plot), besides the built-in ones: each
+	// answers a question of the scenario.
+	Plots []Plot `yaml:"plots"`
 
 	source string // file name, for errors and reports
 }

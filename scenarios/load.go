@@ -91,6 +91,7 @@ type File struct {
 	ci      Parameters
 	errs    ErrorList // problems found while parsing parameters
 	pos     map[string]ast.Node
+	data    []byte // the file as given to Parse
 }
 
 type param struct {
@@ -99,6 +100,10 @@ type param struct {
 
 // Name returns the file name given to Parse.
 func (f *File) Name() string { return f.name }
+
+// Text returns the file's text as given to Parse (not a copy: do not
+// modify it).
+func (f *File) Text() []byte { return f.data }
 
 // Parameters returns the declared parameters and their default values.
 func (f *File) Parameters() Parameters {
@@ -116,7 +121,7 @@ func Parse(name string, data []byte) (*File, error) {
 	if err != nil {
 		return nil, ErrorList{syntaxError(name, data, err)}
 	}
-	f := &File{name: name}
+	f := &File{name: name, data: data}
 	d := &decoder{file: name, pos: map[string]ast.Node{}}
 	var docs []*ast.DocumentNode
 	for _, doc := range tree.Docs {

@@ -200,6 +200,11 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 	if d.Metrics, err = metrics.NewCollector(names, groupOf); err != nil {
 		return nil, err
 	}
+	// The series the plots draw (reports/plot); the loader checked the
+	// references.
+	if err = d.Metrics.Track(s.Tracked()...); err != nil {
+		return nil, err
+	}
 	sn.Observe(d.Metrics)
 
 	ctrls, served := s.Served()

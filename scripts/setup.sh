@@ -13,4 +13,12 @@ if ! command -v tshark >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-g
 		echo "setup: could not install tshark; the pcap test checks structure only"
 fi
 
+# Chromium opens report.html in the browser test (cmd/mattersim
+# TestReportInBrowser), which fails under CI=true without it. Only as root.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "setup: installing chromium for the report.html browser test"
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||
+		echo "setup: could not install chromium; the browser test of report.html will fail under CI=true"
+fi
+
 scripts/setup-interop.sh

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mattersim/reports"
+	"mattersim/reports/plot"
 	"mattersim/scenarios"
 )
 
@@ -72,9 +73,12 @@ interval=, loss= and method= (the shipped default scenario declares them).
 
 The report goes to --out (default mattersim-out/NAME/): metrics.json
 (versioned, docs/metrics-json.md), metrics.csv (name,group,value),
-junit.xml (one test case per assertion), and with --trace / --pcap
-trace.jsonl and capture.pcap. Nothing is written when the scenario is
-invalid.
+junit.xml (one test case per assertion), plots/ (every figure as PNG and
+SVG: latency CDFs, MRP retransmissions and give-ups, window verdicts,
+network drops, and the scenario's own plots), report.html (one
+self-contained page: scenario, run, assertions, figures, metrics; its
+path is printed last), and with --trace / --pcap trace.jsonl and
+capture.pcap. Nothing is written when the scenario is invalid.
 
 Progress is shown on stderr when it is a terminal and the run takes more
 than a second (--quiet turns it off). SIGINT or SIGTERM stops the run
@@ -284,6 +288,18 @@ func runScenario(cmd *cobra.Command, name string, o runOpts) (err error) {
 			return fmt.Errorf("run: %w", err)
 		}
 	}
+	figs, err := plot.Run(s, d.Metrics)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if err := figs.Write(filepath.Join(out, "plots")); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	page := plot.Page{Report: rep, ScenarioText: string(file.Text()), Figures: figs}
+	htmlPath := filepath.Join(out, "report.html")
+	if err := writeFile(htmlPath, func(w io.Writer) error { return plot.WriteHTML(w, page) }); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
 	switch {
 	case o.json:
 		if _, err := stdout.Write(jsonDoc.Bytes()); err != nil {
@@ -294,7 +310,7 @@ func runScenario(cmd *cobra.Command, name string, o runOpts) (err error) {
 			return err
 		}
 		writeVerdicts(stdout, verdicts)
-		fmt.Fprintf(stdout, "report: %s%c\n", filepath.Clean(out), filepath.Separator)
+		fmt.Fprintf(stdout, "report: %s\n", htmlPath)
 	}
 	if sum.Interrupted {
 		v, _ := sig.Load().(os.Signal)

@@ -38,10 +38,11 @@ func TestRunSmall(t *testing.T) {
 		"loss random 5%", "messages delivered",
 		"pairings (PASE)             9 devices: 9 paired, 0 given up", "pairing latency",
 		"replays injected", "replays refused", "replays accepted            0", "events processed",
-		"assertions: 6 of 6 hold", "✓ replays.failures == 0", "report: " + dir + string(filepath.Separator)} {
+		"assertions: 6 of 6 hold", "✓ replays.failures == 0", "report: " + filepath.Join(dir, "report.html") + "\n"} {
 		require.Contains(t, out, want)
 	}
-	for _, f := range []string{"metrics.json", "metrics.csv", "junit.xml"} {
+	for _, f := range []string{"metrics.json", "metrics.csv", "junit.xml", "report.html",
+		"plots/latency-cdf.png", "plots/latency-cdf.svg", "plots/mrp-timeline.svg", "plots/window-verdicts.svg", "plots/network-drops.png"} {
 		require.FileExists(t, filepath.Join(dir, f))
 	}
 	require.NoFileExists(t, filepath.Join(dir, "trace.jsonl"))

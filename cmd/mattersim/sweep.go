@@ -153,6 +153,9 @@ func runSweep(cmd *cobra.Command, name string, o sweepOpts) error {
 	if err := writeFile(filepath.Join(out, "assertions.csv"), res.WriteAssertions); err != nil {
 		return err
 	}
+	if err := writeSweepPlots(out, s0, res); err != nil {
+		return err
+	}
 	failed := 0
 	for _, pa := range res.Agg {
 		for _, a := range pa.Assertions {

@@ -1,8 +1,9 @@
 //go:build tools
 
 // Package tools pins dependencies chosen for the project that no package
-// imports yet (gonum.org/v1/plot for reports, goccy/go-yaml for scenario
-// files) or that only tests and tools use, so go.mod keeps their versions.
+// imports yet or that only tests and tools use, so go.mod keeps their
+// versions (gonum.org/v1/plot, pinned at v0.17.0, is imported by
+// reports/plot).
 package tools
 
 import (
@@ -13,7 +14,6 @@ import (
 	_ "github.com/spf13/cobra"
 	_ "github.com/stretchr/testify/require"
 	_ "golang.org/x/crypto/hkdf"
-	_ "gonum.org/v1/plot"
 	_ "gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	_ "gvisor.dev/gvisor/pkg/tcpip/stack"
 	_ "gvisor.dev/gvisor/pkg/tcpip/transport/udp"

@@ -102,6 +102,7 @@ type Collector struct {
 	events   uint64
 	vtime    clock.Time
 	finished bool
+	tr       tracker // Track: metrics sampled over time (series.go)
 }
 
 var _ sim.NetObserver = (*Collector)(nil)
@@ -195,7 +196,8 @@ func (c *Collector) Attach(n *nodes.Node) {
 }
 
 // SessionEvent records one session event of node n (a nodes.EventHook).
-func (c *Collector) SessionEvent(_ clock.Time, n *nodes.Node, ev *session.Event, _ bool) {
+func (c *Collector) SessionEvent(now clock.Time, n *nodes.Node, ev *session.Event, _ bool) {
+	c.tick(now)
 	g := c.group(n.Index())
 	c.sessionEvent(&c.tot, ev)
 	if g != nil {
@@ -279,7 +281,8 @@ func opIndex(k nodes.OpKind) int {
 }
 
 // NodeEvent records one node event of node n (a nodes.NodeEventHook).
-func (c *Collector) NodeEvent(_ clock.Time, n *nodes.Node, ev *nodes.NodeEvent) {
+func (c *Collector) NodeEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent) {
+	c.tick(now)
 	own := c.group(n.Index())
 	// Operations and pairings count at their target's group.
 	tgt := own
@@ -401,10 +404,14 @@ func (c *Collector) flowOf(p sim.Packet) *flow {
 }
 
 // FrameIn implements sim.NetObserver.
-func (c *Collector) FrameIn(_ clock.Time, p sim.Packet) { c.flowOf(p).frames++ }
+func (c *Collector) FrameIn(now clock.Time, p sim.Packet) {
+	c.tick(now)
+	c.flowOf(p).frames++
+}
 
 // Queued implements sim.NetObserver.
-func (c *Collector) Queued(_ clock.Time, p sim.Packet) {
+func (c *Collector) Queued(now clock.Time, p sim.Packet) {
+	c.tick(now)
 	c.flowOf(p).queued++
 	if g := c.group(p.To); g != nil && !p.Injected {
 		g.queued++
@@ -412,12 +419,14 @@ func (c *Collector) Queued(_ clock.Time, p sim.Packet) {
 }
 
 // Duplicated implements sim.NetObserver.
-func (c *Collector) Duplicated(_ clock.Time, p sim.Packet, extra int) {
+func (c *Collector) Duplicated(now clock.Time, p sim.Packet, extra int) {
+	c.tick(now)
 	c.flowOf(p).duplicated += uint64(extra)
 }
 
 // Delivered implements sim.NetObserver.
-func (c *Collector) Delivered(_ clock.Time, p sim.Packet) {
+func (c *Collector) Delivered(now clock.Time, p sim.Packet) {
+	c.tick(now)
 	c.flowOf(p).delivered++
 	if g := c.group(p.To); g != nil && !p.Injected {
 		g.delivered++
@@ -425,7 +434,8 @@ func (c *Collector) Delivered(_ clock.Time, p sim.Packet) {
 }
 
 // Dropped implements sim.NetObserver.
-func (c *Collector) Dropped(_ clock.Time, p sim.Packet, cause sim.DropCause) {
+func (c *Collector) Dropped(now clock.Time, p sim.Packet, cause sim.DropCause) {
+	c.tick(now)
 	f := c.flowOf(p)
 	f.dropped++
 	if int(cause) < len(f.drops) {
@@ -445,6 +455,7 @@ func (c *Collector) Dropped(_ clock.Time, p sim.Packet, cause sim.DropCause) {
 // so far (unfinished counts what is in flight now).
 func (c *Collector) Finish(now clock.Time, events uint64) {
 	c.vtime, c.events, c.finished = now, events, true
+	c.tr.finish(c, now)
 }
 
 // Finished reports whether Finish was called.

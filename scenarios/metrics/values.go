@@ -21,7 +21,13 @@ type getter struct {
 	overall func(c *Collector) float64
 }
 
-var getters = buildGetters()
+var getters, dists = buildGetters()
+
+// distGetter returns one distribution's histogram from a counters value.
+type distGetter struct {
+	kind Kind
+	hist func(s *counters) *Hist
+}
 
 func u(v uint64) float64 { return float64(v) }
 
@@ -51,14 +57,16 @@ func (s *counters) unfinished(inflight uint64) uint64 {
 	return t
 }
 
-func buildGetters() map[string]getter {
+func buildGetters() (map[string]getter, map[string]distGetter) {
 	m := map[string]getter{}
+	ds := map[string]distGetter{}
 	grp := func(name string, f func(c *Collector, s *counters, g int) float64) { m[name] = getter{grouped: f} }
 	cnt := func(name string, f func(s *counters) uint64) {
 		grp(name, func(_ *Collector, s *counters, _ int) float64 { return u(f(s)) })
 	}
 	all := func(name string, f func(c *Collector) float64) { m[name] = getter{overall: f} }
 	dist := func(name string, k Kind, h func(s *counters) *Hist) {
+		ds[name] = distGetter{k, h}
 		scale := 1.0
 		if k == Duration {
 			scale = 1 / float64(time.Second)
@@ -200,7 +208,7 @@ func buildGetters() map[string]getter {
 
 	all("run.events", func(c *Collector) float64 { return u(c.events) })
 	all("run.virtual_time", func(c *Collector) float64 { return c.virtualTime() })
-	return m
+	return m, ds
 }
 
 // MetricError reports a reference Value cannot resolve.

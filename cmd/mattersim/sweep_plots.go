@@ -1,0 +1,20 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"mattersim/reports/plot"
+	"mattersim/reports/sweep"
+	"mattersim/scenarios"
+)
+
+// writeSweepPlots draws a sweep's figures from its aggregate
+// (plot.Sweep) into out/plots/ as PNG and SVG.
+func writeSweepPlots(out string, s *scenarios.Scenario, res *sweep.Result) error {
+	set, err := plot.Sweep(s, res)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	return set.Write(filepath.Join(out, "plots"))
+}
