@@ -63,8 +63,9 @@ type NetStats struct {
 }
 
 // Network is a set of nodes, each a gVisor IPv6/UDP stack (ModeNetstack) or
-// a direct host (ModeDirect), joined by one L3 switch. The switch routes on the IPv6 destination address, fans multicast
-// out to the members it knows (MLD is off, so membership is modelled here),
+// a direct host (ModeDirect), joined by one L3 switch. The switch routes on
+// the IPv6 destination address, fans multicast out to the members it knows
+// (MLD is off, so membership is modelled here),
 // applies partitions and each directed link's fault stage, and queues every
 // delivery as an event on the engine.
 //
