@@ -92,3 +92,17 @@ faults:
 	require.Greater(t, value("network.sent"), value("messages.sent"), "some frames are ICMPv6 errors")
 	require.Equal(t, docs[0], docs[1])
 }
+
+// A sweep in the direct mode gives the netstack mode's aggregates.
+func TestSweepNetworkDirect(t *testing.T) {
+	var csv [2]string
+	for i, mode := range []string{"netstack", "direct"} {
+		out := filepath.Join(t.TempDir(), "sw")
+		code, _, stderr := runCLI(t, "sweep", "mrp-loss", "--ci", "--sweep", "loss=5%,30%", "--reps", "2",
+			"--workers", "2", "--quiet", "--network", mode, "--out", out)
+		require.Equal(t, 0, code, stderr)
+		csv[i] = readFile(t, filepath.Join(out, "metrics.csv"))
+	}
+	require.NotEmpty(t, csv[0])
+	require.True(t, csv[0] == csv[1], "metrics.csv differs between the modes")
+}
