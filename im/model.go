@@ -156,3 +156,17 @@ func putUintArray(w *tlv.Writer, t tlv.Tag, v []uint32) {
 	}
 	w.EndContainer()
 }
+
+// hasAttribute reports whether c serves attribute id (globals included).
+func (c *Cluster) hasAttribute(id uint32) bool {
+	switch id {
+	case AttrClusterRevision, AttrFeatureMap, AttrAttributeList, AttrAcceptedCommandList, AttrGeneratedCommandList:
+		return true
+	}
+	for _, a := range c.Attributes {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
+}
