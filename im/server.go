@@ -212,7 +212,14 @@ func (s *Server) readConcrete(out []AttributeReport, p AttributePath, fs []DataV
 // UNSUPPORTED_CLUSTER, UNSUPPORTED_COMMAND, INVALID_COMMAND (fields not a
 // structure) or the command's own status.
 func (s *Server) Invoke(req *InvokeRequest) (*InvokeResponse, Status) {
-	if req.TimedRequest {
+	return s.invoke(req, false)
+}
+
+// invoke is Invoke for a request that arrived after a Timed Request
+// (timed) or not; the flag in the message must agree (spec 8.7.2.x,
+// connectedhomeip CommandHandler: TIMED_REQUEST_MISMATCH otherwise).
+func (s *Server) invoke(req *InvokeRequest, timed bool) (*InvokeResponse, Status) {
+	if req.TimedRequest != timed {
 		return nil, StatusTimedRequestMismatch
 	}
 	if len(req.Requests) == 0 || len(req.Requests) > MaxPathsPerInvoke {

@@ -202,3 +202,60 @@ func ParseWriteResponse(op Opcode, payload []byte) (*WriteResponse, error) {
 	}
 	return nil, &UnexpectedError{Got: op, Want: "WriteResponse"}
 }
+
+// Write applies a decoded WriteRequest (spec 8.7.3). timed says whether it
+// arrived on an exchange after a Timed Request; a mismatch with the
+// message's TimedRequest flag is TIMED_REQUEST_MISMATCH for the whole
+// message (connectedhomeip WriteHandler). So is INVALID_ACTION for no
+// writes or a wildcard path (group writes are not modelled). Each write
+// then gets an AttributeStatusIB: UNSUPPORTED_ENDPOINT / _CLUSTER /
+// _ATTRIBUTE for what does not exist, UNSUPPORTED_WRITE for a read-only
+// attribute or a list-item write (ListIndex; lists are not modelled),
+// NEEDS_TIMED_INTERACTION for a Timed attribute written without a Timed
+// Request, DATA_VERSION_MISMATCH when a DataVersion is given and differs
+// from the cluster's, else the writer's own status.
+func (s *Server) Write(req *WriteRequest, timed bool) (*WriteResponse, Status) {
+	if req.TimedRequest != timed {
+		return nil, StatusTimedRequestMismatch
+	}
+	if len(req.Requests) == 0 {
+		return nil, StatusInvalidAction
+	}
+	for _, r := range req.Requests {
+		if r.Path.IsWildcard() {
+			return nil, StatusInvalidAction
+		}
+	}
+	res := &WriteResponse{Revision: s.revision(), Responses: make([]AttributeStatus, 0, len(req.Requests))}
+	for i := range req.Requests {
+		r := &req.Requests[i]
+		path := ConcreteAttribute(r.Path.Endpoint, r.Path.Cluster, r.Path.Attribute)
+		res.Responses = append(res.Responses, AttributeStatus{Path: path, Status: StatusIB{Status: s.writeOne(r, timed)}})
+	}
+	return res, StatusSuccess
+}
+
+func (s *Server) writeOne(r *AttributeData, timed bool) Status {
+	e := s.Node.Endpoint(r.Path.Endpoint)
+	if e == nil {
+		return StatusUnsupportedEndpoint
+	}
+	c := e.Cluster(r.Path.Cluster)
+	if c == nil {
+		return StatusUnsupportedCluster
+	}
+	if !c.hasAttribute(r.Path.Attribute) {
+		return StatusUnsupportedAttribute
+	}
+	w := c.writer(r.Path.Attribute)
+	if w == nil || r.Path.ListIndex.Present {
+		return StatusUnsupportedWrite
+	}
+	if w.Timed && !timed {
+		return StatusNeedsTimedInteraction
+	}
+	if r.HasDataVersion && r.DataVersion != c.DataVersion {
+		return StatusDataVersionMismatch
+	}
+	return w.Write(r.Data)
+}
