@@ -37,13 +37,16 @@ type Cluster struct {
 	// Writers makes attributes writable (Write interaction, spec 8.7); an
 	// attribute without one answers a write with UNSUPPORTED_WRITE.
 	Writers []AttributeWriter
+	// TimedCommands lists the commands with the Timed quality: invoked
+	// outside a Timed interaction they get NEEDS_TIMED_INTERACTION.
+	TimedCommands []uint32
 }
 
 // AttributeWriter accepts writes of attribute ID. Write receives the new
 // value and returns the status for the AttributeStatusIB; on a change it
 // should update the value and call Node.NoteChange (which moves the
 // DataVersion and tells subscriptions). Timed marks an attribute with the
-// Timed quality (spec 7.7.x "T"): a write outside a Timed interaction gets
+// Timed quality ("T" in the cluster specifications): a write outside a Timed interaction gets
 // NEEDS_TIMED_INTERACTION.
 type AttributeWriter struct {
 	ID    uint32

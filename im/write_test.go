@@ -224,3 +224,34 @@ func TestHandleExchangeMatchesHandle(t *testing.T) {
 		require.Equal(t, out1, out2)
 	}
 }
+
+// A command with the Timed quality needs a Timed interaction.
+func TestServerTimedCommand(t *testing.T) {
+	l := NewLight(InteropBasicInfo(), 1)
+	l.Node.Endpoint(1).Cluster(ClusterOnOff).TimedCommands = []uint32{OnOffCmdToggle}
+	s := NewServer(l.Node)
+	untimed := AppendInvokeRequest(nil, NewInvokeRequest(CommandPath{Endpoint: 1, Cluster: ClusterOnOff, Command: OnOffCmdToggle}, nil))
+	op, out, _ := s.HandleExchange(0, &Exchange{}, nil, OpInvokeRequest, untimed)
+	res, err := ParseInvokeResponse(op, out)
+	require.NoError(t, err)
+	var se *StatusError
+	require.ErrorAs(t, res.Result(0), &se)
+	require.Equal(t, StatusNeedsTimedInteraction, se.Status)
+	require.False(t, l.On())
+	// Other commands of the cluster are unaffected.
+	on := AppendInvokeRequest(nil, NewInvokeRequest(CommandPath{Endpoint: 1, Cluster: ClusterOnOff, Command: OnOffCmdOn}, nil))
+	op, out, _ = s.HandleExchange(0, &Exchange{}, nil, OpInvokeRequest, on)
+	res, err = ParseInvokeResponse(op, out)
+	require.NoError(t, err)
+	require.NoError(t, res.Result(0))
+	// Timed: accepted.
+	var x Exchange
+	s.HandleExchange(0, &x, nil, OpTimedRequest, AppendTimedRequest(nil, &TimedRequest{Timeout: 100}))
+	r := NewInvokeRequest(CommandPath{Endpoint: 1, Cluster: ClusterOnOff, Command: OnOffCmdToggle}, nil)
+	r.TimedRequest = true
+	op, out, _ = s.HandleExchange(10*ms, &x, nil, OpInvokeRequest, AppendInvokeRequest(nil, r))
+	res, err = ParseInvokeResponse(op, out)
+	require.NoError(t, err)
+	require.NoError(t, res.Result(0))
+	require.False(t, l.On(), "toggled back off")
+}
