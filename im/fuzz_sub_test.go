@@ -173,3 +173,47 @@ func FuzzSubscriptionEngine(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubscriptionClient feeds a subscriber random messages and timeouts
+// after a real establishment: no panic, every message it sends decodes,
+// and it never holds a deadline in the past after HandleTimeout.
+func FuzzSubscriptionClient(f *testing.F) {
+	seedSubVectors(f)
+	f.Fuzz(func(t *testing.T, op uint8, payload []byte) {
+		l := newLink(t, 0, 10, AttributePathWildcard())
+		l.c.Rand = &seqRand{v: []uint32{uint32(op) * 1000}}
+		l.c.Start(0)
+		l.pump(0)
+		now := clock.Time(0)
+		for i := 0; i < 3; i++ {
+			l.c.HandleMessage(now, Opcode(op%12), payload)
+			for o, ok := l.c.Poll(); ok; o, ok = l.c.Poll() {
+				if o.Kind != ClientSend {
+					continue
+				}
+				var err error
+				switch o.Opcode {
+				case OpStatusResponse:
+					var m StatusResponse
+					err = DecodeStatusResponse(o.Payload, &m)
+				case OpSubscribeRequest:
+					var m SubscribeRequest
+					err = DecodeSubscribeRequest(o.Payload, &m)
+				default:
+					t.Fatalf("client sent %s", o.Opcode)
+				}
+				if err != nil {
+					t.Fatalf("client's %s does not decode: %v", o.Opcode, err)
+				}
+			}
+			now += clock.Time(len(payload)) * sec
+			if l.c.NextDeadline() <= now {
+				l.c.HandleTimeout(now)
+				l.c.Poll()
+			}
+			if d := l.c.NextDeadline(); d < now {
+				t.Fatalf("deadline %v before now %v", d, now)
+			}
+		}
+	})
+}

@@ -446,6 +446,22 @@ func TestEngineTermination(t *testing.T) {
 	})
 }
 
+// A zero ceiling must not ask for keep-alives at every instant.
+func TestEngineZeroMaxInterval(t *testing.T) {
+	r := newEngineRig(t)
+	r.e.HandleSubscribeRequest(0, 1, AppendSubscribeRequest(nil, NewSubscribeRequest(0, 0, AttributePathWildcard())))
+	for o, ok := r.e.Poll(); ok; o, ok = r.e.Poll() {
+		if o.ExpectResponse {
+			r.e.HandleStatusResponse(0, o.Subscription, success())
+		}
+	}
+	require.Equal(t, time.Second, r.e.Subscriptions()[0].MaxInterval)
+	require.Equal(t, sec, r.e.NextDeadline())
+	r.e.HandleTimeout(sec)
+	require.Len(t, r.drain(), 1)
+	require.Equal(t, 2*sec, r.e.NextDeadline())
+}
+
 func TestEngineDirtyOutsidePathsIgnored(t *testing.T) {
 	r := newEngineRig(t)
 	r.subscribe(0, 0, 10, ConcreteAttribute(0, ClusterBasicInformation, BasicVendorName))

@@ -159,8 +159,10 @@ func (e *SubscriptionEngine) refuse(peer uint64, st Status) {
 // refuses it), no paths, or a path a Read would refuse. Unless
 // KeepSubscriptions is set, peer's earlier subscriptions end first
 // (SubTerminated, spec 8.5.1). The negotiated MaxInterval is the client's
-// ceiling (never below its floor): the SDK's default publisher choice for a
-// non-ICD device.
+// ceiling (the SDK's default publisher choice for a non-ICD device), never
+// below its floor and never below 1 s: a zero ceiling would otherwise ask
+// for a keep-alive at every instant (the spec lets the publisher choose up
+// to max(60 min, ceiling)).
 func (e *SubscriptionEngine) HandleSubscribeRequest(now clock.Time, peer uint64, payload []byte) {
 	var req SubscribeRequest
 	if err := DecodeSubscribeRequest(payload, &req); err != nil {
@@ -197,7 +199,7 @@ func (e *SubscriptionEngine) HandleSubscribeRequest(now clock.Time, peer uint64,
 	s := &subscription{
 		id: e.nextID, peer: peer, state: SubPriming, last: now,
 		min:   time.Duration(req.MinIntervalFloor) * time.Second,
-		max:   time.Duration(max(req.MaxIntervalCeiling, req.MinIntervalFloor)) * time.Second,
+		max:   time.Duration(max(req.MaxIntervalCeiling, req.MinIntervalFloor, 1)) * time.Second,
 		paths: append([]AttributePath(nil), req.AttributeRequests...),
 	}
 	e.nextID++
@@ -329,7 +331,8 @@ func (s *subscription) due() clock.Time {
 }
 
 // NextDeadline returns the earliest time a report falls due, or
-// clock.Never.
+// clock.Never. After MarkDirty it may lie in the past (the change came
+// after the minimum interval had already passed): call HandleTimeout now.
 func (e *SubscriptionEngine) NextDeadline() clock.Time {
 	t := clock.Never
 	for _, s := range e.subs {
