@@ -1,6 +1,6 @@
 package im
 
-// Chunking (spec 8.4.3 / 8.5.3 "chunked reports"): a ReportData that does
+// Chunking (spec 8.4.3, and the Subscribe interaction, spec 8.5): a ReportData that does
 // not fit one message is sent as several, every one but the last with
 // MoreChunkedMessages set; the client answers each chunk with a
 // StatusResponse SUCCESS before the next is sent. connectedhomeip fills

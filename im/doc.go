@@ -22,7 +22,7 @@
 //     Handle is stateless, one message in, one out: it refuses Subscribe,
 //     Write and Timed, and never chunks.
 //   - Server.HandleExchange keeps per-exchange state (Exchange) and adds
-//     Write (spec 8.7), the Timed interaction (TimedRequest, then the
+//     Write, the Timed interaction (TimedRequest, then the
 //     action within its window) and chunked Read reports (SplitReport).
 //   - SubscriptionEngine is the publisher side of Subscribe (spec 8.5):
 //     priming report (chunked), SubscribeResponse, reports of changed

@@ -7,7 +7,7 @@ import (
 )
 
 // Exchange is the state a Server keeps for one exchange across several
-// messages: a Timed interaction's window (spec 8.7: a TimedRequest, then
+// messages: a Timed interaction's window (the Timed interaction: a TimedRequest, then
 // the Write or Invoke it announces within Timeout) and the remaining
 // chunks of a chunked Read report. The zero value is a fresh exchange.
 type Exchange struct {

@@ -34,7 +34,7 @@ type Cluster struct {
 	DataVersion uint32 // spec 7.10.3: changes whenever any attribute value changes
 	Attributes  []Attribute
 	Commands    []Command
-	// Writers makes attributes writable (Write interaction, spec 8.7); an
+	// Writers makes attributes writable (the Write interaction); an
 	// attribute without one answers a write with UNSUPPORTED_WRITE.
 	Writers []AttributeWriter
 	// TimedCommands lists the commands with the Timed quality: invoked

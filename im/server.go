@@ -219,7 +219,7 @@ func (s *Server) Invoke(req *InvokeRequest) (*InvokeResponse, Status) {
 }
 
 // invoke is Invoke for a request that arrived after a Timed Request
-// (timed) or not; the flag in the message must agree (spec 8.7,
+// (timed) or not; the flag in the message must agree (the Timed interaction,
 // connectedhomeip CommandHandler: TIMED_REQUEST_MISMATCH otherwise).
 func (s *Server) invoke(req *InvokeRequest, timed bool) (*InvokeResponse, Status) {
 	if req.TimedRequest != timed {

@@ -35,7 +35,7 @@ type SubscribeResponse struct {
 
 // NewSubscribeRequest returns a SubscribeRequest for paths with the given
 // interval bounds in seconds, fabric-filtered, KeepSubscriptions false
-// (a new subscription replaces the client's earlier ones, spec 8.5.1), as
+// (a new subscription replaces the client's earlier ones, spec 8.5), as
 // the SDK's ReadClient sends by default.
 func NewSubscribeRequest(minFloor, maxCeiling uint16, paths ...AttributePath) *SubscribeRequest {
 	return &SubscribeRequest{

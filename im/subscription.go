@@ -158,7 +158,7 @@ func (e *SubscriptionEngine) refuse(peer uint64, st Status) {
 // MinIntervalFloor above MaxIntervalCeiling (as the SDK's ReadHandler
 // refuses it), no paths, or a path a Read would refuse. Unless
 // KeepSubscriptions is set, peer's earlier subscriptions end first
-// (SubTerminated, spec 8.5.1). The negotiated MaxInterval is the client's
+// (SubTerminated, spec 8.5). The negotiated MaxInterval is the client's
 // ceiling (the SDK's default publisher choice for a non-ICD device), never
 // below its floor and never below 1 s: a zero ceiling would otherwise ask
 // for a keep-alive at every instant (the spec lets the publisher choose up
@@ -225,7 +225,7 @@ func (e *SubscriptionEngine) sendChunk(s *subscription, newExchange bool) {
 // last priming chunk the SubscribeResponse (the subscription is then
 // established and its intervals start), or after the last chunk of a data
 // report returns the subscription to SubActive. Any other status, or a
-// payload that does not decode, ends the subscription (spec 8.5.3: the
+// payload that does not decode, ends the subscription (spec 8.5: the
 // subscriber rejected the report). An unknown id is ignored.
 func (e *SubscriptionEngine) HandleStatusResponse(now clock.Time, id uint32, payload []byte) {
 	i, s := e.find(id)

@@ -2,7 +2,7 @@ package im
 
 import "mattersim/tlv"
 
-// TimedRequest is a TimedRequestMessage (Timed interaction, spec 8.7;
+// TimedRequest is a TimedRequestMessage (the Timed interaction, spec chapter 8;
 // opcode 0x0A): tag 0 Timeout in milliseconds (required), 0xFF revision
 // (matter.js packages/types/src/protocol/messages/TlvTimedRequest.ts).
 type TimedRequest struct {

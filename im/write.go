@@ -2,7 +2,7 @@ package im
 
 import "mattersim/tlv"
 
-// AttributeData is an AttributeDataIB (spec 8.10.3) as carried in a
+// AttributeData is an AttributeDataIB (spec 8.10) as carried in a
 // WriteRequest: tag 0 DataVersion (optional), tag 1 Path, tag 2 Data.
 type AttributeData struct {
 	DataVersion    uint32
@@ -11,14 +11,14 @@ type AttributeData struct {
 	Data           Value
 }
 
-// AttributeStatus is an AttributeStatusIB (spec 8.10.4): tag 0 Path, tag 1
+// AttributeStatus is an AttributeStatusIB (spec 8.10): tag 0 Path, tag 1
 // StatusIB.
 type AttributeStatus struct {
 	Path   AttributePath
 	Status StatusIB
 }
 
-// WriteRequest is a WriteRequestMessage (Write interaction, spec 8.7;
+// WriteRequest is a WriteRequestMessage (the Write interaction, spec chapter 8;
 // opcode 0x06). Tags (matter.js TlvWriteRequest.ts, connectedhomeip
 // src/app/MessageDef/WriteRequestMessage.h): 0 SuppressResponse, 1
 // TimedRequest (required), 2 WriteRequests (required, AttributeDataIBs), 3
@@ -203,7 +203,7 @@ func ParseWriteResponse(op Opcode, payload []byte) (*WriteResponse, error) {
 	return nil, &UnexpectedError{Got: op, Want: "WriteResponse"}
 }
 
-// Write applies a decoded WriteRequest (spec 8.7.3). timed says whether it
+// Write applies a decoded WriteRequest (the Write interaction). timed says whether it
 // arrived on an exchange after a Timed Request; a mismatch with the
 // message's TimedRequest flag is TIMED_REQUEST_MISMATCH for the whole
 // message (connectedhomeip WriteHandler). So is INVALID_ACTION for no
