@@ -157,6 +157,11 @@ type ClientOutput struct {
 	Err            error         // ClientLost
 	Resubscribe    bool          // ClientLost: a resubscribe is scheduled after Delay
 	Delay          time.Duration
+	// ReestablishCASE (ClientLost): the SDK marks the session defunct and
+	// sets up a new CASE session before resubscribing when the cause is a
+	// timeout (DefaultResubscribePolicy: aReestablishCASE = cause ==
+	// CHIP_ERROR_TIMEOUT). Set for ErrLivenessTimeout; the driver decides.
+	ReestablishCASE bool
 }
 
 // Rand is the random source a SubscriptionClient draws resubscribe jitter
@@ -269,7 +274,7 @@ func (c *SubscriptionClient) status(st Status) {
 // (ReadClient::Close → DefaultResubscribePolicy).
 func (c *SubscriptionClient) lose(now clock.Time, err error) {
 	c.reasm.Reset()
-	o := ClientOutput{Kind: ClientLost, SubscriptionID: c.id, Err: err}
+	o := ClientOutput{Kind: ClientLost, SubscriptionID: c.id, Err: err, ReestablishCASE: errors.Is(err, ErrLivenessTimeout)}
 	if c.NoResubscribe || c.Rand == nil {
 		c.state = ClientIdle
 	} else {

@@ -226,6 +226,8 @@ func TestClientEstablishKeepAliveAndLiveness(t *testing.T) {
 	l.runTo((31 * sec).Add(live))
 	require.Len(t, l.lost, 2, "lost, then the immediate first resubscribe fails on the dead link")
 	require.ErrorIs(t, l.lost[0].Err, ErrLivenessTimeout)
+	require.True(t, l.lost[0].ReestablishCASE, "a liveness timeout asks for a new CASE session")
+	require.False(t, l.lost[1].ReestablishCASE, "a failed setup exchange does not")
 	require.True(t, l.lost[0].Resubscribe)
 	require.Equal(t, time.Duration(0), l.lost[0].Delay)
 }
