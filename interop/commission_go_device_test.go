@@ -4,6 +4,7 @@ package interop
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -14,16 +15,16 @@ import (
 
 // Recipe R6: matter.js commissions the Go device. Two namespaces joined
 // by a veth pair (docs/interop.md §1): `mattersim device` on the device
-// side, the matter.js controller (controller.mjs MODE=commission) on the
-// other, pairing with the device's address and no commissionable
-// discovery. matter.js runs the whole flow — ArmFailSafe,
-// SetRegulatoryConfig, certificate chain and attestation (SDK test
-// DAC/PAI/CD), CSRRequest, AddTrustedRootCertificate, AddNOC — then finds
-// the node by operational mDNS, opens CASE, sends CommissioningComplete
-// and UpdateFabricLabel over it, and reads VendorName and invokes Toggle
-// over CASE.
+// side, the matter.js controller (interop/commission.mjs) on the other,
+// pairing with the device's address and no commissionable discovery.
+// matter.js runs the whole flow — ArmFailSafe, certificate chain and
+// attestation (SDK test DAC/PAI/CD), CSRRequest,
+// AddTrustedRootCertificate, AddNOC — then finds the node by operational
+// mDNS, opens CASE, sends CommissioningComplete and UpdateFabricLabel over
+// it; then over CASE it reads VendorName and OnOff, subscribes to OnOff,
+// invokes Toggle and gets the change reported by the subscription.
 func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
-	RequireMatterJS(t)
+	node := RequireMatterJS(t)
 	bin := mattersimBinary(t)
 	devNS, ctlNS := netns.New(t, "mtr-cd"), netns.New(t, "mtr-cc")
 	netns.Link(t, devNS, ctlNS)
@@ -31,19 +32,27 @@ func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	ctl := StartMatterJSController(t, ctlNS, ControllerOptions{Mode: "commission", Host: netns.AddrA, Port: 5541})
-	require.NoError(t, ctl.Wait(ctx), "matter.js controller failed:\n%s", ctl.Output())
-	line, err := ctl.WaitLine(ctx, "INTEROP: VendorName over CASE")
-	require.NoError(t, err)
-	require.Contains(t, line, `"GoVendor"`)
-	_, err = ctl.WaitLine(ctx, "INTEROP: toggle invoked")
-	require.NoError(t, err)
+	env := append(matterEnv(t, "info"), "HOST="+netns.AddrA, "PORT=5541", "PASSCODE="+strconv.Itoa(DevicePasscode),
+		"MATTER_MDNS_IPV4=false")
+	ctl := StartPeer(t, ctlNS, "matter.js commissioner", env, node, "commission.mjs")
+	require.NoError(t, ctl.Wait(ctx), "matter.js commissioner failed:\n%s", ctl.Output())
+	for want, value := range map[string]string{
+		"INTEROP: VendorName over CASE":          `"GoVendor"`,
+		"INTEROP: OnOff over CASE":               "false",
+		"INTEROP: subscription reported OnOff =": "true",
+		"INTEROP: OnOff after toggle":            "true",
+	} {
+		line, err := ctl.WaitLine(ctx, want)
+		require.NoError(t, err)
+		require.Contains(t, line, value)
+	}
 
 	for _, want := range []string{
 		"PASE session established with",
 		"AddNOC: fabric 1 added",
 		"CASE session established with",
 		"CommissioningComplete: fabric 1 committed",
+		"subscribe 1/0x0006/0x0000",
 		"invoke 1/0x0006/0x02 ",
 	} {
 		_, err := dev.WaitLine(ctx, want)

@@ -207,8 +207,11 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	light := im.NewCommissionableLight(o.info, binary.LittleEndian.Uint32(dvVersion[:]), comm)
 	d := &deviceLoop{resp: resp, srv: im.NewServer(light.Node), light: light, comm: comm, store: store,
 		cs:   newCASEServer(m, crand.Reader, epoch, store.CASEFabrics),
-		sess: make(map[session.Ref]*im.Accessor),
-		log:  newLogLimiter(stderr, "mattersim device: ", o.logEvery), reopenAfter: o.reopenAfter}
+		sess: make(map[session.Ref]*im.Accessor), ims: make(map[session.Exchange]*im.Exchange),
+		subX: make(map[session.Exchange]uint32), subRefs: make(map[uint64]session.Ref),
+		log: newLogLimiter(stderr, "mattersim device: ", o.logEvery), reopenAfter: o.reopenAfter}
+	d.subs = &im.SubscriptionEngine{Server: d.srv}
+	light.Node.OnChange = d.subs.MarkDirty
 	defer d.log.Flush()
 	node := udp.Start(conn, m, udp.Options{})
 	defer node.Close()
@@ -243,7 +246,15 @@ type deviceLoop struct {
 	mdns  *mdnsResponder // nil without --mdns or when no interface can multicast
 	// sess holds the subject of every secure session, for access checks.
 	sess map[session.Ref]*im.Accessor
-	log  *logLimiter
+	// ims keeps the state of IM exchanges that span several messages
+	// (chunked reports, Timed interactions); subs publishes subscriptions,
+	// subX maps exchanges awaiting a subscriber's StatusResponse to their
+	// subscription, subRefs the engine's peer ids to sessions.
+	ims     map[session.Exchange]*im.Exchange
+	subs    *im.SubscriptionEngine
+	subX    map[session.Exchange]uint32
+	subRefs map[uint64]session.Ref
+	log     *logLimiter
 	// reopenAfter is ResponderConfig.ReopenAfter, for the log.
 	reopenAfter time.Duration
 	now         clock.Time // of the call in progress, for log lines
@@ -259,7 +270,7 @@ const (
 )
 
 func (d *deviceLoop) Deadline() clock.Time {
-	return min(d.resp.Deadline(), d.log.Deadline(), d.comm.Deadline(), d.cs.Deadline())
+	return min(d.resp.Deadline(), d.log.Deadline(), d.comm.Deadline(), d.cs.Deadline(), d.subs.NextDeadline())
 }
 
 func (d *deviceLoop) HandleTimeout(m *session.Manager, now clock.Time) {
@@ -268,6 +279,9 @@ func (d *deviceLoop) HandleTimeout(m *session.Manager, now clock.Time) {
 	d.cs.HandleTimeout(now)
 	d.comm.HandleTimeout(now)
 	d.notices(m)
+	// Reports read without a subject: no access check, no accessing fabric.
+	d.subs.HandleTimeout(now)
+	d.drainSubs(m, now, session.Exchange{})
 	d.log.HandleTimeout(now)
 }
 
@@ -285,10 +299,22 @@ func (d *deviceLoop) HandleEvent(m *session.Manager, now clock.Time, ev session.
 		if ev.Session.Secure() {
 			delete(d.sess, ev.Session)
 			d.logf("session %s closed (%s)", ev.Session, ev.Reason)
+			d.subSessionClosed(m, now, ev.Session)
 		}
+	case session.EventGiveUp:
+		d.subGiveUp(m, now, ev.Exchange)
+	case session.EventExchangeClosed:
+		delete(d.ims, ev.Exchange)
 	case session.EventMessage:
+		// A subscriber's StatusResponse to a priming chunk (on its
+		// SubscribeRequest's exchange) or to a report (on ours).
+		if id, ok := d.subX[ev.Exchange]; ok {
+			d.subResponse(m, now, ev, id)
+			return
+		}
 		if ev.Exchange.Initiator {
-			return // we open no exchanges; nothing to do
+			_ = m.CloseExchange(now, ev.Exchange) // nothing else runs on exchanges we open
+			return
 		}
 		if !ev.Session.Secure() || ev.Protocol != message.ProtocolInteractionModel {
 			// Not served: close the exchange rather than leave it open
@@ -326,7 +352,16 @@ func (d *deviceLoop) serve(m *session.Manager, now clock.Time, ev session.Event)
 			}
 		}
 	}
-	resp, out, ok := d.srv.Handle(nil, op, ev.Payload)
+	if op == im.OpSubscribeRequest {
+		d.subscribe(m, now, ev)
+		d.notices(m)
+		return
+	}
+	x := d.ims[ev.Exchange]
+	if x == nil {
+		x = &im.Exchange{}
+	}
+	resp, out, ok := d.srv.HandleExchange(now, x, nil, op, ev.Payload)
 	acc.FabricFiltered = false
 	if ok {
 		if err := m.Send(now, ev.Exchange, session.Message{Protocol: message.ProtocolInteractionModel,
@@ -334,7 +369,12 @@ func (d *deviceLoop) serve(m *session.Manager, now clock.Time, ev session.Event)
 			d.logf("sending %s to %s: %v", resp, ev.From, err)
 		}
 	}
-	_ = m.CloseExchange(now, ev.Exchange)
+	if x.Open() {
+		d.ims[ev.Exchange] = x // a chunked report or a Timed interaction continues
+	} else {
+		delete(d.ims, ev.Exchange)
+		_ = m.CloseExchange(now, ev.Exchange)
+	}
 	d.notices(m)
 }
 
