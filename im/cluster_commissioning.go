@@ -2,6 +2,7 @@ package im
 
 import (
 	"errors"
+	"io"
 	"time"
 
 	"mattersim/clock"
@@ -579,11 +580,93 @@ func (c *Commissioning) accessControl(dv uint32) *Cluster {
 				}
 				w.EndContainer()
 			}},
-			{ACLAttrSubjectsPerEntry, uintAttr(4)}, // spec minimums (9.10.5.4-6)
+			{ACLAttrSubjectsPerEntry, uintAttr(fabrics.MaxSubjectsPerEntry)}, // spec minimums (9.10.5.4-6)
 			{ACLAttrTargetsPerEntry, uintAttr(3)},
-			{ACLAttrEntriesPerFabric, uintAttr(4)},
+			{ACLAttrEntriesPerFabric, uintAttr(fabrics.MaxEntriesPerFabric)},
 		},
+		Writers: []AttributeWriter{{ID: ACLAttrACL, Write: c.writeACL}},
 	}
+}
+
+// writeACL replaces the accessing fabric's ACL entries with the written
+// list (spec 9.10.5.3); it needs Administer. Entries with Targets are
+// refused (CONSTRAINT_ERROR): only whole-node entries are modelled.
+func (c *Commissioning) writeACL(v Value) Status {
+	a := c.accessor()
+	if !c.Store.Allowed(subject(a), PrivilegeAdminister) {
+		return StatusUnsupportedAccess
+	}
+	if a.FabricIndex == 0 {
+		return StatusUnsupportedAccess // no accessing fabric (PASE before AddNOC)
+	}
+	entries, ok := decodeACL(v)
+	if !ok {
+		return StatusInvalidDataType
+	}
+	if err := c.Store.SetACL(a.FabricIndex, entries); err != nil {
+		return StatusConstraintError
+	}
+	c.node.NoteChange(0, c.acl, ACLAttrACL)
+	return StatusSuccess
+}
+
+// decodeACL reads a list of AccessControlEntryStruct {1 Privilege, 2
+// AuthMode, 3 Subjects (nullable list of u64), 4 Targets (nullable), 0xFE
+// FabricIndex (ignored: the accessing fabric is used)}. A non-null Targets
+// fails the decode.
+func decodeACL(v Value) ([]fabrics.Entry, bool) {
+	r := tlv.NewReader(v)
+	if r.Next() != nil || (r.Type() != tlv.Array && r.Type() != tlv.List) || r.Enter() != nil {
+		return nil, false
+	}
+	var out []fabrics.Entry
+	for {
+		err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || r.Type() != tlv.Struct {
+			return nil, false
+		}
+		raw, err := rawValue(r)
+		if err != nil {
+			return nil, false
+		}
+		f, ok := parseFields(raw)
+		if !ok {
+			return nil, false
+		}
+		priv, ok1 := f.uint(1)
+		mode, ok2 := f.uint(2)
+		if !ok1 || !ok2 || priv > 0xFF || mode > 0xFF {
+			return nil, false
+		}
+		e := fabrics.Entry{Privilege: uint8(priv), AuthMode: uint8(mode)}
+		if sr := f.reader(3); sr != nil && !sr.IsNull() {
+			if sr.Type() != tlv.Array && sr.Type() != tlv.List || sr.Enter() != nil {
+				return nil, false
+			}
+			for {
+				err := sr.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return nil, false
+				}
+				id, err := sr.Uint()
+				if err != nil {
+					return nil, false
+				}
+				e.Subjects = append(e.Subjects, id)
+			}
+		}
+		if tr := f.reader(4); tr != nil && !tr.IsNull() {
+			return nil, false
+		}
+		out = append(out, e)
+	}
+	return out, true
 }
 
 // networkCommissioning is the Network Commissioning cluster of a node on

@@ -463,3 +463,87 @@ func TestReadAccessControl(t *testing.T) {
 	require.Equal(t, im.StatusUnsupportedAccess, rep.AttributeReports[0].Status.Status)
 	require.True(t, rep.AttributeReports[0].IsStatus())
 }
+
+func aclValue(entries ...[3]any) im.Value {
+	return im.NewValue(func(w *tlv.Writer) {
+		w.StartArray(tlv.AnonymousTag())
+		for _, e := range entries {
+			w.StartStruct(tlv.AnonymousTag())
+			w.PutUint(tlv.ContextTag(1), e[0].(uint64))
+			w.PutUint(tlv.ContextTag(2), e[1].(uint64))
+			if subs, ok := e[2].([]uint64); ok {
+				w.StartArray(tlv.ContextTag(3))
+				for _, s := range subs {
+					w.PutUint(tlv.AnonymousTag(), s)
+				}
+				w.EndContainer()
+			} else {
+				w.PutNull(tlv.ContextTag(3))
+			}
+			w.PutNull(tlv.ContextTag(4))
+			w.EndContainer()
+		}
+		w.EndContainer()
+	})
+}
+
+// ACL writes need Administer on the accessing fabric and replace that
+// fabric's entries; a bad entry changes nothing.
+func TestACLWrite(t *testing.T) {
+	e := newCommissionee(t)
+	idx := e.commission()
+	acl := im.ConcreteAttribute(0, im.ClusterAccessControl, im.ACLAttrACL)
+	write := func(v im.Value) im.Status {
+		t.Helper()
+		res, st := e.srv.Write(im.NewWriteRequest(acl, v, false), false)
+		require.Equal(t, im.StatusSuccess, st)
+		require.Len(t, res.Responses, 1)
+		return res.Responses[0].Status.Status
+	}
+	admin := [3]any{uint64(fabrics.PrivilegeAdminister), uint64(fabrics.AuthCASE), []uint64{adminNode}}
+	operator := [3]any{uint64(fabrics.PrivilegeOperate), uint64(fabrics.AuthCASE), []uint64{0x99}}
+
+	e.pase()
+	require.Equal(t, im.StatusUnsupportedAccess, write(aclValue(admin, operator)), "PASE has no accessing fabric")
+	e.caseAs(idx, 0x99)
+	require.Equal(t, im.StatusUnsupportedAccess, write(aclValue(admin, operator)), "not an administrator")
+	e.caseAs(idx, adminNode)
+	for name, v := range map[string]im.Value{
+		"PASE entry":    aclValue([3]any{uint64(5), uint64(fabrics.AuthPASE), nil}),
+		"privilege 6":   aclValue([3]any{uint64(6), uint64(fabrics.AuthCASE), nil}),
+		"group admin":   aclValue([3]any{uint64(5), uint64(fabrics.AuthGroup), []uint64{1}}),
+		"node id 0":     aclValue([3]any{uint64(3), uint64(fabrics.AuthCASE), []uint64{0}}),
+		"five entries":  aclValue(admin, operator, operator, operator, operator),
+		"five subjects": aclValue([3]any{uint64(3), uint64(fabrics.AuthCASE), []uint64{1, 2, 3, 4, 5}}),
+		"not a list":    im.UintValue(1),
+		"targets not null": im.NewValue(func(w *tlv.Writer) {
+			w.StartArray(tlv.AnonymousTag())
+			w.StartStruct(tlv.AnonymousTag())
+			w.PutUint(tlv.ContextTag(1), 3)
+			w.PutUint(tlv.ContextTag(2), 2)
+			w.StartArray(tlv.ContextTag(4))
+			w.EndContainer()
+			w.EndContainer()
+			w.EndContainer()
+		}),
+	} {
+		st := write(v)
+		require.Contains(t, []im.Status{im.StatusConstraintError, im.StatusInvalidDataType}, st, name)
+		require.Len(t, e.store.ACL(), 1, name)
+	}
+	require.Equal(t, im.StatusSuccess, write(aclValue(admin, operator)))
+	require.Len(t, e.store.ACL(), 2)
+	// The new operator may toggle but not administer.
+	e.caseAs(idx, 0x99)
+	_, _, st := e.invoke(1, im.ClusterOnOff, im.OnOffCmdToggle, nil)
+	require.Equal(t, im.StatusSuccess, st)
+	_, _, st = e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdArmFailSafe, func(w *tlv.Writer) {
+		w.PutUint(tlv.ContextTag(0), 60)
+		w.PutUint(tlv.ContextTag(1), 0)
+	})
+	require.Equal(t, im.StatusUnsupportedAccess, st)
+	// An admin that writes itself out locks itself out (as the SDK allows).
+	e.caseAs(idx, adminNode)
+	require.Equal(t, im.StatusSuccess, write(aclValue(operator)))
+	require.Equal(t, im.StatusUnsupportedAccess, write(aclValue(admin)))
+}

@@ -344,6 +344,13 @@ func (d *deviceLoop) serve(m *session.Manager, now clock.Time, ev session.Event)
 			}
 			d.logf("read %s from %s on %s", strings.Join(paths, ","), ev.From, ev.Session)
 		}
+	case im.OpWriteRequest:
+		var req im.WriteRequest
+		if im.DecodeWriteRequest(ev.Payload, &req) == nil {
+			for _, w := range req.Requests {
+				d.logf("write %s from %s on %s", w.Path, ev.From, ev.Session)
+			}
+		}
 	case im.OpInvokeRequest:
 		var req im.InvokeRequest
 		if im.DecodeInvokeRequest(ev.Payload, &req) == nil {

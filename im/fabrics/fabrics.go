@@ -591,3 +591,56 @@ func catMatches(subject uint64, cats []uint32) bool {
 
 // Rand is Config.Rand (the attestation signatures draw from it too).
 func (s *Store) Rand() io.Reader { return s.cfg.Rand }
+
+// MaxEntriesPerFabric, MaxSubjectsPerEntry: the AccessControl limits
+// (AccessControlEntriesPerFabric, SubjectsPerAccessControlEntry; the spec
+// minimums, 9.10.5.4-6).
+const (
+	MaxEntriesPerFabric = 4
+	MaxSubjectsPerEntry = 4
+)
+
+// SetACL replaces the ACL entries of fabric with entries (a write of the
+// ACL attribute from that fabric, spec 9.10.5.3: a fabric-scoped list
+// write touches only the accessing fabric's entries). Entries must use
+// CASE or Group authentication with a valid privilege (PASE entries are
+// not allowed, and Administer is not allowed for groups) and valid
+// subjects; otherwise nothing changes and ErrConstraint is returned.
+func (s *Store) SetACL(fabric uint8, entries []Entry) error {
+	if s.Fabric(fabric) == nil {
+		return fmt.Errorf("%w: no fabric %d", ErrConstraint, fabric)
+	}
+	if len(entries) > MaxEntriesPerFabric {
+		return fmt.Errorf("%w: %d entries, at most %d", ErrConstraint, len(entries), MaxEntriesPerFabric)
+	}
+	for i, e := range entries {
+		switch {
+		case e.Privilege < PrivilegeView || e.Privilege > PrivilegeAdminister:
+			return fmt.Errorf("%w: entry %d: privilege %d", ErrConstraint, i, e.Privilege)
+		case e.AuthMode != AuthCASE && e.AuthMode != AuthGroup:
+			return fmt.Errorf("%w: entry %d: auth mode %d", ErrConstraint, i, e.AuthMode)
+		case e.AuthMode == AuthGroup && e.Privilege == PrivilegeAdminister:
+			return fmt.Errorf("%w: entry %d: Administer for a group", ErrConstraint, i)
+		case len(e.Subjects) > MaxSubjectsPerEntry:
+			return fmt.Errorf("%w: entry %d: %d subjects", ErrConstraint, i, len(e.Subjects))
+		}
+		for _, id := range e.Subjects {
+			if e.AuthMode == AuthCASE && !validAdminSubject(id) || e.AuthMode == AuthGroup && (id == 0 || id > 0xFFFF) {
+				return fmt.Errorf("%w: entry %d: subject 0x%X", ErrConstraint, i, id)
+			}
+		}
+	}
+	acl := make([]Entry, 0, len(s.acl)+len(entries))
+	for _, e := range s.acl {
+		if e.FabricIndex != fabric {
+			acl = append(acl, e)
+		}
+	}
+	for _, e := range entries {
+		e.FabricIndex = fabric
+		e.Subjects = append([]uint64(nil), e.Subjects...)
+		acl = append(acl, e)
+	}
+	s.acl = acl
+	return nil
+}
