@@ -9,10 +9,11 @@
 // device's address HOST:PORT (no commissionable discovery), read
 // BasicInformation VendorName and OnOff, subscribe to OnOff (floor 0 s,
 // ceiling 10 s), invoke Toggle, wait for the subscription to report the
-// new value, read OnOff again. Any failure prints "INTEROP: FAILED ..."
+// new value, read OnOff again, then read the ACL and write it with one more
+// (Operate) entry and read it back. Any failure prints "INTEROP: FAILED ..."
 // and exits 1.
 import { Environment, EndpointNumber } from "@matter/main";
-import { BasicInformation, GeneralCommissioning, OnOff } from "@matter/main/clusters";
+import { AccessControl, BasicInformation, GeneralCommissioning, OnOff } from "@matter/main/clusters";
 import { CommissioningController } from "@project-chip/matter.js";
 
 const host = process.env.HOST ?? "::1";
@@ -84,6 +85,20 @@ try {
     console.log(`INTEROP: subscription reported OnOff = ${JSON.stringify(now)}`);
     const after = await get(1, OnOff.Cluster.id, OnOff.Cluster.attributes.onOff);
     console.log(`INTEROP: OnOff after toggle = ${JSON.stringify(after)}`);
+
+    const aclAttr = AccessControl.Cluster.attributes.acl;
+    const acl = await get(0, AccessControl.Cluster.id, aclAttr);
+    console.log(`INTEROP: ACL entries = ${acl.length}`);
+    const operate = { ...acl[0], privilege: AccessControl.AccessControlEntryPrivilege.Operate, subjects: [0x99n] };
+    // chunkLists false: one AttributeDataIB with the whole list (our device
+    // does not take list-item writes).
+    await client.setAttribute({
+        attributeData: { endpointId: EndpointNumber(0), clusterId: AccessControl.Cluster.id, attribute: aclAttr,
+                         value: [acl[0], operate] },
+        chunkLists: false,
+    });
+    const acl2 = await get(0, AccessControl.Cluster.id, aclAttr);
+    console.log(`INTEROP: ACL entries after write = ${acl2.length}`);
 } catch (e) {
     console.error("INTEROP: FAILED", e);
     exitCode = 1;

@@ -22,7 +22,8 @@ import (
 // AddTrustedRootCertificate, AddNOC — then finds the node by operational
 // mDNS, opens CASE, sends CommissioningComplete and UpdateFabricLabel over
 // it; then over CASE it reads VendorName and OnOff, subscribes to OnOff,
-// invokes Toggle and gets the change reported by the subscription.
+// invokes Toggle and gets the change reported by the subscription, and
+// writes the ACL with a second entry.
 func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
 	node := RequireMatterJS(t)
 	bin := mattersimBinary(t)
@@ -41,6 +42,8 @@ func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
 		"INTEROP: OnOff over CASE":               "false",
 		"INTEROP: subscription reported OnOff =": "true",
 		"INTEROP: OnOff after toggle":            "true",
+		"INTEROP: ACL entries =":                 "= 1",
+		"INTEROP: ACL entries after write =":     "= 2",
 	} {
 		line, err := ctl.WaitLine(ctx, want)
 		require.NoError(t, err)
@@ -54,6 +57,7 @@ func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
 		"CommissioningComplete: fabric 1 committed",
 		"subscribe 1/0x0006/0x0000",
 		"invoke 1/0x0006/0x02 ",
+		"write 0/0x001F/0x0000",
 	} {
 		_, err := dev.WaitLine(ctx, want)
 		require.NoError(t, err, "device log lacks %q", want)
