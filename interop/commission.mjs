@@ -8,7 +8,7 @@
 // Steps, each printing an "INTEROP:" line: commissionNode with the
 // device's address HOST:PORT (no commissionable discovery), read
 // BasicInformation VendorName and OnOff, subscribe to OnOff (floor 0 s,
-// ceiling 10 s), invoke Toggle, wait for the subscription to report the
+// ceiling 10 s; matter.js asks for a little more), invoke Toggle, wait for the subscription to report the
 // new value, read OnOff again, then read the ACL and write it with one more
 // (Operate) entry and read it back. Any failure prints "INTEROP: FAILED ..."
 // and exits 1.

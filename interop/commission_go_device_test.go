@@ -62,4 +62,5 @@ func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
 		_, err := dev.WaitLine(ctx, want)
 		require.NoError(t, err, "device log lacks %q", want)
 	}
+	t.Logf("mattersim device log:\n%s", dev.Output())
 }
