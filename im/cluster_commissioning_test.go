@@ -547,3 +547,33 @@ func TestACLWrite(t *testing.T) {
 	require.Equal(t, im.StatusSuccess, write(aclValue(operator)))
 	require.Equal(t, im.StatusUnsupportedAccess, write(aclValue(admin)))
 }
+
+// FuzzCommissioningCommands: arbitrary fields to every commissioning
+// command, from PASE and from CASE, never panic, and the store keeps its
+// invariants (at most SupportedFabrics fabrics, every ACL entry on a
+// fabric that exists).
+func FuzzCommissioningCommands(f *testing.F) {
+	f.Add(uint8(0), uint8(0), []byte{0x15, 0x24, 0x00, 0x3c, 0x24, 0x01, 0x01, 0x18})
+	f.Add(uint8(1), uint8(4), []byte{0x15, 0x30, 0x00, 0x20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 0x18})
+	f.Add(uint8(1), uint8(6), []byte{0x15, 0x30, 0x00, 0x01, 0x00, 0x30, 0x02, 0x01, 0x00, 0x24, 0x03, 0x01, 0x25, 0x04, 0xf1, 0xff, 0x18})
+	f.Add(uint8(2), uint8(0), []byte{0x16, 0x15, 0x24, 0x01, 0x05, 0x24, 0x02, 0x02, 0x18, 0x18})
+	f.Fuzz(func(t *testing.T, cluster, cmd uint8, fields []byte) {
+		e := newCommissionee(t)
+		_ = e.arm(60, 0)
+		clusters := []uint32{im.ClusterGeneralCommissioning, im.ClusterOperationalCredentials, im.ClusterAccessControl}
+		cl := clusters[int(cluster)%len(clusters)]
+		for _, as := range []func(){e.pase, func() { e.caseAs(1, adminNode) }} {
+			as()
+			if cl == im.ClusterAccessControl {
+				_, _ = e.srv.Write(im.NewWriteRequest(im.ConcreteAttribute(0, cl, im.ACLAttrACL), im.Value(fields), false), false)
+			} else {
+				_, _ = e.srv.Invoke(im.NewInvokeRequest(im.CommandPath{Endpoint: 0, Cluster: cl, Command: uint32(cmd % 12)}, im.Value(fields)))
+			}
+			e.c.HandleTimeout(clock.Time(time.Duration(cmd) * time.Second))
+			require.LessOrEqual(t, len(e.store.Fabrics()), e.store.MaxFabrics())
+			for _, a := range e.store.ACL() {
+				require.NotNil(t, e.store.Fabric(a.FabricIndex))
+			}
+		}
+	})
+}
