@@ -219,8 +219,12 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 		iv := m.Config().Local.Normalize()
 		txt := []string{fmt.Sprintf("SII=%d", iv.Idle.Milliseconds()), fmt.Sprintf("SAI=%d", iv.Active.Milliseconds()),
 			fmt.Sprintf("SAT=%d", iv.ActiveThreshold.Milliseconds())}
+		// The responder logs from its goroutine and from Set, which runs on
+		// the loop: hand the line to the loop without waiting for it.
 		d.mdns = startMDNS(node.Addr().Port(), txt, func(format string, args ...any) {
-			_ = node.Do(func(_ *session.Manager, now clock.Time) { d.now = now; d.logf(format, args...) })
+			go func() {
+				_ = node.Do(func(_ *session.Manager, now clock.Time) { d.now = now; d.logf(format, args...) })
+			}()
 		})
 		defer d.mdns.Close()
 	}
