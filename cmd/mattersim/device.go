@@ -185,33 +185,13 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	// Certificates are checked at the wall-clock time: the Matter epoch
 	// time of the udp node's clock 0 (it starts below).
 	epoch := cert.Time(time.Now().Unix() - matterEpochUnix)
-	store, err := fabrics.New(fabrics.Config{Rand: crand.Reader, Epoch: epoch})
-	if err != nil {
-		return err
-	}
-	att, err := fabrics.TestAttestation()
-	if err != nil {
-		return err
-	}
 	var dvVersion [4]byte
 	_, _ = crand.Read(dvVersion[:]) // spec 7.10.3: DataVersion starts random
-	comm := &im.Commissioning{Store: store, Attestation: att}
-	comm.Challenge = func(a *im.Accessor) ([16]byte, bool) {
-		ref, ok := a.Session.(session.Ref)
-		if !ok {
-			return [16]byte{}, false
-		}
-		k, ok := m.SessionKeys(ref)
-		return k.AttestationChallenge, ok
+	d, err := newDeviceLoop(m, resp, o, epoch, crand.Reader, binary.LittleEndian.Uint32(dvVersion[:]), stderr)
+	if err != nil {
+		conn.Close()
+		return err
 	}
-	light := im.NewCommissionableLight(o.info, binary.LittleEndian.Uint32(dvVersion[:]), comm)
-	d := &deviceLoop{resp: resp, srv: im.NewServer(light.Node), light: light, comm: comm, store: store,
-		cs:   newCASEServer(m, crand.Reader, epoch, store.CASEFabrics),
-		sess: make(map[session.Ref]*im.Accessor), ims: make(map[session.Exchange]*im.Exchange),
-		subX: make(map[session.Exchange]uint32), subRefs: make(map[uint64]session.Ref),
-		log: newLogLimiter(stderr, "mattersim device: ", o.logEvery), reopenAfter: o.reopenAfter}
-	d.subs = &im.SubscriptionEngine{Server: d.srv}
-	light.Node.OnChange = d.subs.MarkDirty
 	defer d.log.Flush()
 	node := udp.Start(conn, m, udp.Options{})
 	defer node.Close()
@@ -236,6 +216,40 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 		return nil
 	}
 	return err
+}
+
+// newDeviceLoop builds the device's handlers on m: the commissionable
+// light over a fresh fabric table with the SDK test attestation, the CASE
+// server, the subscription engine. rnd draws operational keys and
+// signatures; dv seeds the DataVersions.
+func newDeviceLoop(m *session.Manager, resp *pairing.Responder, o deviceOptions, epoch cert.Time, rnd io.Reader,
+	dv uint32, stderr io.Writer) (*deviceLoop, error) {
+	store, err := fabrics.New(fabrics.Config{Rand: rnd, Epoch: epoch})
+	if err != nil {
+		return nil, err
+	}
+	att, err := fabrics.TestAttestation()
+	if err != nil {
+		return nil, err
+	}
+	comm := &im.Commissioning{Store: store, Attestation: att}
+	comm.Challenge = func(a *im.Accessor) ([16]byte, bool) {
+		ref, ok := a.Session.(session.Ref)
+		if !ok {
+			return [16]byte{}, false
+		}
+		k, ok := m.SessionKeys(ref)
+		return k.AttestationChallenge, ok
+	}
+	light := im.NewCommissionableLight(o.info, dv, comm)
+	d := &deviceLoop{resp: resp, srv: im.NewServer(light.Node), light: light, comm: comm, store: store,
+		cs:   newCASEServer(m, rnd, epoch, store.CASEFabrics),
+		sess: make(map[session.Ref]*im.Accessor), ims: make(map[session.Exchange]*im.Exchange),
+		subX: make(map[session.Exchange]uint32), subRefs: make(map[uint64]session.Ref),
+		log: newLogLimiter(stderr, "mattersim device: ", o.logEvery), reopenAfter: o.reopenAfter}
+	d.subs = &im.SubscriptionEngine{Server: d.srv}
+	light.Node.OnChange = d.subs.MarkDirty
+	return d, nil
 }
 
 // deviceLoop routes the Manager's events: PASE to the responder, IM on

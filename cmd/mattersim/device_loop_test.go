@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"mattersim/clock"
+	"mattersim/im"
+	"mattersim/im/fabrics"
+	"mattersim/nodes/pairing"
+	"mattersim/session"
+	"mattersim/session/cert/testca"
+	"mattersim/session/message"
+	"mattersim/session/spake2p"
+	"mattersim/tlv"
+)
+
+// loopRig runs a deviceLoop on one Manager and a bare controller Manager,
+// joined by a PASE session with test keys, datagrams shuttled in process.
+type loopRig struct {
+	t          *testing.T
+	now        clock.Time
+	ctl, dev   *session.Manager
+	ctlA, devA netip.AddrPort
+	d          *deviceLoop
+	log        bytes.Buffer
+	ctlRef     session.Ref
+	devRef     session.Ref
+	ctlEvents  []session.Event
+}
+
+func newLoopRig(t *testing.T) *loopRig {
+	t.Helper()
+	mk := func(seed byte) *session.Manager {
+		m, err := session.New(session.Config{}, rand.NewChaCha8([32]byte{seed}), rand.NewPCG(uint64(seed), 2))
+		require.NoError(t, err)
+		return m
+	}
+	r := &loopRig{t: t, ctl: mk(1), dev: mk(2),
+		ctlA: netip.MustParseAddrPort("[fd00::2]:5540"), devA: netip.MustParseAddrPort("[fd00::1]:5540")}
+	r.dev.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, AnyOpcode: true, Secure: true})
+	salt := make([]byte, 32)
+	ver, err := spake2p.ComputeVerifier(20202021, salt, deviceIterations)
+	require.NoError(t, err)
+	resp, err := pairing.NewResponder(r.dev, pairing.ResponderConfig{Verifier: ver, Salt: salt,
+		Iterations: deviceIterations, Rand: rand.NewChaCha8([32]byte{3}), FailSafe: -1})
+	require.NoError(t, err)
+	r.d, err = newDeviceLoop(r.dev, resp, deviceOptions{info: im.InteropBasicInfo()}, testca.DefaultNotBefore,
+		rand.NewChaCha8([32]byte{4}), 1, &r.log)
+	require.NoError(t, err)
+
+	// A PASE session as pairing would leave it (the device side as the
+	// NoticeEstablished handler records it).
+	i2r, r2i := [16]byte{1}, [16]byte{2}
+	id, err := r.ctl.ReserveLocalID(0)
+	require.NoError(t, err)
+	r.devRef, err = r.dev.InstallSecureSession(0, session.SecureSession{Kind: session.PASE, PeerID: id, Peer: r.ctlA,
+		I2RKey: i2r, R2IKey: r2i, AttestationChallenge: [16]byte{9}})
+	require.NoError(t, err)
+	r.ctlRef, err = r.ctl.InstallSecureSession(0, session.SecureSession{Kind: session.PASE, Initiator: true, LocalID: id,
+		PeerID: r.devRef.LocalID, Peer: r.devA, I2RKey: i2r, R2IKey: r2i})
+	require.NoError(t, err)
+	r.d.sess[r.devRef] = &im.Accessor{AuthMode: fabrics.AuthPASE, Session: r.devRef}
+	r.d.store.ArmImplicit(0, fabrics.DefaultFailSafe)
+	return r
+}
+
+func (r *loopRig) pump() {
+	for moved := true; moved; {
+		moved = false
+		for o, ok := r.dev.Poll(); ok; o, ok = r.dev.Poll() {
+			moved = true
+			if o.IsDatagram() {
+				r.ctl.HandleDatagram(r.now, r.devA, slices.Clone(o.Data))
+				continue
+			}
+			ev := o.Event
+			ev.Payload = slices.Clone(ev.Payload)
+			r.d.HandleEvent(r.dev, r.now, ev)
+		}
+		for o, ok := r.ctl.Poll(); ok; o, ok = r.ctl.Poll() {
+			moved = true
+			if o.IsDatagram() {
+				r.dev.HandleDatagram(r.now, r.ctlA, slices.Clone(o.Data))
+				continue
+			}
+			ev := o.Event
+			ev.Payload = slices.Clone(ev.Payload)
+			r.ctlEvents = append(r.ctlEvents, ev)
+		}
+	}
+}
+
+// invoke sends one InvokeRequest from the controller and returns the
+// decoded InvokeResponse.
+func (r *loopRig) invoke(p im.CommandPath, fields im.Value) *im.InvokeResponse {
+	r.t.Helper()
+	x, err := r.ctl.NewExchange(r.ctlRef)
+	require.NoError(r.t, err)
+	require.NoError(r.t, r.ctl.Send(r.now, x, session.Message{Protocol: message.ProtocolInteractionModel,
+		Opcode: uint8(im.OpInvokeRequest), Payload: im.AppendInvokeRequest(nil, im.NewInvokeRequest(p, fields)), Reliable: true}))
+	r.ctlEvents = nil
+	r.pump()
+	for _, ev := range r.ctlEvents {
+		if ev.Kind == session.EventMessage && ev.Exchange == x {
+			res, err := im.ParseInvokeResponse(im.Opcode(ev.Opcode), ev.Payload)
+			require.NoError(r.t, err)
+			_ = r.ctl.CloseExchange(r.now, x)
+			return res
+		}
+	}
+	r.t.Fatalf("no response to %s", p)
+	return nil
+}
+
+func (r *loopRig) armFailSafe(secs uint64) uint64 {
+	r.t.Helper()
+	res := r.invoke(im.CommandPath{Endpoint: 0, Cluster: im.ClusterGeneralCommissioning, Command: im.GCCmdArmFailSafe},
+		im.NewValue(func(w *tlv.Writer) {
+			w.StartStruct(tlv.AnonymousTag())
+			w.PutUint(tlv.ContextTag(0), secs)
+			w.PutUint(tlv.ContextTag(1), 1)
+			w.EndContainer()
+		}))
+	require.Len(r.t, res.Responses, 1)
+	require.False(r.t, res.Responses[0].IsStatus)
+	require.Equal(r.t, im.GCCmdArmFailSafeResponse, res.Responses[0].Command.Path.Command)
+	rd := tlv.NewReader(res.Responses[0].Command.Fields)
+	require.NoError(r.t, rd.Next())
+	require.NoError(r.t, rd.Enter())
+	require.NoError(r.t, rd.Next())
+	code, err := rd.Uint()
+	require.NoError(r.t, err)
+	return code
+}
+
+func (r *loopRig) sessionClosedAtController() bool {
+	for _, ev := range r.ctlEvents {
+		if ev.Kind == session.EventSessionClosed && ev.Session == r.ctlRef {
+			return true
+		}
+	}
+	return false
+}
+
+// The fail-safe expiring on the device's timer closes the PASE session
+// (CloseSession reaches the controller) and says so in the log.
+func TestDeviceFailSafeExpiryClosesPASE(t *testing.T) {
+	r := newLoopRig(t)
+	require.Equal(t, uint64(fabrics.CommissioningOK), r.armFailSafe(30))
+	require.Equal(t, clock.Time(30*time.Second), r.d.comm.Deadline())
+	r.now = clock.Time(30 * time.Second)
+	r.ctlEvents = nil
+	r.d.HandleTimeout(r.dev, r.now)
+	r.pump()
+	require.True(t, r.sessionClosedAtController(), "the controller got no CloseSession")
+	_, ok := r.dev.SessionInfo(r.devRef)
+	require.False(t, ok)
+	require.Contains(t, r.log.String(), "fail-safe expired: closing the PASE sessions")
+	require.Empty(t, r.d.sess)
+}
+
+// ArmFailSafe with 0 expires it at once: the answer still reaches the
+// controller, then the PASE session is closed.
+func TestDeviceArmFailSafeZero(t *testing.T) {
+	r := newLoopRig(t)
+	require.Equal(t, uint64(fabrics.CommissioningOK), r.armFailSafe(0))
+	require.True(t, r.sessionClosedAtController())
+	require.False(t, r.d.store.Armed())
+}
+
+// Over PASE the light answers invokes (PASE is allowed, spec 6.6.2.9),
+// and the toggle is visible in a read.
+func TestDeviceToggleOverPASE(t *testing.T) {
+	r := newLoopRig(t)
+	res := r.invoke(im.CommandPath{Endpoint: 1, Cluster: im.ClusterOnOff, Command: im.OnOffCmdToggle}, nil)
+	require.NoError(t, res.Result(0))
+	require.True(t, r.d.light.On())
+	require.Contains(t, r.log.String(), "invoke 1/0x0006/0x02 ")
+}
