@@ -33,6 +33,7 @@ const withTimeout = (p, ms, what) =>
 
 let exitCode = 0;
 try {
+    const started = Date.now();
     const nodeId = await controller.commissionNode(
         {
             commissioning: {
@@ -49,7 +50,7 @@ try {
         },
         { connectNodeAfterCommissioning: false },
     );
-    console.log(`INTEROP: commissioned nodeId=${nodeId}`);
+    console.log(`INTEROP: commissioned nodeId=${nodeId} in ${Date.now() - started} ms`);
     const client = await controller.createInteractionClient(nodeId, undefined, { forcedConnection: true });
     const get = (endpointId, clusterId, attribute) =>
         client.getAttribute({ endpointId: EndpointNumber(endpointId), clusterId, attribute, requestFromRemote: true });

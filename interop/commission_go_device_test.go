@@ -62,5 +62,8 @@ func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
 		_, err := dev.WaitLine(ctx, want)
 		require.NoError(t, err, "device log lacks %q", want)
 	}
+	line, err := ctl.WaitLine(ctx, "INTEROP: commissioned")
+	require.NoError(t, err)
+	t.Log(line)
 	t.Logf("mattersim device log:\n%s", dev.Output())
 }
