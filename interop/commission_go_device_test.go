@@ -13,7 +13,7 @@ import (
 	"mattersim/internal/netns"
 )
 
-// Recipe R6: matter.js commissions the Go device. Two namespaces joined
+// Recipe R3: matter.js commissions the Go device. Two namespaces joined
 // by a veth pair (docs/interop.md §1): `mattersim device` on the device
 // side, the matter.js controller (interop/commission.mjs) on the other,
 // pairing with the device's address and no commissionable discovery.
