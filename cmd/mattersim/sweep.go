@@ -2,14 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"mattersim/reports"
 	"mattersim/reports/sweep"
 	"mattersim/scenarios"
 	"mattersim/scenarios/metrics"
@@ -26,6 +27,8 @@ type sweepOpts struct {
 	show         []string
 	ci, force    bool
 	quiet        bool
+	shard        string
+	shards       int
 }
 
 func newSweepCommand() *cobra.Command {
@@ -72,80 +75,193 @@ bad flag or an invalid scenario or value.`,
 	f.BoolVar(&o.ci, "ci", false, "apply the scenario's ci: overrides (its short variant) to every run")
 	f.BoolVar(&o.force, "force", false, "run scenarios above the event budget")
 	f.BoolVar(&o.quiet, "quiet", false, "no summary")
+	f.StringVar(&o.shard, "shard", "", "run only shard `i/n` of the runs (run k·reps+r is shard (k·reps+r) mod n), or auto: i from $JOB_COMPLETION_INDEX, n from --shards or $MATTERSIM_SHARDS")
+	f.IntVar(&o.shards, "shards", 0, "the shard count for --shard auto (default $MATTERSIM_SHARDS)")
 	return c
+}
+
+// shardEnv names the environment variables --shard auto reads: the
+// index Kubernetes gives each pod of an Indexed Job, and the job size,
+// which Kubernetes does not put in the environment (the manifest sets it,
+// or passes --shards).
+const (
+	shardIndexEnv = "JOB_COMPLETION_INDEX"
+	shardCountEnv = "MATTERSIM_SHARDS"
+)
+
+// parseShard reads --shard i/n or --shard auto (with --shards N or
+// $MATTERSIM_SHARDS).
+func parseShard(spec string, shards int, getenv func(string) string) (sweep.Shard, error) {
+	if spec == "" {
+		if shards != 0 {
+			return sweep.Shard{}, badInput("sweep: --shards is for --shard auto")
+		}
+		return sweep.Shard{}, nil
+	}
+	if spec != "auto" {
+		if shards != 0 {
+			return sweep.Shard{}, badInput("sweep: --shards is for --shard auto (--shard %s names the count)", spec)
+		}
+		sh, err := sweep.ParseShard(spec)
+		if err != nil {
+			return sweep.Shard{}, badInput("sweep: --%v", err)
+		}
+		return sh, nil
+	}
+	idx := getenv(shardIndexEnv)
+	if idx == "" {
+		return sweep.Shard{}, badInput("sweep: --shard auto: $%s is not set (a Kubernetes Indexed Job sets it)", shardIndexEnv)
+	}
+	n := strconv.Itoa(shards)
+	if shards == 0 {
+		n = getenv(shardCountEnv)
+		if n == "" {
+			return sweep.Shard{}, badInput("sweep: --shard auto: the shard count is unknown: pass --shards N or set $%s", shardCountEnv)
+		}
+	}
+	sh, err := sweep.ParseShard(idx + "/" + n)
+	if err != nil {
+		return sweep.Shard{}, badInput("sweep: --shard auto ($%s=%s, shards %s): %v", shardIndexEnv, idx, n, err)
+	}
+	return sh, nil
+}
+
+// parseAxes reads --sweep PARAM=VALUES flags (values as
+// scenarios.ExpandValues reads them: lists and ranges).
+func parseAxes(flags []string) ([]sweep.Axis, error) {
+	var axes []sweep.Axis
+	seen := map[string]bool{}
+	for _, s := range flags {
+		p, vals, ok := strings.Cut(s, "=")
+		if !ok || p == "" || vals == "" {
+			return nil, badInput("sweep: --sweep %q: want PARAM=V1,V2,... or PARAM=START..END/STEP", s)
+		}
+		if seen[p] {
+			return nil, badInput("sweep: --sweep %s given twice", p)
+		}
+		seen[p] = true
+		vs, err := scenarios.ExpandValues(vals)
+		if err != nil {
+			return nil, badInput("sweep: --sweep %s: %v", p, err)
+		}
+		axes = append(axes, sweep.Axis{Param: p, Values: vs})
+	}
+	return axes, nil
 }
 
 func runSweep(cmd *cobra.Command, name string, o sweepOpts) error {
 	stdout := cmd.OutOrStdout()
-	if len(o.sweeps) == 0 {
-		return badInput("sweep: no --sweep PARAM=V1,V2,...: nothing to vary (use mattersim run for one run)")
+	flags := cmd.Flags()
+	shard, err := parseShard(o.shard, o.shards, os.Getenv)
+	if err != nil {
+		return err
 	}
-	if o.reps < 1 || o.workers < 1 {
-		return badInput("sweep: --reps and --workers must be at least 1")
-	}
-	var axes []sweep.Axis
-	seen := map[string]bool{}
-	for _, s := range o.sweeps {
-		p, vals, ok := strings.Cut(s, "=")
-		if !ok || p == "" || vals == "" {
-			return badInput("sweep: --sweep %q: want PARAM=V1,V2,...", s)
-		}
-		if seen[p] {
-			return badInput("sweep: --sweep %s given twice", p)
-		}
-		seen[p] = true
-		axes = append(axes, sweep.Axis{Param: p, Values: strings.Split(vals, ",")})
+	axes, err := parseAxes(o.sweeps)
+	if err != nil {
+		return err
 	}
 	set, err := scenarios.ParseSet(o.sets)
 	if err != nil {
 		return badInput("sweep: %v", err)
 	}
-	for _, a := range axes {
-		if _, dup := set[a.Param]; dup {
-			return badInput("sweep: %s is both swept and --set", a.Param)
-		}
-	}
-	for _, m := range o.show {
-		if d, g, ok := metrics.Lookup(m); !ok || g != "" || d.Name == "" {
-			return badInput("sweep: --show %s: no such metric (docs/scenario-metrics.md)", m)
-		}
+	if err := checkShow("sweep", o.show); err != nil {
+		return err
 	}
 	file, err := scenarios.OpenFile(name)
 	if err != nil {
 		return scenarioError(err)
 	}
 	base := scenarios.Overrides{Set: set, CI: o.ci, Force: o.force}
-	if cmd.Flags().Changed("seed") {
+	if flags.Changed("seed") {
 		base.Seed = &o.seed
 	}
 	s0, err := file.Resolve(base)
 	if err != nil {
 		return scenarioError(err)
 	}
+	if len(axes) == 0 {
+		return badInput("sweep: no --sweep PARAM=V1,V2,...: nothing to vary (use mattersim run for one run)")
+	}
+	for _, a := range axes {
+		if _, dup := set[a.Param]; dup {
+			return badInput("sweep: %s is both swept and --set", a.Param)
+		}
+	}
+	if o.reps < 1 || o.workers < 1 {
+		return badInput("sweep: --reps and --workers must be at least 1")
+	}
 	out := o.out
 	if out == "" {
 		out = filepath.Join("mattersim-out", s0.Name+"-sweep")
+		if !shard.Whole() {
+			out += "-shard-" + strconv.Itoa(shard.Index)
+		}
 	}
-	res, err := sweep.Execute(sweep.Config{File: file, Base: base, Axes: axes, Reps: o.reps, Workers: o.workers})
+	res, err := sweep.Execute(sweep.Config{File: file, Base: base, Axes: axes, Reps: o.reps, Workers: o.workers,
+		Shard: shard, Version: version()})
 	if err != nil {
 		return exitCodeError{2, err}
 	}
-	for _, r := range res.Runs {
-		dir := filepath.Join(out, "runs", fmt.Sprintf("%d-%d", r.Point, r.Rep))
+	plan := sweep.NewPlan(sweep.Plan{Scenario: s0.Name, Source: s0.Source(), Digest: file.Digest(),
+		Set: set, CI: o.ci, Force: o.force, Seed: s0.Seed, Axes: axes, Reps: o.reps, Version: version()}, shard)
+	names := make([]string, len(res.Runs))
+	jsons := make([][]byte, len(res.Runs))
+	for i, r := range res.Runs {
+		names[i], jsons[i] = r.Dir(), r.JSON
+	}
+	if err := writeSweepRuns(out, plan, names, jsons); err != nil {
+		return err
+	}
+	if !shard.Whole() {
+		if !o.quiet {
+			fmt.Fprintf(stdout, "mattersim sweep: %s, shard %s: %d of %d runs (%d points × %d reps)\n",
+				s0.Name, shard, len(res.Runs), len(res.Points)*o.reps, len(res.Points), o.reps)
+			fmt.Fprintf(stdout, "results: %s%c (join the shards with mattersim merge)\n", filepath.Clean(out), filepath.Separator)
+		}
+		return nil
+	}
+	return finishSweep(stdout, out, s0.Name, res, plan, o.show, o.quiet)
+}
+
+// checkShow checks the --show metric names.
+func checkShow(cmd string, show []string) error {
+	for _, m := range show {
+		if d, g, ok := metrics.Lookup(m); !ok || g != "" || d.Name == "" {
+			return badInput("%s: --show %s: no such metric (docs/scenario-metrics.md)", cmd, m)
+		}
+	}
+	return nil
+}
+
+// writeSweepRuns writes sweep.json and every run's runs/NAME/metrics.json.
+func writeSweepRuns(out string, plan sweep.Plan, names []string, jsons [][]byte) error {
+	for i, name := range names {
+		dir := filepath.Join(out, "runs", name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		rep := &reports.Report{Scenario: r.Scenario.Name, Source: r.Scenario.Source(), Seed: r.Seed,
-			Parameters: r.Scenario.Parameters, Version: version(), BuildWall: r.Summary.BuildWall, Wall: r.Summary.Wall,
-			Virtual: r.Summary.Virtual, Events: r.Summary.Events, Verdicts: r.Verdicts, Metrics: r.Summary.Metrics}
-		if err := writeFile(filepath.Join(dir, "metrics.json"), rep.WriteJSON); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "metrics.json"), jsons[i], 0o644); err != nil {
 			return err
 		}
 	}
+	return writeFile(filepath.Join(out, sweep.PlanFile), plan.WriteJSON)
+}
+
+// writeSweepAggregate writes the aggregate of a whole sweep to out:
+// metrics.csv and assertions.csv. Both mattersim sweep and mattersim
+// merge call it with the aggregate built by sweep.Aggregate, so whatever
+// it writes is the same for a sweep and for its merged shards.
+func writeSweepAggregate(out string, res *sweep.Result, _ sweep.Plan) error {
 	if err := writeFile(filepath.Join(out, "metrics.csv"), res.WriteMetrics); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(out, "assertions.csv"), res.WriteAssertions); err != nil {
+	return writeFile(filepath.Join(out, "assertions.csv"), res.WriteAssertions)
+}
+
+// finishSweep writes the aggregate, prints the summary and sets the exit
+// status: what sweep and merge share after the runs are in.
+func finishSweep(stdout io.Writer, out, name string, res *sweep.Result, plan sweep.Plan, show []string, quiet bool) error {
+	if err := writeSweepAggregate(out, res, plan); err != nil {
 		return err
 	}
 	failed := 0
@@ -154,9 +270,9 @@ func runSweep(cmd *cobra.Command, name string, o sweepOpts) error {
 			failed += a.Pass.N - a.Held
 		}
 	}
-	if !o.quiet {
-		fmt.Fprintf(stdout, "mattersim sweep: %s, %d points × %d runs\n", s0.Name, len(res.Points), o.reps)
-		if err := res.WriteTable(stdout, o.show); err != nil {
+	if !quiet {
+		fmt.Fprintf(stdout, "mattersim sweep: %s, %d points × %d runs\n", name, len(res.Points), res.Reps)
+		if err := res.WriteTable(stdout, show); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "results: %s%c\n", filepath.Clean(out), filepath.Separator)

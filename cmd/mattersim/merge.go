@@ -1,0 +1,75 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"mattersim/reports/sweep"
+)
+
+func init() { subcommands = append(subcommands, newMergeCommand) }
+
+type mergeOpts struct {
+	out   string
+	show  []string
+	quiet bool
+}
+
+func newMergeCommand() *cobra.Command {
+	var o mergeOpts
+	c := &cobra.Command{
+		Use:   "merge DIR... --out OUT",
+		Short: "Join the outputs of a sweep's shards (mattersim sweep --shard) into the sweep's aggregate",
+		Long: `merge reads the output directories of the shards of one sweep (each
+written by mattersim sweep --shard i/n: sweep.json and runs/POINT-REP/metrics.json)
+and writes to --out what the unsharded sweep writes: every run's
+metrics.json, sweep.json, metrics.csv and assertions.csv, the last two
+aggregated from the runs' metrics.json read back, as the sweep itself
+aggregates, so they are byte for byte the unsharded sweep's.
+
+It refuses, naming what is wrong, outputs of different sweeps (scenario
+digest, seed, axes, reps, overrides or mattersim version differ), a
+shard given twice or a run held by two outputs, and missing shards or
+runs (listing the runs).
+
+Exit status: 0 when every assertion held in every run, 1 otherwise, 2 when
+the shards cannot be merged.`,
+		Example: `  mattersim sweep mrp-loss --ci --sweep loss=0%..45%/5% --reps 4 --shard 0/2 --out sh0
+  mattersim sweep mrp-loss --ci --sweep loss=0%..45%/5% --reps 4 --shard 1/2 --out sh1
+  mattersim merge sh0 sh1 --out merged`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return badInput("merge: want the shards' output directories")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runMerge(cmd, args, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.out, "out", "", "write the merged sweep to `DIR` (required)")
+	f.StringSliceVar(&o.show, "show", nil, "metrics to print per point (`name,...`)")
+	f.BoolVar(&o.quiet, "quiet", false, "no summary")
+	return c
+}
+
+func runMerge(cmd *cobra.Command, dirs []string, o mergeOpts) error {
+	if o.out == "" {
+		return badInput("merge: --out DIR is required")
+	}
+	if err := checkShow("merge", o.show); err != nil {
+		return err
+	}
+	m, err := sweep.MergeDirs(dirs)
+	if err != nil {
+		return exitCodeError{2, err}
+	}
+	names := make([]string, 0, len(m.JSON))
+	for k := range m.Result.Points {
+		for r := range m.Result.Reps {
+			names = append(names, sweep.RunName(k, r))
+		}
+	}
+	if err := writeSweepRuns(o.out, m.Plan, names, m.JSON); err != nil {
+		return err
+	}
+	return finishSweep(cmd.OutOrStdout(), o.out, m.Plan.Scenario, m.Result, m.Plan, o.show, o.quiet)
+}
