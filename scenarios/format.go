@@ -67,6 +67,9 @@ type Scenario struct {
 	// Conditions on the run's metrics, each METRIC OP VALUE (e.g.
 	// reads.answered_ratio >= 0.999); all must hold for the run to pass.
 	Assertions []Assertion `yaml:"assertions"`
+	// The grid of parameter values mattersim sweep runs the scenario
+	// over, its repetitions and the conditions on its aggregate.
+	Sweep Sweep `yaml:"sweep"`
 
 	source string // file name, for errors and reports
 }

@@ -169,6 +169,7 @@ func check(s *Scenario, d *decoder) {
 	c.events()
 	c.adversary()
 	c.assertions()
+	c.sweep()
 	if len(d.errs) == 0 && before == 0 {
 		c.budget()
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"mattersim/reports/sweep"
@@ -71,5 +73,6 @@ func runMerge(cmd *cobra.Command, dirs []string, o mergeOpts) error {
 	if err := writeSweepRuns(o.out, m.Plan, names, m.JSON); err != nil {
 		return err
 	}
-	return finishSweep(cmd.OutOrStdout(), o.out, m.Plan.Scenario, m.Result, m.Plan, o.show, o.quiet)
+	title := fmt.Sprintf("mattersim merge: %s from %d outputs", m.Plan.Scenario, len(dirs))
+	return finishSweep(cmd.OutOrStdout(), o.out, title, m.Result, m.Plan, o.show, o.quiet)
 }

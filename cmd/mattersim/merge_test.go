@@ -85,7 +85,7 @@ func TestShardsMergeToTheUnshardedSweep(t *testing.T) {
 	}
 	code, stdout, stderr := runCLI(t, "merge", shards[0], shards[1], shards[2], "--out", filepath.Join(dir, "merged"))
 	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stdout, "mattersim sweep: mrp-loss, 6 points × 2 runs")
+	require.Contains(t, stdout, "mattersim merge: mrp-loss from 3 outputs, 6 points × 2 runs")
 
 	full, merged := readTree(t, filepath.Join(dir, "full")), readTree(t, filepath.Join(dir, "merged"))
 	names := slices.Sorted(func(yield func(string) bool) {
@@ -95,12 +95,12 @@ func TestShardsMergeToTheUnshardedSweep(t *testing.T) {
 			}
 		}
 	})
-	require.Len(t, names, 12+3) // 12 runs, sweep.json, metrics.csv, assertions.csv
+	require.Len(t, names, 12+4) // 12 runs, sweep.json, metrics.csv, assertions.csv, aggregate.csv
 	require.Equal(t, len(full), len(merged))
 	for _, name := range names {
 		require.Equal(t, full[name], merged[name], name)
 	}
-	for _, f := range []string{"metrics.csv", "assertions.csv", "sweep.json"} {
+	for _, f := range []string{"metrics.csv", "assertions.csv", "aggregate.csv", "sweep.json"} {
 		a, err := os.ReadFile(filepath.Join(dir, "full", f))
 		require.NoError(t, err)
 		b, err := os.ReadFile(filepath.Join(dir, "merged", f))

@@ -34,28 +34,40 @@ type sweepOpts struct {
 func newSweepCommand() *cobra.Command {
 	var o sweepOpts
 	c := &cobra.Command{
-		Use:   "sweep NAME|FILE --sweep PARAM=V1,V2,... [--reps N] [--workers N]",
+		Use:   "sweep NAME|FILE [--sweep PARAM=V1,V2,...|START..END/STEP] [--reps N] [--workers N] [--shard i/n|auto]",
 		Short: "Run a scenario over a grid of parameter values with repetitions, and aggregate with confidence intervals",
 		Long: `sweep runs a scenario (a file, or a shipped scenario's name) once per
 repetition of every point of a grid: --sweep PARAM=V1,V2,... gives one axis
 (repeat it for more; the grid is their product), over parameters the
-scenario declares. Each run is the same deterministic simulation as
-mattersim run; runs go in parallel on --workers goroutines (default: the
-cores), and the output does not depend on their number. Repetition r of a
-point uses a seed derived from the scenario's seed (or --seed), the point's
-values and r.
+scenario declares; a value may be a range START..END/STEP (0%..45%/5%).
+Without --sweep, the axes are the scenario's sweep.axes; --reps and
+--workers override its sweep.reps and sweep.workers. Each run is the
+same deterministic simulation as mattersim run; runs go in parallel on
+--workers goroutines (default: the cores), and the output does not
+depend on their number. Repetition r of a point uses a seed derived from
+the scenario's seed (or --seed), the point's values and r.
 
 Written to --out (default mattersim-out/NAME-sweep/): metrics.csv (per point
 and metric: n, mean and its 95% Student t interval, clipped to the
-metric's range), assertions.csv (per
-point and assertion: runs, held, pass rate and its 95% Wilson interval), and
-runs/POINT-REP/metrics.json for every run. The summary lists per point the
-metrics asked for with --show and the assertions' pass counts.
+metric's range), assertions.csv (per point and assertion: runs, held,
+pass rate and its 95% Wilson interval), aggregate.csv (the scenario's
+sweep.aggregate assertions, per point they apply at), sweep.json (the
+plan) and runs/POINT-REP/metrics.json for every run. The summary lists
+per point the metrics asked for with --show and the assertions' pass
+counts.
 
-Exit status: 0 when every assertion held in every run, 1 otherwise, 2 for a
-bad flag or an invalid scenario or value.`,
+--shard i/n runs only the runs k·reps+r ≡ i (mod n) and writes them with
+sweep.json, without the aggregate; mattersim merge joins the shards'
+directories into the whole sweep's output. --shard auto takes i from
+$JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) and n from --shards or
+$MATTERSIM_SHARDS.
+
+Exit status: 0 when every assertion held in every run and every aggregate
+assertion holds (a shard: when its runs are written), 1 otherwise, 2 for
+a bad flag or an invalid scenario or value.`,
 		Example: `  mattersim sweep sync-timeout --sweep loss=0%,10%,20%,30% --reps 5 --show mcsp.sync_latency.p99
-  mattersim sweep mrp-loss --ci --sweep loss=5%,20% --sweep phase=10s,20s --workers 2`,
+  mattersim sweep mrp-loss --ci --sweep loss=5%,20% --sweep phase=10s,20s --workers 2
+  mattersim sweep mrp-loss --ci --sweep loss=0%..45%/5% --reps 10 --shard 1/4 --out shard-1`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return badInput("sweep: want one scenario (a file or a shipped name), got %d", len(args))
@@ -180,7 +192,23 @@ func runSweep(cmd *cobra.Command, name string, o sweepOpts) error {
 		return scenarioError(err)
 	}
 	if len(axes) == 0 {
-		return badInput("sweep: no --sweep PARAM=V1,V2,...: nothing to vary (use mattersim run for one run)")
+		for _, a := range s0.Sweep.Axes {
+			axes = append(axes, sweep.Axis{Param: a.Param, Values: a.Values})
+		}
+	}
+	if len(axes) == 0 {
+		return badInput("sweep: no --sweep PARAM=V1,V2,... and no sweep.axes in %s: nothing to vary (use mattersim run for one run)", file.Name())
+	}
+	if !flags.Changed("reps") && s0.Sweep.Reps > 0 {
+		o.reps = s0.Sweep.Reps
+	}
+	if !flags.Changed("workers") && s0.Sweep.Workers > 0 {
+		o.workers = s0.Sweep.Workers
+	}
+	checks := s0.Sweep.Aggregate
+	texts := make([]string, len(checks))
+	for i, a := range checks {
+		texts[i] = a.Text
 	}
 	for _, a := range axes {
 		if _, dup := set[a.Param]; dup {
@@ -198,12 +226,12 @@ func runSweep(cmd *cobra.Command, name string, o sweepOpts) error {
 		}
 	}
 	res, err := sweep.Execute(sweep.Config{File: file, Base: base, Axes: axes, Reps: o.reps, Workers: o.workers,
-		Shard: shard, Version: version()})
+		Shard: shard, Version: version(), Checks: checks})
 	if err != nil {
 		return exitCodeError{2, err}
 	}
 	plan := sweep.NewPlan(sweep.Plan{Scenario: s0.Name, Source: s0.Source(), Digest: file.Digest(),
-		Set: set, CI: o.ci, Force: o.force, Seed: s0.Seed, Axes: axes, Reps: o.reps, Version: version()}, shard)
+		Set: set, CI: o.ci, Force: o.force, Seed: s0.Seed, Axes: axes, Reps: o.reps, Aggregate: texts, Version: version()}, shard)
 	names := make([]string, len(res.Runs))
 	jsons := make([][]byte, len(res.Runs))
 	for i, r := range res.Runs {
@@ -220,7 +248,7 @@ func runSweep(cmd *cobra.Command, name string, o sweepOpts) error {
 		}
 		return nil
 	}
-	return finishSweep(stdout, out, s0.Name, res, plan, o.show, o.quiet)
+	return finishSweep(stdout, out, "mattersim sweep: "+s0.Name, res, plan, o.show, o.quiet)
 }
 
 // checkShow checks the --show metric names.
@@ -251,16 +279,24 @@ func writeSweepRuns(out string, plan sweep.Plan, names []string, jsons [][]byte)
 // metrics.csv and assertions.csv. Both mattersim sweep and mattersim
 // merge call it with the aggregate built by sweep.Aggregate, so whatever
 // it writes is the same for a sweep and for its merged shards.
-func writeSweepAggregate(out string, res *sweep.Result, _ sweep.Plan) error {
+func writeSweepAggregate(out string, res *sweep.Result, plan sweep.Plan) error {
 	if err := writeFile(filepath.Join(out, "metrics.csv"), res.WriteMetrics); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(out, "assertions.csv"), res.WriteAssertions)
+	if err := writeFile(filepath.Join(out, "assertions.csv"), res.WriteAssertions); err != nil {
+		return err
+	}
+	if len(plan.Aggregate) > 0 {
+		if err := writeFile(filepath.Join(out, "aggregate.csv"), res.WriteChecks); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finishSweep writes the aggregate, prints the summary and sets the exit
 // status: what sweep and merge share after the runs are in.
-func finishSweep(stdout io.Writer, out, name string, res *sweep.Result, plan sweep.Plan, show []string, quiet bool) error {
+func finishSweep(stdout io.Writer, out, title string, res *sweep.Result, plan sweep.Plan, show []string, quiet bool) error {
 	if err := writeSweepAggregate(out, res, plan); err != nil {
 		return err
 	}
@@ -271,14 +307,20 @@ func finishSweep(stdout io.Writer, out, name string, res *sweep.Result, plan swe
 		}
 	}
 	if !quiet {
-		fmt.Fprintf(stdout, "mattersim sweep: %s, %d points × %d runs\n", name, len(res.Points), res.Reps)
+		fmt.Fprintf(stdout, "%s, %d points × %d runs\n", title, len(res.Points), res.Reps)
 		if err := res.WriteTable(stdout, show); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "results: %s%c\n", filepath.Clean(out), filepath.Separator)
 	}
-	if failed > 0 {
+	aggFailed := res.ChecksFailed()
+	switch {
+	case failed > 0 && aggFailed > 0:
+		return exitCodeError{1, fmt.Errorf("sweep: %d assertion checks failed across the runs (assertions.csv) and %d aggregate checks (aggregate.csv)", failed, aggFailed)}
+	case failed > 0:
 		return exitCodeError{1, fmt.Errorf("sweep: %d assertion checks failed across the runs (assertions.csv)", failed)}
+	case aggFailed > 0:
+		return exitCodeError{1, fmt.Errorf("sweep: %d aggregate checks failed (aggregate.csv)", aggFailed)}
 	}
 	return nil
 }

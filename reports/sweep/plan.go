@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mattersim/scenarios"
 )
 
 // PlanSchemaVersion is the version of sweep.json's layout.
@@ -234,8 +236,11 @@ func MergeDirs(dirs []string) (*Merged, error) {
 				shards = append(shards, fmt.Sprintf("%d/%d", s, p0.Shard.Count))
 			}
 		}
-		return nil, fmt.Errorf("merge: %d of %d runs missing (shards %s not given): %s", len(missing), total,
-			strings.Join(shards, ", "), abbreviate(missing))
+		why := ""
+		if len(shards) > 0 {
+			why = " (shards " + strings.Join(shards, ", ") + " not given)"
+		}
+		return nil, fmt.Errorf("merge: %d of %d runs missing%s: %s", len(missing), total, why, abbreviate(missing))
 	}
 	m := &Merged{JSON: make([][]byte, total)}
 	recs := make([]Record, total)
@@ -263,7 +268,15 @@ func MergeDirs(dirs []string) (*Merged, error) {
 	if len(unreadable) > 0 {
 		return nil, fmt.Errorf("merge: %d of %d runs missing or unreadable: %s (first: %v)", len(unreadable), total, abbreviate(unreadable), firstErr)
 	}
-	res, err := Aggregate(p0.Axes, p0.Reps, recs)
+	checks := make([]scenarios.AggregateAssertion, len(p0.Aggregate))
+	for i, text := range p0.Aggregate {
+		a, err := scenarios.ParseAggregateAssertion(text)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %s: aggregate: %w", filepath.Join(dirs[0], PlanFile), err)
+		}
+		checks[i] = a
+	}
+	res, err := Aggregate(p0.Axes, p0.Reps, recs, checks)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}

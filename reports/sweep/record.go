@@ -89,6 +89,9 @@ func ParseShard(s string) (Shard, error) {
 		return Shard{}, fmt.Errorf("shard %q: want i/n, e.g. 0/4 (or auto)", s)
 	}
 	sh := Shard{Index: i, Count: n}
+	if n < 1 {
+		return Shard{}, fmt.Errorf("shard %s: want 0 ≤ i < n", s)
+	}
 	return sh, sh.check()
 }
 

@@ -86,12 +86,15 @@ func Seed(base uint64, label string, rep int) uint64 {
 
 // Config is a sweep.
 type Config struct {
-	File      *scenarios.File
-	Base      scenarios.Overrides // --set, --ci, --force; Seed replaces the file's base seed
-	Axes      []Axis
-	Reps      int   // repetitions per point, at least 1
-	Workers   int   // parallel runs, at least 1
-	Shard     Shard // the slice of the runs to execute; the zero value is all of them
+	File    *scenarios.File
+	Base    scenarios.Overrides // --set, --ci, --force; Seed replaces the file's base seed
+	Axes    []Axis
+	Reps    int   // repetitions per point, at least 1
+	Workers int   // parallel runs, at least 1
+	Shard   Shard // the slice of the runs to execute; the zero value is all of them
+	// Checks are the aggregate assertions, checked against the grid
+	// before anything runs and evaluated on the aggregate.
+	Checks    []scenarios.AggregateAssertion
 	Version   string
 	OnRunDone func(done, total int)
 }
@@ -123,6 +126,12 @@ type Result struct {
 	Reps   int
 	Runs   []Run      // the executed runs, point-major
 	Agg    []PointAgg // nil for a shard: merge aggregates
+	// Checks are the verdicts of the aggregate assertions, by assertion
+	// and then by point.
+	Checks []CheckVerdict
+	// Unchecked are the aggregate assertions whose at clause selects no
+	// point of this grid (--sweep replaced the file's axes).
+	Unchecked []scenarios.AggregateAssertion
 }
 
 // Execute runs the sweep, or the runs of c.Shard.
@@ -137,6 +146,9 @@ func Execute(c Config) (*Result, error) {
 		return nil, err
 	}
 	pts := Grid(c.Axes)
+	if n := len(pts) * c.Reps; n > MaxRuns {
+		return nil, fmt.Errorf("sweep: %d points × %d reps is more than %d runs", len(pts), c.Reps, MaxRuns)
+	}
 	res := &Result{Axes: c.Axes, Points: pts, Reps: c.Reps}
 	// Resolve every point and every run of the shard first: a bad value
 	// fails the sweep (every shard alike) before anything runs.
@@ -208,11 +220,11 @@ func Execute(c Config) (*Result, error) {
 		for i, r := range res.Runs {
 			recs[i] = r.Record
 		}
-		agg, err := Aggregate(c.Axes, c.Reps, recs)
+		agg, err := Aggregate(c.Axes, c.Reps, recs, c.Checks)
 		if err != nil {
 			return nil, err
 		}
-		res.Agg = agg.Agg
+		res.Agg, res.Checks, res.Unchecked = agg.Agg, agg.Checks, agg.Unchecked
 	}
 	return res, nil
 }
@@ -294,7 +306,7 @@ type AssertionAgg struct {
 // runs, one per (point, rep), in point-major order: what sweep computes
 // after running, and what merge computes from the runs' metrics.json read
 // back, so the two write the same bytes.
-func Aggregate(axes []Axis, reps int, recs []Record) (*Result, error) {
+func Aggregate(axes []Axis, reps int, recs []Record, checks []scenarios.AggregateAssertion) (*Result, error) {
 	pts := Grid(axes)
 	if len(recs) != len(pts)*reps {
 		return nil, fmt.Errorf("sweep: %d runs for %d points × %d reps", len(recs), len(pts), reps)
@@ -326,7 +338,35 @@ func Aggregate(axes []Axis, reps int, recs []Record) (*Result, error) {
 		}
 		res.Agg[k] = agg
 	}
+	for _, a := range checks {
+		n := len(res.Checks)
+		for _, pa := range res.Agg {
+			if !a.Selects(pa.Point.Values) {
+				continue
+			}
+			iv, ok := pa.Metrics[a.Metric.Name]
+			if !ok {
+				return nil, fmt.Errorf("sweep: %s: point %d has no metric %s", a.Text, pa.Point.Index, a.Metric.Name)
+			}
+			obs := [...]float64{iv.Mean, iv.Low, iv.Hi}[a.Stat]
+			res.Checks = append(res.Checks, CheckVerdict{Assertion: a, Point: pa.Point.Index, Observed: obs, Holds: a.Holds(obs)})
+		}
+		if len(res.Checks) == n {
+			res.Unchecked = append(res.Unchecked, a)
+		}
+	}
 	return res, nil
+}
+
+// MaxRuns bounds the runs of one sweep.
+const MaxRuns = 1_000_000
+
+// CheckVerdict is an aggregate assertion checked at one point.
+type CheckVerdict struct {
+	Assertion scenarios.AggregateAssertion
+	Point     int
+	Observed  float64 // the statistic, in the metric's reporting unit
+	Holds     bool
 }
 
 // MetricNames returns the catalogue's names, sorted (the rows of the
