@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -64,13 +65,12 @@ func runMerge(cmd *cobra.Command, dirs []string, o mergeOpts) error {
 	if err != nil {
 		return exitCodeError{2, err}
 	}
-	names := make([]string, 0, len(m.JSON))
-	for k := range m.Result.Points {
-		for r := range m.Result.Reps {
-			names = append(names, sweep.RunName(k, r))
+	for i, data := range m.JSON {
+		if err := writeRunJSON(o.out, sweep.RunName(i/m.Result.Reps, i%m.Result.Reps), data); err != nil {
+			return err
 		}
 	}
-	if err := writeSweepRuns(o.out, m.Plan, names, m.JSON); err != nil {
+	if err := writeFile(filepath.Join(o.out, sweep.PlanFile), m.Plan.WriteJSON); err != nil {
 		return err
 	}
 	title := fmt.Sprintf("mattersim merge: %s from %d outputs", m.Plan.Scenario, len(dirs))

@@ -92,7 +92,7 @@ a bad flag or an invalid scenario or value.`,
 	return c
 }
 
-// shardEnv names the environment variables --shard auto reads: the
+// The environment variables --shard auto reads: the
 // index Kubernetes gives each pod of an Indexed Job, and the job size,
 // which Kubernetes does not put in the environment (the manifest sets it,
 // or passes --shards).
@@ -225,19 +225,15 @@ func runSweep(cmd *cobra.Command, name string, o sweepOpts) error {
 			out += "-shard-" + strconv.Itoa(shard.Index)
 		}
 	}
+	writeRun := func(r *sweep.Run) error { return writeRunJSON(out, r.Dir(), r.JSON) }
 	res, err := sweep.Execute(sweep.Config{File: file, Base: base, Axes: axes, Reps: o.reps, Workers: o.workers,
-		Shard: shard, Version: version(), Checks: checks})
+		Shard: shard, Version: version(), Checks: checks, WriteRun: writeRun})
 	if err != nil {
 		return exitCodeError{2, err}
 	}
 	plan := sweep.NewPlan(sweep.Plan{Scenario: s0.Name, Source: s0.Source(), Digest: file.Digest(),
 		Set: set, CI: o.ci, Force: o.force, Seed: s0.Seed, Axes: axes, Reps: o.reps, Aggregate: texts, Version: version()}, shard)
-	names := make([]string, len(res.Runs))
-	jsons := make([][]byte, len(res.Runs))
-	for i, r := range res.Runs {
-		names[i], jsons[i] = r.Dir(), r.JSON
-	}
-	if err := writeSweepRuns(out, plan, names, jsons); err != nil {
+	if err := writeFile(filepath.Join(out, sweep.PlanFile), plan.WriteJSON); err != nil {
 		return err
 	}
 	if !shard.Whole() {
@@ -261,18 +257,13 @@ func checkShow(cmd string, show []string) error {
 	return nil
 }
 
-// writeSweepRuns writes sweep.json and every run's runs/NAME/metrics.json.
-func writeSweepRuns(out string, plan sweep.Plan, names []string, jsons [][]byte) error {
-	for i, name := range names {
-		dir := filepath.Join(out, "runs", name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "metrics.json"), jsons[i], 0o644); err != nil {
-			return err
-		}
+// writeRunJSON writes a run's metrics.json to out/runs/NAME/.
+func writeRunJSON(out, name string, data []byte) error {
+	dir := filepath.Join(out, "runs", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
-	return writeFile(filepath.Join(out, sweep.PlanFile), plan.WriteJSON)
+	return os.WriteFile(filepath.Join(dir, "metrics.json"), data, 0o644)
 }
 
 // writeSweepAggregate writes the aggregate of a whole sweep to out:

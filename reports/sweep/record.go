@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mattersim/reports"
+	"mattersim/scenarios"
 )
 
 // Record is what the aggregate reads of one run: its seed, parameters,
@@ -27,10 +28,10 @@ type RecordAssertion struct {
 }
 
 // runJSON writes the run's metrics.json, as mattersim run writes it.
-func runJSON(r *Run, version string) ([]byte, error) {
-	rep := &reports.Report{Scenario: r.Scenario.Name, Source: r.Scenario.Source(), Seed: r.Seed,
-		Parameters: r.Scenario.Parameters, Version: version, BuildWall: r.Summary.BuildWall, Wall: r.Summary.Wall,
-		Virtual: r.Summary.Virtual, Events: r.Summary.Events, Verdicts: r.Verdicts, Metrics: r.Summary.Metrics}
+func runJSON(r *Run, s *scenarios.Scenario, sum scenarios.Summary, vs []scenarios.Verdict, version string) ([]byte, error) {
+	rep := &reports.Report{Scenario: s.Name, Source: s.Source(), Seed: r.Seed,
+		Parameters: s.Parameters, Version: version, BuildWall: sum.BuildWall, Wall: sum.Wall,
+		Virtual: sum.Virtual, Events: sum.Events, Verdicts: vs, Metrics: sum.Metrics}
 	var b bytes.Buffer
 	if err := rep.WriteJSON(&b); err != nil {
 		return nil, err

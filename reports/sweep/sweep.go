@@ -96,17 +96,21 @@ type Config struct {
 	// before anything runs and evaluated on the aggregate.
 	Checks    []scenarios.AggregateAssertion
 	Version   string
+	// WriteRun, when set, is handed each run as soon as its JSON is made
+	// (from the worker's goroutine, so concurrently for different runs),
+	// and the run's JSON is then dropped from the Result: a sweep of many
+	// runs holds only their records.
+	WriteRun  func(r *Run) error
 	OnRunDone func(done, total int)
 }
 
 // Run is one finished run: its metrics.json (JSON) and the record read
-// back from it, which is all the aggregate uses.
+// back from it, which is all the aggregate uses (the resolved scenario
+// and the collector are dropped once the JSON is written, so a sweep of
+// many runs holds only their reports).
 type Run struct {
 	Point, Rep int
 	Seed       uint64
-	Scenario   *scenarios.Scenario
-	Summary    scenarios.Summary
-	Verdicts   []scenarios.Verdict
 	JSON       []byte
 	Record     Record
 	Err        error
@@ -150,8 +154,11 @@ func Execute(c Config) (*Result, error) {
 		return nil, fmt.Errorf("sweep: %d points × %d reps is more than %d runs", len(pts), c.Reps, MaxRuns)
 	}
 	res := &Result{Axes: c.Axes, Points: pts, Reps: c.Reps}
-	// Resolve every point and every run of the shard first: a bad value
-	// fails the sweep (every shard alike) before anything runs.
+	// Resolve every point first: a bad value fails the sweep (every shard
+	// alike) before anything runs. A run's scenario differs from its
+	// point's only in the seed; it is resolved when the run starts, so a
+	// large sweep does not hold every run's scenario at once.
+	ovs := make([]scenarios.Overrides, len(pts))
 	for k, p := range pts {
 		ov := c.Base
 		ov.Set = make(map[string]string, len(c.Base.Set)+len(p.Values))
@@ -165,17 +172,11 @@ func Execute(c Config) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sweep: point %s: %w", p.Label(c.Axes), err)
 		}
+		ovs[k] = ov
 		for r := range c.Reps {
-			if !c.Shard.Owns(k*c.Reps + r) {
-				continue
+			if c.Shard.Owns(k*c.Reps + r) {
+				res.Runs = append(res.Runs, Run{Point: k, Rep: r, Seed: Seed(s0.Seed, p.Label(c.Axes), r)})
 			}
-			seed := Seed(s0.Seed, p.Label(c.Axes), r)
-			ov.Seed = &seed
-			s, err := c.File.Resolve(ov)
-			if err != nil {
-				return nil, fmt.Errorf("sweep: point %s: %w", p.Label(c.Axes), err)
-			}
-			res.Runs = append(res.Runs, Run{Point: k, Rep: r, Seed: seed, Scenario: s})
 		}
 	}
 	jobs := make(chan int)
@@ -188,13 +189,25 @@ func Execute(c Config) (*Result, error) {
 			defer wg.Done()
 			for i := range jobs {
 				run := &res.Runs[i]
-				run.Summary, run.Verdicts, run.Err = runOne(run.Scenario)
-				if run.Err == nil {
-					run.JSON, run.Err = runJSON(run, c.Version)
+				ov := ovs[run.Point]
+				ov.Seed = &run.Seed
+				sc, err := c.File.Resolve(ov)
+				var sum scenarios.Summary
+				var vs []scenarios.Verdict
+				if err == nil {
+					sum, vs, err = runOne(sc)
 				}
-				if run.Err == nil {
-					run.Record, run.Err = ReadRecord(run.JSON)
+				if err == nil {
+					run.JSON, err = runJSON(run, sc, sum, vs, c.Version)
 				}
+				if err == nil {
+					run.Record, err = ReadRecord(run.JSON)
+				}
+				if err == nil && c.WriteRun != nil {
+					err = c.WriteRun(run)
+					run.JSON = nil
+				}
+				run.Err = err
 				if c.OnRunDone != nil {
 					mu.Lock()
 					done++
