@@ -94,8 +94,8 @@ type Config struct {
 	Shard   Shard // the slice of the runs to execute; the zero value is all of them
 	// Checks are the aggregate assertions, checked against the grid
 	// before anything runs and evaluated on the aggregate.
-	Checks    []scenarios.AggregateAssertion
-	Version   string
+	Checks  []scenarios.AggregateAssertion
+	Version string
 	// WriteRun, when set, is handed each run as soon as its JSON is made
 	// (from the worker's goroutine, so concurrently for different runs),
 	// and the run's JSON is then dropped from the Result: a sweep of many
