@@ -92,8 +92,9 @@ type Config struct {
 	Reps    int   // repetitions per point, at least 1
 	Workers int   // parallel runs, at least 1
 	Shard   Shard // the slice of the runs to execute; the zero value is all of them
-	// Checks are the aggregate assertions, checked against the grid
-	// before anything runs and evaluated on the aggregate.
+	// Checks are the aggregate assertions, evaluated on the aggregate
+	// (Result.Checks; those whose at clause selects no point of the grid
+	// go to Result.Unchecked).
 	Checks  []scenarios.AggregateAssertion
 	Version string
 	// WriteRun, when set, is handed each run as soon as its JSON is made
