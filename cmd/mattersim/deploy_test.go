@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -170,4 +171,19 @@ func TestKubernetesStrictDecodingCatchesTypos(t *testing.T) {
 	c, rest, err := root.Find(j.Spec.Template.Spec.Containers[0].Args)
 	require.NoError(t, err)
 	require.ErrorContains(t, c.ParseFlags(rest), "unknown flag: --shards-typo")
+}
+
+// The image builds this module's command with CGO off, on a Go toolchain
+// of the version go.mod asks for, and runs it as its entrypoint.
+func TestDockerfile(t *testing.T) {
+	df, err := os.ReadFile("../../deploy/Dockerfile")
+	require.NoError(t, err)
+	mod, err := os.ReadFile("../../go.mod")
+	require.NoError(t, err)
+	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	require.NotNil(t, goVersion)
+	require.Contains(t, string(df), "FROM golang:"+string(goVersion[1])+"-", "the build stage's Go is go.mod's")
+	require.Regexp(t, `(?m)^RUN CGO_ENABLED=0 .*go build .* ./cmd/mattersim$`, string(df))
+	require.Regexp(t, `(?m)^ENTRYPOINT \["/usr/local/bin/mattersim"\]$`, string(df))
+	require.Equal(t, 2, strings.Count(string(df), "\nFROM "), "two stages: build, runtime")
 }
