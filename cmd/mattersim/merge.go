@@ -23,19 +23,21 @@ func newMergeCommand() *cobra.Command {
 		Use:   "merge DIR... --out OUT",
 		Short: "Join the outputs of a sweep's shards (mattersim sweep --shard) into the sweep's aggregate",
 		Long: `merge reads the output directories of the shards of one sweep (each
-written by mattersim sweep --shard i/n: sweep.json and runs/POINT-REP/metrics.json)
-and writes to --out what the unsharded sweep writes: every run's
-metrics.json, sweep.json, metrics.csv and assertions.csv, the last two
-aggregated from the runs' metrics.json read back, as the sweep itself
-aggregates, so they are byte for byte the unsharded sweep's.
+written by mattersim sweep --shard i/n: sweep.json and
+runs/POINT-REP/metrics.json) and writes to --out what the unsharded sweep
+writes: every run's metrics.json, sweep.json, metrics.csv,
+assertions.csv and aggregate.csv, aggregated from the runs' metrics.json
+read back, as the sweep itself aggregates, so they are byte for byte the
+unsharded sweep's (a run's metrics.json differs only in its measured
+wall_time).
 
-It refuses, naming what is wrong, outputs of different sweeps (scenario
-digest, seed, axes, reps, overrides or mattersim version differ), a
-shard given twice or a run held by two outputs, and missing shards or
-runs (listing the runs).
+It refuses, in one line naming what is wrong, outputs of different sweeps
+(scenario digest, seed, axes, reps, overrides, aggregate assertions or
+mattersim version differ), a shard given twice or a run held by two
+outputs, and missing shards or runs (listing the runs).
 
-Exit status: 0 when every assertion held in every run, 1 otherwise, 2 when
-the shards cannot be merged.`,
+Exit status: 0 when every assertion held in every run and every aggregate
+assertion holds, 1 otherwise, 2 when the shards cannot be merged.`,
 		Example: `  mattersim sweep mrp-loss --ci --sweep loss=0%..45%/5% --reps 4 --shard 0/2 --out sh0
   mattersim sweep mrp-loss --ci --sweep loss=0%..45%/5% --reps 4 --shard 1/2 --out sh1
   mattersim merge sh0 sh1 --out merged`,
