@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -67,7 +68,11 @@ func runMerge(cmd *cobra.Command, dirs []string, o mergeOpts) error {
 	if err != nil {
 		return exitCodeError{2, err}
 	}
-	for i, data := range m.JSON {
+	for i, path := range m.Paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
 		if err := writeRunJSON(o.out, sweep.RunName(i/m.Result.Reps, i%m.Result.Reps), data); err != nil {
 			return err
 		}

@@ -169,11 +169,11 @@ func differ(a, b Plan) string {
 }
 
 // Merged is the result of reading shard outputs back: the plan of the
-// whole sweep, every run's metrics.json in point-major order, and the
-// aggregate built from them.
+// whole sweep, where every run's metrics.json is, in point-major order,
+// and the aggregate built from them.
 type Merged struct {
 	Plan   Plan
-	JSON   [][]byte // by run, point-major: runs/RunName(k, r)/metrics.json
+	Paths  []string // by run, point-major: DIR/runs/RunName(k, r)/metrics.json
 	Result *Result
 }
 
@@ -242,7 +242,7 @@ func MergeDirs(dirs []string) (*Merged, error) {
 		}
 		return nil, fmt.Errorf("merge: %d of %d runs missing%s: %s", len(missing), total, why, abbreviate(missing))
 	}
-	m := &Merged{JSON: make([][]byte, total)}
+	m := &Merged{Paths: make([]string, total)}
 	recs := make([]Record, total)
 	var unreadable []string
 	var firstErr error
@@ -263,7 +263,7 @@ func MergeDirs(dirs []string) (*Merged, error) {
 			}
 			continue
 		}
-		m.JSON[idx] = data
+		m.Paths[idx] = path
 	}
 	if len(unreadable) > 0 {
 		return nil, fmt.Errorf("merge: %d of %d runs missing or unreadable: %s (first: %v)", len(unreadable), total, abbreviate(unreadable), firstErr)
