@@ -132,6 +132,17 @@ func TestShardsMergeToTheUnshardedSweep(t *testing.T) {
 	code, _, stderr = runCLI(t, "merge", shards[0], shards[1], shards[2], "--out", filepath.Join(dir, "bad"))
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "1 of 12 runs missing or unreadable: 3-1")
+	// A run whose parameters are not its point's is refused too.
+	p := filepath.Join(shards[2], "runs", "1-0", "metrics.json")
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	edited := strings.Replace(string(data), `"burst_r": "50%"`, `"burst_r": "51%"`, 1) // point 1: loss=5%,burst_r=50%
+	require.True(t, edited != string(data), "no burst_r in %s", p)
+	require.NoError(t, os.WriteFile(p, []byte(edited), 0o644))
+	code, _, stderr = runCLI(t, "merge", shards[0], shards[1], shards[2], "--out", filepath.Join(dir, "bad"))
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "2 of 12 runs missing or unreadable: 1-0 3-1 (first: ")
+	require.Contains(t, stderr, `parameter burst_r is "51%", the point's value is "50%"`)
 }
 
 func TestParseShard(t *testing.T) {
