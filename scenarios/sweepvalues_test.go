@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,4 +39,29 @@ func TestExpandValues(t *testing.T) {
 		require.NoError(t, err, "case %d", i+1)
 		require.Equal(t, tc.want, got, "case %d", i+1)
 	}
+}
+
+// Expanding is idempotent: the values a spec expands to, written back as
+// a list, expand to themselves (no value is empty, holds a comma or reads
+// as a range), and there are never more than MaxSweepValues.
+func FuzzExpandValues(f *testing.F) {
+	for _, s := range []string{"5%", "5%,10%", "0%..45%/5%", "0.1..0.3/0.1", "-1..1/0.25", "100ms..1000ms/300ms", "1,2..4/1,x", "0..1/0.00001", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		vs, err := ExpandValues(spec)
+		if err != nil {
+			return
+		}
+		if len(vs) == 0 || len(vs) > MaxSweepValues {
+			t.Fatalf("%q: %d values", spec, len(vs))
+		}
+		again, err := ExpandValues(strings.Join(vs, ","))
+		if err != nil {
+			t.Fatalf("%q expands to %q, which does not expand: %v", spec, vs, err)
+		}
+		if !slices.Equal(vs, again) {
+			t.Fatalf("%q: %q, then %q", spec, vs, again)
+		}
+	})
 }
