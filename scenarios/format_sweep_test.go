@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -68,4 +69,26 @@ sweep:
 `), Overrides{})
 	require.NoError(t, err)
 	require.Equal(t, SweepValues{"1%", "2%", "3%", "4%", "0.5"}, s.Sweep.Axes[0].Values)
+}
+
+// An aggregate assertion that parses reparses from its Text to the same
+// value; nothing panics.
+func FuzzParseAggregateAssertion(f *testing.F) {
+	for _, s := range []string{"reads.answered_ratio.ci_low >= 0.95", "read_latency.p99.mean <= 2s at loss=10%",
+		"unfinished.ci_high <= 0.5 at loss=0%,burst_r=30%", "x.mean == 1", "reads.answered_ratio >= 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		a, err := ParseAggregateAssertion(text)
+		if err != nil {
+			return
+		}
+		b, err := ParseAggregateAssertion(a.Text)
+		if err != nil {
+			t.Fatalf("%q parsed, its text %q does not: %v", text, a.Text, err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("%q: %+v, then %+v", text, a, b)
+		}
+	})
 }
