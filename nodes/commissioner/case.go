@@ -238,4 +238,3 @@ func (c *CASE) retire(now clock.Time) {
 	c.retired = true
 	_ = c.m.RetireSession(now, c.unsec)
 }
-
