@@ -105,6 +105,9 @@ Exit status: 0 on success; 1 when a step fails; 2 for bad flags.`,
 				}
 			}
 			res, err := runCommission(ctx, addr, o, fab, paas, log)
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("timed out after %v: %w", o.timeout, err)
+			}
 			if err != nil {
 				return err
 			}

@@ -30,9 +30,8 @@ func TestIssueNOC(t *testing.T) {
 		if v.NodeID != 0x42 || v.FabricID != 0xFAB1 || !bytes.Equal(noc.PublicKey, pub) {
 			t.Fatalf("icac=%v: NOC for node 0x%X fabric 0x%X", icac, v.NodeID, v.FabricID)
 		}
-		// The DER form exists too (the device converts the NOC for TLS-free
-		// use, and chip-cert would): a certificate the codecs cannot
-		// round-trip would be refused by a device.
+		// A device checks the NOC's signature over its X.509 DER form
+		// (spec 6.5.1), so the TLV form must convert.
 		if _, err := cert.TLVToDER(b); err != nil {
 			t.Fatalf("TLVToDER: %v", err)
 		}
