@@ -5,6 +5,8 @@ package interop
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,4 +90,39 @@ func TestInteropGoCommissionsMatterJSSkipAttestation(t *testing.T) {
 	require.Contains(t, out, "attestation skipped (--skip-attestation)")
 	require.Contains(t, out, `VendorName "`+DeviceVendorName+`", CommissionedFabrics 1`)
 	require.Contains(t, out, "resumed (Sigma1 with resumption id, Sigma2_Resume)")
+}
+
+// A trust store without the PAA the device's chain ends in fails
+// attestation: the run stops at AttestationRequest, before any credential
+// is installed, disarms the fail-safe and closes the PASE session, after which the device can be
+// commissioned at once with the right trust store.
+func TestInteropGoCommissionUntrustedPAA(t *testing.T) {
+	RequireMatterJS(t)
+	bin := mattersimBinary(t)
+	ns := netns.New(t, "mtr-gu")
+	dev := StartMatterJSDevice(t, ns, DeviceOptions{LogLevel: "info"})
+
+	// Only the FFF1 test PAA: matter.js signs its PAIs with the NoVID one.
+	paa := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(paa, "fff1.der"), readFile(t, "../nodes/commissioner/paa/Chip-Test-PAA-FFF1-Cert.der"), 0o644))
+	out, errOut, err := runGoCommission(t, ns, bin, "--peer", hostPort("::1", DevicePort),
+		"--passcode", strconv.Itoa(DevicePasscode), "--paa", paa, "--timeout", "30s")
+	require.Error(t, err)
+	require.Contains(t, errOut, "commissioning step AttestationRequest: commissioner: device attestation failed: DAC → PAI → PAA chain")
+	require.Contains(t, out, "ArmFailSafe(0): fail-safe disarmed", "the device must have answered the disarm")
+
+	out, _, err = runGoCommission(t, ns, bin, "--peer", hostPort("::1", DevicePort),
+		"--passcode", strconv.Itoa(DevicePasscode), "--json", "--no-resume", "--timeout", "60s")
+	require.NoError(t, err, "second commissioning failed; device log:\n%s", dev.Output())
+	var res goCommissionResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.Equal(t, uint64(1), res.CommissionedFabrics)
+	require.False(t, res.Resumed)
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	return b
 }

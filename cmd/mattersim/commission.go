@@ -372,16 +372,28 @@ func runCommission(ctx context.Context, peer netip.AddrPort, o commissionOpts, f
 	}
 	resumption := casesess.NewResumption(casesess.DefaultResumptionCapacity)
 	var caseRef session.Ref
+	// abort disarms the fail-safe (the device rolls back what this attempt
+	// installed) and closes the PASE session, within a second.
+	abort := func() {
+		if req, ok := flow.Disarm(); ok {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			if _, _, err := exchange(dctx, node, h, est.Ref, req.Opcode, req.Payload); err == nil {
+				log("ArmFailSafe(0): fail-safe disarmed")
+			}
+			cancel()
+		}
+		closePASE()
+	}
 	for !flow.Done() {
 		if flow.Err() != nil {
-			closePASE()
+			abort()
 			return nil, flow.Err()
 		}
 		if flow.Step() == commissioner.StepCASE {
 			c, took, err := runCASE(ctx, node, h, commissioner.CASEConfig{Peer: peer, Fabric: caseFab,
 				PeerNodeID: o.nodeID, Rand: crand.Reader, Resumption: resumption})
 			if err != nil {
-				closePASE()
+				abort()
 				return nil, err
 			}
 			caseRef, _, _ = c.Session()
@@ -400,7 +412,7 @@ func runCommission(ctx context.Context, peer netip.AddrPort, o commissionOpts, f
 		}
 		op, payload, err := exchange(ctx, node, h, ref, req.Opcode, req.Payload)
 		if err != nil {
-			closePASE()
+			abort()
 			return nil, fmt.Errorf("commissioning step %s: %w", req.Step, err)
 		}
 		if err := flow.Handle(op, payload); err != nil {

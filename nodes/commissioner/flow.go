@@ -242,6 +242,20 @@ func (f *Flow) fail(err error) error {
 	return f.err
 }
 
+// Disarm returns an ArmFailSafe with ExpiryLengthSeconds 0 for the PASE
+// session, which expires the fail-safe at once and makes the device roll
+// back what the failed attempt installed (spec 11.10.7.2; connectedhomeip
+// DeviceCommissioner's cleanup after an error). ok is false when there is
+// nothing to disarm: the fail-safe was never armed, or
+// CommissioningComplete succeeded.
+func (f *Flow) Disarm() (Request, bool) {
+	if f.step == StepArmFailSafe || f.step > StepComplete {
+		return Request{}, false
+	}
+	return Request{Step: StepArmFailSafe, Opcode: im.OpInvokeRequest, Payload: invoke(im.ClusterGeneralCommissioning,
+		im.GCCmdArmFailSafe, (&im.ArmFailSafe{ExpiryLengthSeconds: 0, Breadcrumb: 0}).Fields())}, true
+}
+
 // CASEEstablished moves the flow past StepCASE.
 func (f *Flow) CASEEstablished() {
 	if f.err == nil && f.step == StepCASE {

@@ -348,3 +348,47 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+// Disarm is offered from the first step after ArmFailSafe until
+// CommissioningComplete succeeds, and is ArmFailSafe with expiry 0.
+func TestFlowDisarm(t *testing.T) {
+	pki := newPKI(t)
+	d := &fakeDevice{t: t, pki: pki, opKey: newKey(t)}
+	f := newFlow(t, testFabric(t, false), pki, [16]byte{}, false)
+	if _, ok := f.Disarm(); ok {
+		t.Fatal("Disarm before ArmFailSafe")
+	}
+	for f.Step() != StepCASE {
+		req, _ := f.Next()
+		op, payload := d.answer(req)
+		if err := f.Handle(op, payload); err != nil {
+			t.Fatal(err)
+		}
+		req, ok := f.Disarm()
+		if !ok {
+			t.Fatalf("no Disarm at %s", f.Step())
+		}
+		var ir im.InvokeRequest
+		if err := im.DecodeInvokeRequest(req.Payload, &ir); err != nil {
+			t.Fatal(err)
+		}
+		var a im.ArmFailSafe
+		if err := a.Decode(ir.Requests[0].Fields); err != nil || a.ExpiryLengthSeconds != 0 || req.OverCASE ||
+			ir.Requests[0].Path.Command != im.GCCmdArmFailSafe {
+			t.Fatalf("Disarm = %+v %+v (%v)", ir.Requests[0].Path, a, err)
+		}
+	}
+	run(t, f, d, true)
+	if _, ok := f.Disarm(); ok || !f.Done() {
+		t.Fatal("Disarm after CommissioningComplete")
+	}
+	// A failed ArmFailSafe has nothing to disarm.
+	d2 := &fakeDevice{t: t, pki: pki, opKey: newKey(t), mutate: func(k uint32, r *im.InvokeResponseIB) {
+		r.Command.Fields = (&im.CommissioningResponse{ErrorCode: im.CommissioningBusyWithOtherAdmin}).Fields()
+	}}
+	f2 := newFlow(t, testFabric(t, false), pki, [16]byte{}, false)
+	run(t, f2, d2, true)
+	if _, ok := f2.Disarm(); ok || f2.Err() == nil {
+		t.Fatal("Disarm after ArmFailSafe failed")
+	}
+}
