@@ -23,6 +23,7 @@ type goCommissionResult struct {
 	DACVendorID         uint16 `json:"dacVendorId"`
 	DACProductID        uint16 `json:"dacProductId"`
 	PAA                 string `json:"paa"`
+	CDCertificateID     string `json:"cdCertificateId"`
 	FabricIndex         uint8  `json:"fabricIndex"`
 	VendorName          string `json:"vendorName"`
 	CommissionedFabrics uint64 `json:"commissionedFabrics"`
@@ -45,7 +46,7 @@ func runGoCommission(t *testing.T, ns *netns.NS, bin string, args ...string) (st
 // Go commissioner → matter.js device (interop/device.mjs, whose test DAC
 // matter.js generates under a PAI it signs with the SDK's test PAA NoVID):
 // PASE, ArmFailSafe, SetRegulatoryConfig, attestation verified against the
-// SDK's test PAAs, CSR, AddTrustedRootCertificate, AddNOC, CASE,
+// SDK's test PAAs (and the CD against its test CD signing key), CSR, AddTrustedRootCertificate, AddNOC, CASE,
 // CommissioningComplete, a CASE read of VendorName and CommissionedFabrics,
 // then a second CASE from a new socket that must be a resumption
 // (Sigma2_Resume). The device itself must report it is commissioned.
@@ -64,6 +65,7 @@ func TestInteropGoCommissionsMatterJS(t *testing.T) {
 	require.Equal(t, uint16(0xFFF1), res.DACVendorID)
 	require.Equal(t, uint16(0x8000), res.DACProductID)
 	require.Equal(t, "Matter Test PAA", res.PAA)
+	require.Equal(t, "CSA00000SWC00000-00", res.CDCertificateID, "matter.js's test CD, verified")
 	require.Equal(t, DeviceVendorName, res.VendorName, "VendorName read over CASE")
 	require.Equal(t, uint64(1), res.CommissionedFabrics, "the device's CommissionedFabrics after CommissioningComplete")
 	require.NotZero(t, res.FabricIndex)

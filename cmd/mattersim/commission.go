@@ -49,12 +49,13 @@ func newCommissionCommand() *cobra.Command {
 		Use:   "commission --peer ADDR --passcode N [--fabric DIR] [--skip-attestation|--paa DIR]",
 		Short: "Commission a Matter device over UDP: PASE, attestation, CSR, NOC, CASE, CommissioningComplete",
 		Long: `commission runs the commissioner's flow (spec 5.5) against --peer over UDP:
-PASE; ArmFailSafe; a read of LocationCapability and SetRegulatoryConfig with
-it; device attestation (CertificateChainRequest DAC and PAI,
+PASE; ArmFailSafe; a read of LocationCapability (and BasicInformation
+VendorID and ProductID) and SetRegulatoryConfig with it; device attestation (CertificateChainRequest DAC and PAI,
 AttestationRequest: the DAC → PAI → PAA chain against the SDK's public test
 PAAs or --paa DIR, the attestation signature over the elements and the PASE
-attestation challenge, the nonce; the Certification Declaration's signature
-is not checked), or none with --skip-attestation; CSRRequest (nonce, the
+attestation challenge, the nonce, the Certification Declaration's signature
+by the SDK's test CD signing key and its vendor and product ids), or none
+with --skip-attestation; CSRRequest (nonce, the
 PKCS#10 self-signature and the DAC's signature over the NOCSR elements);
 AddTrustedRootCertificate and AddNOC with a NOC for the CSR's key issued by
 the test fabric (minted from --seed like "fabric new", or loaded from
@@ -159,6 +160,7 @@ type commissionResult struct {
 	DACVendorID         uint16 `json:"dacVendorId,omitempty"`
 	DACProductID        uint16 `json:"dacProductId,omitempty"`
 	PAA                 string `json:"paa,omitempty"`
+	CDCertificateID     string `json:"cdCertificateId,omitempty"` // of the verified Certification Declaration
 	FabricID            uint64 `json:"fabricId"`
 	NodeID              uint64 `json:"nodeId"`
 	FabricIndex         uint8  `json:"fabricIndex"`
@@ -423,6 +425,7 @@ func runCommission(ctx context.Context, peer netip.AddrPort, o commissionOpts, f
 	r := flow.Result()
 	if a := r.Attested; a != nil {
 		res.Attestation, res.DACVendorID, res.DACProductID, res.PAA = "verified", a.VendorID, a.ProductID, a.PAA.Subject.CommonName
+		res.CDCertificateID = a.CD.CertificateID
 	}
 	res.FabricIndex, res.VendorName, res.CommissionedFabrics = r.FabricIndex, r.VendorName, r.CommissionedFabrics
 	closePASE()
@@ -477,7 +480,7 @@ func logStep(log func(string, ...any), s commissioner.Step, r commissioner.Resul
 	case commissioner.StepArmFailSafe:
 		log("ArmFailSafe(60 s): OK")
 	case commissioner.StepReadLocation:
-		log("LocationCapability: %s", regulatoryName(r.LocationCapability))
+		log("LocationCapability: %s; VendorID 0x%04X, ProductID 0x%04X", regulatoryName(r.LocationCapability), r.BasicVendorID, r.BasicProductID)
 	case commissioner.StepSetRegulatory:
 		log("SetRegulatoryConfig(%s, XX): OK", regulatoryName(r.LocationCapability))
 	case commissioner.StepDACRequest, commissioner.StepPAIRequest:
@@ -485,6 +488,8 @@ func logStep(log func(string, ...any), s commissioner.Step, r commissioner.Resul
 		a := r.Attested
 		log("attestation verified: DAC vendor 0x%04X product 0x%04X (%q) → PAI %q → PAA %q; signature and nonce OK",
 			a.VendorID, a.ProductID, a.DAC.Subject.CommonName, a.PAI.Subject.CommonName, a.PAA.Subject.CommonName)
+		log("certification declaration %s (vendor 0x%04X, products %04X): signature OK, matches DAC, PAI and BasicInformation 0x%04X/0x%04X",
+			a.CD.CertificateID, a.CD.VendorID, a.CD.ProductIDs, r.BasicVendorID, r.BasicProductID)
 	case commissioner.StepCSR:
 		if o.skipAttestation {
 			log("attestation skipped (--skip-attestation)")

@@ -61,9 +61,9 @@ type Attested struct {
 	VendorID      uint16 // from the DAC subject (0 when absent)
 	ProductID     uint16
 	DACKey        *ecdsa.PublicKey
-	// CDLen is the size of the Certification Declaration (its CMS
-	// signature is not checked).
-	CDLen int
+	// CD is the Certification Declaration of the attestation elements,
+	// decoded; VerifyCD checks its signature and fields.
+	CD *CD
 }
 
 // dnID reads a Matter VID/PID attribute (four upper-case hex digits).
@@ -89,7 +89,8 @@ func dnID(c *x509.Certificate, oid asn1.ObjectIdentifier) (uint16, bool) {
 // PAI's when the PAI has one, the AttestationResponse signature is the
 // DAC key's ECDSA-SHA256 signature (r||s, 64 octets) over
 // AttestationElements || attestation challenge (spec 11.18.4.7), and the
-// elements carry our nonce.
+// elements carry our nonce and a well-formed Certification Declaration
+// (ParseCD; its signature and fields are VerifyCD's).
 func VerifyAttestation(dacDER, paiDER []byte, resp *im.SignedElements, nonce []byte, challenge [16]byte, paas []*x509.Certificate, now time.Time) (*Attested, error) {
 	fail := func(format string, a ...any) (*Attested, error) {
 		return nil, fmt.Errorf("%w: %s", ErrAttestation, fmt.Sprintf(format, a...))
@@ -138,10 +139,9 @@ func VerifyAttestation(dacDER, paiDER []byte, resp *im.SignedElements, nonce []b
 	if string(el.Nonce) != string(nonce) {
 		return fail("attestation nonce differs from ours")
 	}
-	if len(el.CertificationDeclaration) == 0 {
-		return fail("empty certification declaration")
+	if a.CD, err = ParseCD(el.CertificationDeclaration); err != nil {
+		return nil, err
 	}
-	a.CDLen = len(el.CertificationDeclaration)
 	return a, nil
 }
 

@@ -33,7 +33,7 @@ func TestVerifyAttestation(t *testing.T) {
 	nonce[0] = 1
 	var ch [16]byte
 	ch[0] = 9
-	ok := attestationResponse(t, p.dacKey, nonce, ch)
+	ok := attestationResponse(t, p.dacKey, p.cd, nonce, ch)
 
 	other := newPKI(t) // a chain under a PAA we do not trust
 	tests := []struct {
@@ -48,11 +48,11 @@ func TestVerifyAttestation(t *testing.T) {
 		{name: "valid", dac: p.dac, pai: p.pai, resp: ok, nonce: nonce, ch: ch, now: testNow},
 		{name: "other nonce", dac: p.dac, pai: p.pai, resp: ok, nonce: make([]byte, 32), ch: ch, now: testNow, wantErr: true},
 		{name: "other challenge", dac: p.dac, pai: p.pai, resp: ok, nonce: nonce, ch: [16]byte{1}, now: testNow, wantErr: true},
-		{name: "signed by another key", dac: p.dac, pai: p.pai, resp: attestationResponse(t, newKey(t), nonce, ch), nonce: nonce, ch: ch, now: testNow, wantErr: true},
-		{name: "untrusted PAA", dac: other.dac, pai: other.pai, resp: attestationResponse(t, other.dacKey, nonce, ch), nonce: nonce, ch: ch, now: testNow, wantErr: true},
-		{name: "DAC under another PAI", dac: other.dac, pai: p.pai, resp: attestationResponse(t, other.dacKey, nonce, ch), nonce: nonce, ch: ch, now: testNow, wantErr: true},
+		{name: "signed by another key", dac: p.dac, pai: p.pai, resp: attestationResponse(t, newKey(t), p.cd, nonce, ch), nonce: nonce, ch: ch, now: testNow, wantErr: true},
+		{name: "untrusted PAA", dac: other.dac, pai: other.pai, resp: attestationResponse(t, other.dacKey, p.cd, nonce, ch), nonce: nonce, ch: ch, now: testNow, wantErr: true},
+		{name: "DAC under another PAI", dac: other.dac, pai: p.pai, resp: attestationResponse(t, other.dacKey, p.cd, nonce, ch), nonce: nonce, ch: ch, now: testNow, wantErr: true},
 		{name: "before validity", dac: p.dac, pai: p.pai, resp: ok, nonce: nonce, ch: ch, now: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), wantErr: true},
-		{name: "PAI as DAC", dac: p.pai, pai: p.pai, resp: attestationResponse(t, p.paiKey, nonce, ch), nonce: nonce, ch: ch, now: testNow, wantErr: true},
+		{name: "PAI as DAC", dac: p.pai, pai: p.pai, resp: attestationResponse(t, p.paiKey, p.cd, nonce, ch), nonce: nonce, ch: ch, now: testNow, wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,7 +66,7 @@ func TestVerifyAttestation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a.VendorID != 0xFFF1 || a.ProductID != 0x8000 || a.PAA.Subject.CommonName != "Test PAA" || a.CDLen != 5 {
+			if a.VendorID != 0xFFF1 || a.ProductID != 0x8000 || a.PAA.Subject.CommonName != "Test PAA" || a.CD == nil || a.CD.VendorID != 0xFFF1 {
 				t.Fatalf("attested %+v", a)
 			}
 		})
@@ -75,7 +75,7 @@ func TestVerifyAttestation(t *testing.T) {
 		far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 		k := newKey(t)
 		dac := issueX509(t, 9, matterName("DAC", "FFF2", "8000"), k, p.pai, p.paiKey, false, -1, far)
-		_, err := VerifyAttestation(dac.Raw, p.pai.Raw, attestationResponse(t, k, nonce, ch), nonce, ch, []*x509.Certificate{p.paa}, testNow)
+		_, err := VerifyAttestation(dac.Raw, p.pai.Raw, attestationResponse(t, k, p.cd, nonce, ch), nonce, ch, []*x509.Certificate{p.paa}, testNow)
 		if !errors.Is(err, ErrAttestation) {
 			t.Fatalf("err = %v", err)
 		}

@@ -9,8 +9,11 @@
 //   - Attestation (spec 6.2.3, 11.18.6.1-4): the DAC → PAI → PAA chain
 //     against a trust store of PAAs (the SDK's public test PAAs by
 //     default, paa/), the attestation signature over AttestationElements ||
-//     attestation challenge with the DAC key, and the attestation nonce.
-//     The Certification Declaration's CMS signature is not checked.
+//     attestation challenge with the DAC key, and the attestation nonce;
+//     the Certification Declaration (spec 6.3.1): its CMS signature by a
+//     trusted CD signing key (the SDK's test key by default, cdsigner/) and
+//     its vendor and product ids against the DAC, the PAI and
+//     BasicInformation. Revocation and the DCL are not consulted.
 //   - The NOCSR (spec 11.18.6.5-6, 6.4.6.1): the PKCS#10 request's own
 //     signature, its nonce and the attestation signature with the DAC key.
 //   - The NOC (spec 6.5): issued for the CSR's public key by the fabric's

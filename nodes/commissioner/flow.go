@@ -31,7 +31,7 @@ const (
 	StepDone
 )
 
-var stepNames = [...]string{"ArmFailSafe", "ReadLocationCapability", "SetRegulatoryConfig", "CertificateChainRequest(DAC)",
+var stepNames = [...]string{"ArmFailSafe", "Read(LocationCapability, VendorID, ProductID)", "SetRegulatoryConfig", "CertificateChainRequest(DAC)",
 	"CertificateChainRequest(PAI)", "AttestationRequest", "CSRRequest", "AddTrustedRootCertificate", "AddNOC", "CASE",
 	"CommissioningComplete", "Read(VendorName, CommissionedFabrics)", "done"}
 
@@ -55,6 +55,9 @@ type Config struct {
 	Rand io.Reader
 	// PAAs is the attestation trust store; nil means TestPAAs().
 	PAAs []*x509.Certificate
+	// CDSigners are the trusted Certification Declaration signing
+	// certificates; nil means TestCDSigners().
+	CDSigners []*x509.Certificate
 	// SkipAttestation leaves out the DAC, PAI and attestation steps; the
 	// CSR is then checked without the DAC signature.
 	SkipAttestation bool
@@ -82,6 +85,8 @@ type Result struct {
 	DevicePublicKey     []byte
 	FabricIndex         uint8 // from NOCResponse
 	LocationCapability  uint8
+	BasicVendorID       uint16 // BasicInformation VendorID, read over PASE
+	BasicProductID      uint16
 	VendorName          string // read over CASE
 	CommissionedFabrics uint64 // read over CASE
 }
@@ -135,6 +140,9 @@ func New(cfg Config) (*Flow, error) {
 	if cfg.PAAs == nil {
 		cfg.PAAs = TestPAAs()
 	}
+	if cfg.CDSigners == nil {
+		cfg.CDSigners = TestCDSigners()
+	}
 	if cfg.FailSafe == 0 {
 		cfg.FailSafe = 60
 	}
@@ -169,6 +177,8 @@ func read(paths ...im.AttributePath) []byte {
 
 var (
 	pathLocation   = im.ConcreteAttribute(0, im.ClusterGeneralCommissioning, im.GCAttrLocationCapability)
+	pathVendorID   = im.ConcreteAttribute(0, im.ClusterBasicInformation, im.BasicVendorID)
+	pathProductID  = im.ConcreteAttribute(0, im.ClusterBasicInformation, im.BasicProductID)
 	pathVendorName = im.ConcreteAttribute(0, im.ClusterBasicInformation, im.BasicVendorName)
 	pathFabrics    = im.ConcreteAttribute(0, im.ClusterOperationalCredentials, im.OCAttrCommissionedFabrics)
 )
@@ -187,7 +197,7 @@ func (f *Flow) Next() (req Request, ok bool) {
 		r.Payload = invoke(im.ClusterGeneralCommissioning, im.GCCmdArmFailSafe,
 			(&im.ArmFailSafe{ExpiryLengthSeconds: f.cfg.FailSafe, Breadcrumb: 1}).Fields())
 	case StepReadLocation:
-		r.Opcode, r.Payload = im.OpReadRequest, read(pathLocation)
+		r.Opcode, r.Payload = im.OpReadRequest, read(pathLocation, pathVendorID, pathProductID)
 	case StepSetRegulatory:
 		r.Payload = invoke(im.ClusterGeneralCommissioning, im.GCCmdSetRegulatoryConfig,
 			(&im.SetRegulatoryConfig{NewRegulatoryConfig: f.res.LocationCapability, CountryCode: f.cfg.CountryCode, Breadcrumb: 2}).Fields())
@@ -347,6 +357,20 @@ func (f *Flow) handle(op im.Opcode, payload []byte) error {
 			return fmt.Errorf("%w: LocationCapability %d", ErrResponse, c)
 		}
 		f.res.LocationCapability = uint8(c)
+		for _, a := range []struct {
+			p   im.AttributePath
+			dst *uint16
+		}{{pathVendorID, &f.res.BasicVendorID}, {pathProductID, &f.res.BasicProductID}} {
+			v, err := rd.Value(a.p)
+			var n uint64
+			if err == nil {
+				n, err = v.Uint()
+			}
+			if err != nil || n > 0xFFFF {
+				return fmt.Errorf("%w: %s: %v", ErrResponse, a.p, err)
+			}
+			*a.dst = uint16(n)
+		}
 		return nil
 	case StepDACRequest, StepPAIRequest:
 		v, err := commandResponse(op, payload, oc, im.OCCmdCertificateChainResponse)
@@ -374,6 +398,9 @@ func (f *Flow) handle(op im.Opcode, payload []byte) error {
 		}
 		a, err := VerifyAttestation(f.dac, f.pai, &r, f.attNonce, f.cfg.Challenge, f.cfg.PAAs, f.cfg.Now)
 		if err != nil {
+			return err
+		}
+		if err := VerifyCD(a.CD, f.cfg.CDSigners, a, f.res.BasicVendorID, f.res.BasicProductID); err != nil {
 			return err
 		}
 		f.res.Attested = a

@@ -3,6 +3,7 @@ package commissioner
 import (
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"reflect"
 	"testing"
@@ -42,6 +43,10 @@ func (d *fakeDevice) answer(req Request) (im.Opcode, []byte) {
 			switch {
 			case p.Cluster == im.ClusterGeneralCommissioning && p.Attribute == im.GCAttrLocationCapability:
 				v = im.UintValue(uint64(d.location))
+			case p.Cluster == im.ClusterBasicInformation && p.Attribute == im.BasicVendorID:
+				v = im.UintValue(0xFFF1)
+			case p.Cluster == im.ClusterBasicInformation && p.Attribute == im.BasicProductID:
+				v = im.UintValue(0x8000)
 			case p.Cluster == im.ClusterBasicInformation && p.Attribute == im.BasicVendorName:
 				v = im.StringValue("FakeVendor")
 			case p.Cluster == im.ClusterOperationalCredentials && p.Attribute == im.OCAttrCommissionedFabrics:
@@ -97,7 +102,7 @@ func (d *fakeDevice) answer(req Request) (im.Opcode, []byte) {
 		if err := q.Decode(c.Fields); err != nil {
 			t.Fatal(err)
 		}
-		r = data(im.OCCmdAttestationResponse, attestationResponse(t, d.pki.dacKey, q.Nonce, d.challenge).Fields())
+		r = data(im.OCCmdAttestationResponse, attestationResponse(t, d.pki.dacKey, d.pki.cd, q.Nonce, d.challenge).Fields())
 	case p.Cluster == im.ClusterOperationalCredentials && p.Command == im.OCCmdCSRRequest:
 		var q im.CSRRequest
 		if err := q.Decode(c.Fields); err != nil {
@@ -162,7 +167,7 @@ func run(t *testing.T, f *Flow, d *fakeDevice, passCASE bool) []Step {
 func newFlow(t *testing.T, fab *Fabric, pki *testPKI, ch [16]byte, skip bool) *Flow {
 	t.Helper()
 	f, err := New(Config{Fabric: fab, DeviceNodeID: 0x42, Challenge: ch, Rand: rand.Reader,
-		PAAs: pkiRoots(pki), SkipAttestation: skip, Now: testNow})
+		PAAs: pkiRoots(pki), CDSigners: []*x509.Certificate{pki.cdSigner}, SkipAttestation: skip, Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"mattersim/im"
 	"mattersim/session/cert/testca"
+	"mattersim/tlv"
 )
 
 // A synthetic device attestation PKI in the shape of spec 6.2.2 (and of
@@ -22,6 +23,9 @@ import (
 type testPKI struct {
 	paa, pai, dac          *x509.Certificate
 	paaKey, paiKey, dacKey *ecdsa.PrivateKey
+	cdSigner               *x509.Certificate // a CD signing certificate
+	cdKey                  *ecdsa.PrivateKey
+	cd                     []byte // a CD for 0xFFF1/0x8000 signed by cdKey
 }
 
 var testNow = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
@@ -78,7 +82,81 @@ func newPKI(t *testing.T) *testPKI {
 	p.paa = issueX509(t, 1, matterName("Test PAA", "", ""), p.paaKey, nil, nil, true, 1, far)
 	p.pai = issueX509(t, 2, matterName("Test PAI", "FFF1", ""), p.paiKey, p.paa, p.paaKey, true, 0, far)
 	p.dac = issueX509(t, 3, matterName("Test DAC", "FFF1", "8000"), p.dacKey, p.pai, p.paiKey, false, -1, far)
+	p.cdKey = newKey(t)
+	p.cdSigner = issueX509(t, 4, matterName("Test CD Signing Authority", "", ""), p.cdKey, nil, nil, true, 1, far)
+	p.cd = makeCD(t, p.cdKey, p.cdSigner.SubjectKeyId, cdFields{vid: 0xFFF1, pids: []uint16{0x8000}})
 	return p
+}
+
+// cdFields are the variable fields of a test Certification Declaration.
+type cdFields struct {
+	vid              uint16
+	pids             []uint16
+	originVID        uint16 // with originPID: dac_origin ids
+	originPID        uint16
+	authorizedPAAKey []byte // one authorized_paa_list entry
+	omitVersion      bool   // leave out version_number (mandatory)
+}
+
+// cdContent encodes the TLV content of spec 6.3.1 with the values
+// matter.js CertificationDeclaration.generate uses.
+func cdContent(f cdFields) []byte {
+	w := tlv.NewWriter(nil)
+	c := tlv.ContextTag
+	w.StartStruct(tlv.AnonymousTag())
+	w.PutUint(c(0), 1)
+	w.PutUint(c(1), uint64(f.vid))
+	w.StartArray(c(2))
+	for _, p := range f.pids {
+		w.PutUint(tlv.AnonymousTag(), uint64(p))
+	}
+	w.EndContainer()
+	w.PutUint(c(3), 22)
+	w.PutString(c(4), "CSA00000SWC00000-00")
+	w.PutUint(c(5), 0)
+	w.PutUint(c(6), 0)
+	if !f.omitVersion {
+		w.PutUint(c(7), 1)
+	}
+	w.PutUint(c(8), 0)
+	if f.originVID != 0 {
+		w.PutUint(c(9), uint64(f.originVID))
+		w.PutUint(c(10), uint64(f.originPID))
+	}
+	if f.authorizedPAAKey != nil {
+		w.StartArray(c(11))
+		w.PutBytes(tlv.AnonymousTag(), f.authorizedPAAKey)
+		w.EndContainer()
+	}
+	w.EndContainer()
+	return w.Bytes()
+}
+
+// makeCD wraps the content in CMS SignedData signed by key (RFC 5652, as
+// the SDK's CMS_Sign writes it: no certificates, no signed attributes).
+func makeCD(t *testing.T, key *ecdsa.PrivateKey, skid []byte, f cdFields) []byte {
+	t.Helper()
+	content := cdContent(f)
+	h := sha256.Sum256(content)
+	sig, err := ecdsa.SignASN1(rand.Reader, key, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := pkix.AlgorithmIdentifier{Algorithm: oidSHA256}
+	sd := cmsSignedData{Version: 3, DigestAlgorithms: []pkix.AlgorithmIdentifier{sha},
+		EncapContentInfo: cmsEncapContentInfo{EContentType: oidData, EContent: content},
+		SignerInfos: []cmsSignerInfo{{Version: 3, SID: skid, DigestAlgorithm: sha,
+			SignatureAlgorithm: pkix.AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256}, Signature: sig}}}
+	sdDER, err := asn1.Marshal(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := asn1.Marshal(cmsContentInfo{ContentType: oidSignedData,
+		Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sdDER}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }
 
 // signRaw signs msg || challenge as a device does (r||s, 64 octets).
@@ -95,9 +173,9 @@ func signRaw(t *testing.T, key *ecdsa.PrivateKey, msg []byte, challenge [16]byte
 	return sig
 }
 
-func attestationResponse(t *testing.T, key *ecdsa.PrivateKey, nonce []byte, challenge [16]byte) *im.SignedElements {
+func attestationResponse(t *testing.T, key *ecdsa.PrivateKey, cd, nonce []byte, challenge [16]byte) *im.SignedElements {
 	t.Helper()
-	el := (&im.AttestationElements{CertificationDeclaration: []byte{0x30, 0x03, 1, 2, 3}, Nonce: nonce}).Append(nil)
+	el := (&im.AttestationElements{CertificationDeclaration: cd, Nonce: nonce}).Append(nil)
 	return &im.SignedElements{Elements: el, Signature: signRaw(t, key, el, challenge)}
 }
 
