@@ -85,6 +85,8 @@ func enumOf(t reflect.Type) enum {
 		return opEnum
 	case reflect.TypeFor[Establishment]():
 		return estEnum
+	case reflect.TypeFor[NetworkMode]():
+		return netEnum
 	case reflect.TypeFor[LossModel]():
 		return lossModelEnum
 	case reflect.TypeFor[Distribution]():

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/invopop/jsonschema"
+
+	"mattersim/sim"
 )
 
 // The scenario format: one YAML document per scenario, decoded strictly
@@ -40,6 +42,12 @@ type Scenario struct {
 	// Run even when the scenario's estimated cost is above the event
 	// budget (mattersim run --force does the same).
 	Force bool `yaml:"force"`
+	// How nodes put datagrams on the network: netstack (every node runs a
+	// gVisor IPv6/UDP stack) or direct (no stack: the simulator builds and
+	// checks the same IPv6/UDP frames itself; the same run, in a fraction
+	// of the time and memory; README "Network modes"). mattersim run
+	// --network overrides it. Absent: netstack.
+	Network NetworkMode `yaml:"network"`
 	// Named values, referenced as ${name} in any scalar of the file;
 	// mattersim run --set name=value overrides one.
 	Parameters Parameters `yaml:"parameters"`
@@ -125,6 +133,48 @@ func (Establishment) JSONSchema() *jsonschema.Schema {
 }
 
 var estEnum = enum{"establishment method", []string{"pase", "keys"}}
+
+// NetworkMode is how nodes put datagrams on the network (sim.Mode): the
+// zero value is NetworkNetstack.
+type NetworkMode uint8
+
+// Network modes, in sim.Mode order.
+const (
+	// NetworkNetstack: every node runs a gVisor IPv6/UDP stack.
+	NetworkNetstack NetworkMode = iota
+	// NetworkDirect: no stacks; frames built and checked by the simulator.
+	NetworkDirect
+)
+
+var netEnum = enum{"network mode", []string{"netstack", "direct"}}
+
+// ParseNetworkMode reads netstack or direct (mattersim run --network).
+func ParseNetworkMode(v string) (NetworkMode, error) {
+	m, err := netEnum.parse(scalar{text: v, kind: kindString})
+	return NetworkMode(m), err
+}
+
+// Sim returns the simulator's mode.
+func (m NetworkMode) Sim() sim.Mode {
+	if m == NetworkDirect {
+		return sim.ModeDirect
+	}
+	return sim.ModeNetstack
+}
+
+func (m NetworkMode) String() string { return netEnum.name(int(m)) }
+func (m *NetworkMode) setScalar(s scalar) error {
+	v, err := netEnum.parse(s)
+	*m = NetworkMode(v)
+	return err
+}
+func (m NetworkMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+func (m *NetworkMode) UnmarshalYAML(n ast.Node) error {
+	return unmarshalScalar(n, m)
+}
+
+// JSONSchema describes the network modes.
+func (NetworkMode) JSONSchema() *jsonschema.Schema { return netEnum.schema("network mode") }
 
 // Model is a device's data model (package im).
 type Model uint8

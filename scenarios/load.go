@@ -55,6 +55,9 @@ type Overrides struct {
 	CI bool
 	// Force accepts a scenario above the event budget (--force).
 	Force bool
+	// Network, when set, replaces the scenario's network mode
+	// (--network).
+	Network *NetworkMode
 }
 
 // ParseSet reads name=value pairs (the --set flags) into Overrides.Set.
@@ -269,6 +272,9 @@ func (f *File) Resolve(o Overrides) (*Scenario, error) {
 	}
 	if o.Force {
 		s.Force = true
+	}
+	if o.Network != nil {
+		s.Network = *o.Network
 	}
 	check(s, d)
 	if len(d.errs) > 0 {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/require"
+
+	"mattersim/sim"
 )
 
 func TestUnits(t *testing.T) {
@@ -377,4 +379,40 @@ func FuzzLoadScenario(f *testing.F) {
 			_ = s.Faults[i].Spec()
 		}
 	})
+}
+
+// network: picks the simulator's mode; --network (Overrides.Network)
+// replaces it; a bad value is an error at its position.
+func TestNetworkField(t *testing.T) {
+	const file = "name: n\nduration: 1s\nnodes: [{name: c, role: controller}, {name: d}]\n"
+	s, err := LoadBytes("n.yaml", []byte(file), Overrides{})
+	require.NoError(t, err)
+	require.Equal(t, NetworkNetstack, s.Network)
+	require.Equal(t, sim.ModeNetstack, s.Network.Sim())
+
+	s, err = LoadBytes("n.yaml", []byte(file+"network: direct\n"), Overrides{})
+	require.NoError(t, err)
+	require.Equal(t, NetworkDirect, s.Network)
+	require.Equal(t, sim.ModeDirect, s.Network.Sim())
+	d, err := NewNet(s, RunConfig{})
+	require.NoError(t, err)
+	require.Equal(t, sim.ModeDirect, d.Net.Mode(), "the runner builds the mode's network")
+	require.Nil(t, d.Net.Node(0).Stack())
+
+	ns := NetworkNetstack
+	s, err = LoadBytes("n.yaml", []byte(file+"network: direct\n"), Overrides{Network: &ns})
+	require.NoError(t, err)
+	require.Equal(t, NetworkNetstack, s.Network)
+
+	_, err = LoadBytes("n.yaml", []byte(file+"network: udp\n"), Overrides{})
+	require.ErrorContains(t, err, `n.yaml:4:10: network: unknown network mode "udp" (want netstack or direct)`)
+
+	for _, name := range []string{"netstack", "direct"} {
+		m, err := ParseNetworkMode(name)
+		require.NoError(t, err)
+		require.Equal(t, name, m.String())
+		require.Equal(t, name, m.Sim().String())
+	}
+	_, err = ParseNetworkMode("")
+	require.Error(t, err)
 }

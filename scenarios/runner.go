@@ -173,7 +173,7 @@ func NewNet(s *Scenario, rc RunConfig) (*Net, error) {
 
 func build(s *Scenario, rc RunConfig) (*Net, error) {
 	e := sim.New(s.Seed)
-	sn, err := sim.NewNetwork(e, sim.NetConfig{})
+	sn, err := sim.NewNetwork(e, sim.NetConfig{Mode: s.Network.Sim()})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,17 @@
 // IPv6/UDP stack, joined by a switch that models latency, multicast
 // membership, partitions and per-link fault stages.
 //
+// # Network modes
+//
+// A node's stack is its host (host.go), the one seam between its sockets
+// and the switch. In ModeNetstack (the default) it is a gVisor stack; in
+// ModeDirect (NetConfig.Mode) there is none: the node builds the IPv6/UDP
+// frame gVisor would write and hands it to the switch, and checks and
+// queues the frames it receives itself (direct.go). The switch, fault
+// stages, taps, observers, trace and capture are the same code in both, and
+// a run gives byte-identical frames, traces and event counts in either mode
+// for datagrams up to MaxDirectPayload bytes.
+//
 // # Event order and determinism
 //
 // Engine pops events from a heap keyed by (time, insertion sequence): no two

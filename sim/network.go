@@ -10,12 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/buffer"
-	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 
 	"mattersim/clock"
 	"mattersim/sim/fault"
@@ -32,8 +28,6 @@ const DefaultMTU = 1280
 // MatterPort is the Matter operational UDP port (spec 4.3.1.1, 5540).
 const MatterPort = 5540
 
-const nicID tcpip.NICID = 1
-
 // Address plan. Node i (0-based) has interface identifier i+1 in both
 // prefixes, so the switch routes by arithmetic instead of a table.
 var (
@@ -44,12 +38,15 @@ var (
 )
 
 // NetConfig configures a Network. The zero value is valid: 1 ms per hop,
-// MTU 1280.
+// MTU 1280, a gVisor stack per node.
 type NetConfig struct {
 	// Latency is the base delay of every hop through the switch. Zero means
 	// DefaultLatency; a negative value means none (delivery is still an
 	// event, at the same instant, after the events already queued).
 	Latency time.Duration
+	// Mode says what the nodes' stacks are: ModeNetstack (the zero value)
+	// or ModeDirect.
+	Mode Mode
 }
 
 // NetStats counts frames at the switch. A plain value.
@@ -60,11 +57,15 @@ type NetStats struct {
 	// Dropped: frame copies dropped by the switch (partition, fault stage,
 	// no route, receiver powered off): DropStats less DropCorrupt.
 	Dropped uint64
+	// Refused: datagrams a ModeDirect node refused to send (ErrTooLarge);
+	// they never became frames. Always 0 in ModeNetstack.
+	Refused uint64
 }
 
-// Network is a set of nodes, each a gVisor IPv6/UDP stack, joined by one L3
-// switch. The switch routes on the IPv6 destination address, fans multicast
-// out to the members it knows (MLD is off, so membership is modelled here),
+// Network is a set of nodes, each a gVisor IPv6/UDP stack (ModeNetstack) or
+// a direct host (ModeDirect), joined by one L3 switch. The switch routes on
+// the IPv6 destination address, fans multicast out to the members it knows
+// (MLD is off, so membership is modelled here),
 // applies partitions and each directed link's fault stage, and queues every
 // delivery as an event on the engine.
 //
@@ -73,6 +74,7 @@ type NetStats struct {
 type Network struct {
 	e       *Engine
 	latency time.Duration
+	mode    Mode
 	nodes   []*Node
 	tables  *stack.IPTables // one shared, never-modified table: its rules cost memory per stack otherwise
 	frameID uint64
@@ -125,6 +127,9 @@ func NewNetwork(e *Engine, cfg NetConfig) (*Network, error) {
 	if e.net != nil {
 		return nil, errors.New("sim: engine already has a network")
 	}
+	if cfg.Mode != ModeNetstack && cfg.Mode != ModeDirect {
+		return nil, fmt.Errorf("sim: unknown network mode %d", cfg.Mode)
+	}
 	lat := cfg.Latency
 	switch {
 	case lat == 0:
@@ -135,12 +140,16 @@ func NewNetwork(e *Engine, cfg NetConfig) (*Network, error) {
 	n := &Network{
 		e:       e,
 		latency: lat,
+		mode:    cfg.Mode,
 		groups:  make(map[[16]byte]*group),
 		links:   make(map[uint64]*link),
 	}
 	e.net = n
 	return n, nil
 }
+
+// Mode returns the network's mode.
+func (n *Network) Mode() Mode { return n.mode }
 
 // Engine returns the engine the network runs on.
 func (n *Network) Engine() *Engine { return n.e }
@@ -215,44 +224,21 @@ var (
 	llHigh  = [8]byte(LinkLocalPrefix.Addr().AsSlice()[:8])
 )
 
-// AddNode creates the next node: a gVisor stack with IPv6 and UDP, one NIC on
-// a link to the switch, its link-local and ULA addresses, and a ::/0 on-link
-// route. DAD, MLD, router solicitation and neighbour discovery are all off
-// (zero ipv6.Options on an L3 link). Its random
-// sources are the streams (i, "netstack/rand") and (i, "netstack/secure").
+// AddNode creates the next node. In ModeNetstack it is a gVisor stack with
+// IPv6 and UDP, one NIC on a link to the switch, its link-local and ULA
+// addresses, and a ::/0 on-link route (newNetstackHost); in ModeDirect it
+// has the same addresses and no stack (directHost).
 func (n *Network) AddNode() (*Node, error) {
-	i := len(n.nodes)
-	nd := &Node{net: n, index: i}
-	nd.link.node = nd
-	seeds := n.e.seeds
-	opts := stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv6.NewProtocolWithOptions(ipv6.Options{})},
-		TransportProtocols: []stack.TransportProtocolFactory{udp.NewProtocol},
-		Clock:              n.e.tclock,
-		RandSource:         &pcgSource{p: *seeds.PCG(i, "netstack/rand")},
-		SecureRNG:          &pcgReader{p: *seeds.PCG(i, "netstack/secure")},
-		IPTables:           n.tables,
-	}
-	st := stack.New(opts)
-	if n.tables == nil {
-		// The first stack built its default (accept-all) tables from its
-		// own seeded source; every later stack shares them read-only.
-		n.tables = st.IPTables()
-	}
-	nd.st = st
-	if err := st.CreateNIC(nicID, &nd.link); err != nil {
-		return nil, fmt.Errorf("sim: node %d: create NIC: %s", i, err)
-	}
-	for _, a := range []netip.Addr{LinkLocalAddr(i), Addr(i)} {
-		pa := tcpip.ProtocolAddress{
-			Protocol:          ipv6.ProtocolNumber,
-			AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(a.As16()), PrefixLen: 64},
+	nd := &Node{net: n, index: len(n.nodes)}
+	if n.mode == ModeDirect {
+		nd.host = &directHost{node: nd}
+	} else {
+		h, err := n.newNetstackHost(nd)
+		if err != nil {
+			return nil, err
 		}
-		if err := st.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); err != nil {
-			return nil, fmt.Errorf("sim: node %d: add address %s: %s", i, a, err)
-		}
+		nd.host = h
 	}
-	st.SetRouteTable([]tcpip.Route{{Destination: header.IPv6EmptySubnet, NIC: nicID}})
 	n.nodes = append(n.nodes, nd)
 	return nd, nil
 }
@@ -620,7 +606,7 @@ func (n *Network) queue(now clock.Time, d time.Duration, p Packet) {
 		from: int32(p.From), to: int32(p.To), flags: fl})
 }
 
-// deliver hands a frame to its destination stack, then lets the sockets that
+// deliver hands a frame to its destination host, then lets the sockets that
 // became readable read, outside the stack's receive path.
 func (n *Network) deliver(ev *event) {
 	nd := n.nodes[ev.to]
@@ -646,13 +632,9 @@ func (n *Network) deliver(ev *event) {
 		}
 	}
 	ready := len(n.ready)
-	if nd.link.disp != nil {
-		n.inDeliver = true
-		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(ev.data)})
-		nd.link.disp.DeliverNetworkPacket(header.IPv6ProtocolNumber, pkt)
-		pkt.DecRef()
-		n.inDeliver = false
-	}
+	n.inDeliver = true
+	nd.host.receive(ev.data)
+	n.inDeliver = false
 	if len(n.obs) > 0 || ev.flags&flagCorrupted != 0 {
 		p := n.evPacket(ev)
 		// A corrupted copy that made no socket readable was discarded by

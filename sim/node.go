@@ -1,29 +1,23 @@
 package sim
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 
-	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
-	"gvisor.dev/gvisor/pkg/waiter"
 
 	"mattersim/clock"
 )
 
-// Node is one simulated host: a gVisor stack with one NIC on the switch.
+// Node is one simulated host: a network stack (its host: a gVisor stack in
+// ModeNetstack, none in ModeDirect) with one port on the switch.
 // Applications use it through Bind. Nodes are made by Network.AddNode (the
 // zero value is not usable) and are not safe for concurrent use.
 type Node struct {
 	net   *Network
 	index int
-	st    *stack.Stack
-	link  linkEndpoint
+	host  host
 	down  bool
 }
 
@@ -50,9 +44,15 @@ func (nd *Node) Addr() netip.Addr { return Addr(nd.index) }
 // LinkLocal returns the node's link-local address (fe80:: + index+1).
 func (nd *Node) LinkLocal() netip.Addr { return LinkLocalAddr(nd.index) }
 
-// Stack returns the node's gVisor stack, for tests and diagnostics.
-// Changing its configuration can break determinism or the switch's model.
-func (nd *Node) Stack() *stack.Stack { return nd.st }
+// Stack returns the node's gVisor stack, for tests and diagnostics, or nil
+// in ModeDirect. Changing its configuration can break determinism or the
+// switch's model.
+func (nd *Node) Stack() *stack.Stack {
+	if h, ok := nd.host.(*netstackHost); ok {
+		return h.st
+	}
+	return nil
+}
 
 // Rand returns the node's random stream for purpose (see Seeds.Stream).
 func (nd *Node) Rand(purpose string) *rand.Rand { return nd.net.e.seeds.Stream(nd.index, purpose) }
@@ -65,8 +65,8 @@ func (nd *Node) JoinGroup(g netip.Addr) error {
 	if !g.Is6() || !g.IsMulticast() {
 		return fmt.Errorf("sim: node %d: join %s: not an IPv6 multicast address", nd.index, g)
 	}
-	if err := nd.st.JoinGroup(ipv6.ProtocolNumber, nicID, tcpip.AddrFrom16(g.As16())); err != nil {
-		return fmt.Errorf("sim: node %d: join %s: %s", nd.index, g, err)
+	if err := nd.host.join(g); err != nil {
+		return err
 	}
 	nd.net.join(g.As16(), nd.index)
 	return nil
@@ -77,8 +77,8 @@ func (nd *Node) LeaveGroup(g netip.Addr) error {
 	if !g.Is6() || !g.IsMulticast() {
 		return fmt.Errorf("sim: node %d: leave %s: not an IPv6 multicast address", nd.index, g)
 	}
-	if err := nd.st.LeaveGroup(ipv6.ProtocolNumber, nicID, tcpip.AddrFrom16(g.As16())); err != nil {
-		return fmt.Errorf("sim: node %d: leave %s: %s", nd.index, g, err)
+	if err := nd.host.leave(g); err != nil {
+		return err
 	}
 	nd.net.leave(g.As16(), nd.index)
 	return nil
@@ -114,16 +114,14 @@ var _ Transport = (*Socket)(nil)
 // value is not usable; call Node.Bind. Not safe for concurrent use.
 type Socket struct {
 	node   *Node
-	ep     tcpip.Endpoint
 	h      Handler
 	port   uint16
 	queued bool
 	closed bool
-	wq     waiter.Queue
-	entry  waiter.Entry
 	timer  *Timer
-	rd     bytes.Reader
-	to     tcpip.FullAddress
+	ns     *nsSocket  // ModeNetstack: the gVisor endpoint
+	inbox  []datagram // ModeDirect: datagrams waiting to be read
+	head   int        // ModeDirect: next inbox entry to read
 }
 
 // SendError reports a datagram the node's stack refused.
@@ -131,11 +129,17 @@ type SendError struct {
 	Node int
 	To   netip.AddrPort
 	Err  string // the stack's error text
+	// Cause, when set, is the sentinel behind the refusal (ErrTooLarge);
+	// errors.Is sees it through Unwrap.
+	Cause error
 }
 
 func (e *SendError) Error() string {
 	return fmt.Sprintf("sim: node %d: send to %s: %s", e.Node, e.To, e.Err)
 }
+
+// Unwrap returns Cause.
+func (e *SendError) Unwrap() error { return e.Cause }
 
 var _ error = (*SendError)(nil)
 
@@ -143,17 +147,9 @@ var _ error = (*SendError)(nil)
 // h.
 func (nd *Node) Bind(port uint16, h Handler) (*Socket, error) {
 	s := &Socket{node: nd, h: h, port: port}
-	ep, err := nd.st.NewEndpoint(udp.ProtocolNumber, ipv6.ProtocolNumber, &s.wq)
-	if err != nil {
-		return nil, fmt.Errorf("sim: node %d: new UDP endpoint: %s", nd.index, err)
+	if err := nd.host.bind(s); err != nil {
+		return nil, err
 	}
-	if err := ep.Bind(tcpip.FullAddress{Port: port}); err != nil {
-		ep.Close()
-		return nil, fmt.Errorf("sim: node %d: bind port %d: %s", nd.index, port, err)
-	}
-	s.ep = ep
-	s.entry = waiter.NewFunctionEntry(waiter.ReadableEvents, s.readable)
-	s.wq.EventRegister(&s.entry)
 	s.timer = nd.net.e.NewTimer(s.fireTimer)
 	return s, nil
 }
@@ -165,7 +161,9 @@ func (s *Socket) Node() *Node { return s.node }
 func (s *Socket) LocalAddr() netip.AddrPort { return netip.AddrPortFrom(s.node.Addr(), s.port) }
 
 // Send sends payload as one UDP datagram to to. The frame has entered the
-// switch when Send returns. payload is not retained.
+// switch when Send returns. payload is not retained. In ModeDirect a
+// payload above MaxDirectPayload is refused (a *SendError whose cause is
+// ErrTooLarge) and counted in NetStats.Refused.
 func (s *Socket) Send(to netip.AddrPort, payload []byte) error {
 	if s.closed {
 		return &SendError{Node: s.node.index, To: to, Err: "socket closed"}
@@ -174,12 +172,7 @@ func (s *Socket) Send(to netip.AddrPort, payload []byte) error {
 	if !a.Is6() || a.Is4In6() {
 		return &SendError{Node: s.node.index, To: to, Err: "not an IPv6 address"}
 	}
-	s.to = tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom16(a.As16()), Port: to.Port()}
-	s.rd.Reset(payload)
-	if _, err := s.ep.Write(&s.rd, tcpip.WriteOptions{To: &s.to}); err != nil {
-		return &SendError{Node: s.node.index, To: to, Err: err.String()}
-	}
-	return nil
+	return s.node.host.send(s, to, payload)
 }
 
 // Injected reports whether the datagram being handled (call it from inside
@@ -207,8 +200,7 @@ func (s *Socket) Close() {
 	}
 	s.closed = true
 	s.timer.Stop()
-	s.wq.EventUnregister(&s.entry)
-	s.ep.Close()
+	s.node.host.close(s)
 }
 
 func (s *Socket) fireTimer(now clock.Time) {
@@ -217,10 +209,10 @@ func (s *Socket) fireTimer(now clock.Time) {
 	}
 }
 
-// readable runs inside the stack's receive path: only note the socket; it is
-// read after DeliverNetworkPacket returns (reading it here would re-enter
-// the stack while it holds its locks).
-func (s *Socket) readable(waiter.EventMask) {
+// readable notes that the socket has a datagram to read. Inside a
+// delivery (the netstack's receive path holds its locks) the socket is only
+// queued; it is read when the delivery returns (Network.markReady).
+func (s *Socket) readable() {
 	if !s.queued {
 		s.queued = true
 		s.node.net.markReady(s)
@@ -230,60 +222,10 @@ func (s *Socket) readable(waiter.EventMask) {
 func (s *Socket) drain() {
 	n := s.node.net
 	for !s.closed {
-		n.rbuf.b = n.rbuf.b[:0]
-		res, err := s.ep.Read(&n.rbuf, tcpip.ReadOptions{NeedRemoteAddr: true})
-		if err != nil {
-			return // *tcpip.ErrWouldBlock: drained
+		from, payload, ok := s.node.host.read(s)
+		if !ok {
+			return
 		}
-		from := netip.AddrPortFrom(netip.AddrFrom16(res.RemoteAddr.Addr.As16()), res.RemoteAddr.Port)
-		s.h.HandleDatagram(n.e.Now(), from, n.rbuf.b[:res.Count])
+		s.h.HandleDatagram(n.e.Now(), from, payload)
 	}
-}
-
-// linkEndpoint is the node's L3 link to the switch: no link address, no
-// header, no neighbour resolution, so the stack does no NDP. WritePackets hands each frame to the switch synchronously.
-type linkEndpoint struct {
-	node *Node
-	disp stack.NetworkDispatcher
-}
-
-var _ stack.LinkEndpoint = (*linkEndpoint)(nil)
-
-func (l *linkEndpoint) MTU() uint32                                  { return DefaultMTU }
-func (l *linkEndpoint) SetMTU(uint32)                                {}
-func (l *linkEndpoint) MaxHeaderLength() uint16                      { return 0 }
-func (l *linkEndpoint) LinkAddress() tcpip.LinkAddress               { return "" }
-func (l *linkEndpoint) SetLinkAddress(tcpip.LinkAddress)             {}
-func (l *linkEndpoint) Capabilities() stack.LinkEndpointCapabilities { return 0 }
-func (l *linkEndpoint) Attach(d stack.NetworkDispatcher)             { l.disp = d }
-func (l *linkEndpoint) IsAttached() bool                             { return l.disp != nil }
-func (l *linkEndpoint) Wait()                                        {}
-func (l *linkEndpoint) ARPHardwareType() header.ARPHardwareType      { return header.ARPHardwareNone }
-func (l *linkEndpoint) AddHeader(*stack.PacketBuffer)                {}
-func (l *linkEndpoint) ParseHeader(*stack.PacketBuffer) bool         { return true }
-func (l *linkEndpoint) Close()                                       {}
-func (l *linkEndpoint) SetOnCloseAction(func())                      {}
-
-// WritePackets copies each packet out of gVisor's buffers (the stack
-// releases them after the call) and hands the bytes to the switch. It walks
-// the view list directly: AsSlices would allocate a slice of slices per
-// packet.
-func (l *linkEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
-	n := 0
-	for _, pkt := range pkts.AsSlice() {
-		b := make([]byte, 0, pkt.Size())
-		vl, off := pkt.AsViewList()
-		for v := vl.Front(); v != nil; v = v.Next() {
-			s := v.AsSlice()
-			if off >= len(s) {
-				off -= len(s)
-				continue
-			}
-			b = append(b, s[off:]...)
-			off = 0
-		}
-		l.node.net.send(l.node.index, b)
-		n++
-	}
-	return n, nil
 }

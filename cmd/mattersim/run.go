@@ -40,6 +40,7 @@ type runOpts struct {
 	interval  string
 	loss      string
 	establish string
+	network   string
 	// Flags that went away, kept hidden to say what replaced them.
 	nodes, controllers string
 	noAttacker         bool
@@ -124,6 +125,7 @@ flag or an invalid scenario, 130 after SIGINT, 143 after SIGTERM.`,
 	f.BoolVar(&o.quiet, "quiet", false, "no progress and no summary: only the exit status, errors and the report files")
 	f.BoolVar(&o.force, "force", false, "run a scenario above the event budget")
 	f.BoolVar(&o.ci, "ci", false, "apply the scenario's ci: overrides (its short variant)")
+	f.StringVar(&o.network, "network", "", "network mode `M`: netstack (a gVisor stack per node) or direct (default: the scenario's network:)")
 	for _, s := range []struct {
 		p *string
 		i int
@@ -167,6 +169,9 @@ func (o runOpts) overrides(cmd *cobra.Command) (scenarios.Overrides, error) {
 	ov := scenarios.Overrides{Set: set, CI: o.ci, Force: o.force}
 	if cmd.Flags().Changed("seed") {
 		ov.Seed = &o.seed
+	}
+	if ov.Network, err = networkFlag(cmd, "run", o.network); err != nil {
+		return scenarios.Overrides{}, err
 	}
 	return ov, nil
 }
@@ -409,4 +414,16 @@ func version() string {
 		}
 	}
 	return v
+}
+
+// networkFlag reads --network, nil when it was not given.
+func networkFlag(cmd *cobra.Command, verb, v string) (*scenarios.NetworkMode, error) {
+	if !cmd.Flags().Changed("network") {
+		return nil, nil
+	}
+	m, err := scenarios.ParseNetworkMode(v)
+	if err != nil {
+		return nil, badInput("%s: --network: %v", verb, err)
+	}
+	return &m, nil
 }

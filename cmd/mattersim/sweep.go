@@ -26,6 +26,7 @@ type sweepOpts struct {
 	show         []string
 	ci, force    bool
 	quiet        bool
+	network      string
 }
 
 func newSweepCommand() *cobra.Command {
@@ -72,6 +73,7 @@ bad flag or an invalid scenario or value.`,
 	f.BoolVar(&o.ci, "ci", false, "apply the scenario's ci: overrides (its short variant) to every run")
 	f.BoolVar(&o.force, "force", false, "run scenarios above the event budget")
 	f.BoolVar(&o.quiet, "quiet", false, "no summary")
+	f.StringVar(&o.network, "network", "", "network mode `M` of every run: netstack or direct (default: the scenario's network:)")
 	return c
 }
 
@@ -117,6 +119,9 @@ func runSweep(cmd *cobra.Command, name string, o sweepOpts) error {
 	base := scenarios.Overrides{Set: set, CI: o.ci, Force: o.force}
 	if cmd.Flags().Changed("seed") {
 		base.Seed = &o.seed
+	}
+	if base.Network, err = networkFlag(cmd, "sweep", o.network); err != nil {
+		return err
 	}
 	s0, err := file.Resolve(base)
 	if err != nil {

@@ -40,15 +40,21 @@ type Datagrams struct {
 	sent    uint64
 }
 
-// NewDatagrams builds the network. With 2 nodes every datagram goes from
-// node 0 to node 1; with more, each picks a random pair (distinct nodes)
-// from the seeded stream (NoNode, "bench/pairs").
+// NewDatagrams builds the network with a gVisor stack per node. With 2
+// nodes every datagram goes from node 0 to node 1; with more, each picks a
+// random pair (distinct nodes) from the seeded stream (NoNode,
+// "bench/pairs").
 func NewDatagrams(nodes int, seed uint64) (*Datagrams, error) {
+	return NewDatagramsMode(sim.ModeNetstack, nodes, seed)
+}
+
+// NewDatagramsMode is NewDatagrams in network mode m.
+func NewDatagramsMode(m sim.Mode, nodes int, seed uint64) (*Datagrams, error) {
 	if nodes < 2 {
 		return nil, errors.New("simbench: need at least 2 nodes")
 	}
 	e := sim.New(seed)
-	n, err := sim.NewNetwork(e, sim.NetConfig{})
+	n, err := sim.NewNetwork(e, sim.NetConfig{Mode: m})
 	if err != nil {
 		return nil, err
 	}
@@ -154,13 +160,19 @@ func (m Memory) BuildPerNode() time.Duration { return m.Build / time.Duration(ma
 // bound UDP socket) and measures build time and the live heap they hold
 // (runtime.MemStats.HeapAlloc delta after two GCs).
 func IdleNodes(nodes int, seed uint64) (Memory, error) {
+	return IdleNodesMode(sim.ModeNetstack, nodes, seed)
+}
+
+// IdleNodesMode is IdleNodes in network mode m (ModeDirect: no stack, the
+// node and its socket).
+func IdleNodesMode(m sim.Mode, nodes int, seed uint64) (Memory, error) {
 	var m0, m1 runtime.MemStats
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
 	start := time.Now()
 	e := sim.New(seed)
-	n, err := sim.NewNetwork(e, sim.NetConfig{})
+	n, err := sim.NewNetwork(e, sim.NetConfig{Mode: m})
 	if err != nil {
 		return Memory{}, err
 	}
