@@ -29,6 +29,8 @@ type goCommissionResult struct {
 	CommissionedFabrics uint64 `json:"commissionedFabrics"`
 	Resumed             bool   `json:"resumed"`
 	ResumedVendorName   string `json:"resumedVendorName"`
+	SubscriptionID      uint32 `json:"subscriptionId"`
+	SubscriptionOnOff   []bool `json:"subscriptionOnOff"`
 }
 
 func runGoCommission(t *testing.T, ns *netns.NS, bin string, args ...string) (string, string, error) {
@@ -48,7 +50,8 @@ func runGoCommission(t *testing.T, ns *netns.NS, bin string, args ...string) (st
 // PASE, ArmFailSafe, SetRegulatoryConfig, attestation verified against the
 // SDK's test PAAs (and the CD against its test CD signing key), CSR, AddTrustedRootCertificate, AddNOC, CASE,
 // CommissioningComplete, a CASE read of VendorName and CommissionedFabrics,
-// then a second CASE from a new socket that must be a resumption
+// a subscription to OnOff on the CASE session whose reports follow two
+// Toggles, then a second CASE from a new socket that must be a resumption
 // (Sigma2_Resume). The device itself must report it is commissioned.
 func TestInteropGoCommissionsMatterJS(t *testing.T) {
 	RequireMatterJS(t)
@@ -71,11 +74,17 @@ func TestInteropGoCommissionsMatterJS(t *testing.T) {
 	require.NotZero(t, res.FabricIndex)
 	require.True(t, res.Resumed, "the second CASE must be answered with Sigma2_Resume")
 	require.Equal(t, DeviceVendorName, res.ResumedVendorName)
+	require.NotZero(t, res.SubscriptionID)
+	require.Equal(t, []bool{false, true, false}, res.SubscriptionOnOff, "priming report, then one report per Toggle")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err = dev.WaitLine(ctx, "INTEROP: commissioned")
 	require.NoError(t, err, "the matter.js device never reported commissioned")
+	_, err = dev.WaitLine(ctx, "INTEROP: light is now ON")
+	require.NoError(t, err, "the device never saw the first Toggle")
+	_, err = dev.WaitLine(ctx, "INTEROP: light is now OFF")
+	require.NoError(t, err, "the device never saw the second Toggle")
 }
 
 // With --skip-attestation the flow leaves out the attestation requests and
@@ -92,6 +101,8 @@ func TestInteropGoCommissionsMatterJSSkipAttestation(t *testing.T) {
 	require.Contains(t, out, "attestation skipped (--skip-attestation)")
 	require.Contains(t, out, `VendorName "`+DeviceVendorName+`", CommissionedFabrics 1`)
 	require.Contains(t, out, "resumed (Sigma1 with resumption id, Sigma2_Resume)")
+	require.Contains(t, out, "priming report OnOff=false")
+	require.Contains(t, out, "OnOff=true")
 }
 
 // A trust store without the PAA the device's chain ends in fails

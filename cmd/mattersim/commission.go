@@ -25,6 +25,7 @@ import (
 	"mattersim/session/cert"
 	"mattersim/session/cert/testca"
 	"mattersim/session/message"
+	"mattersim/session/mrp"
 	"mattersim/session/spake2p"
 )
 
@@ -41,6 +42,7 @@ type commissionOpts struct {
 	timeout         time.Duration
 	asJSON          bool
 	noResume        bool
+	noSubscribe     bool
 }
 
 func newCommissionCommand() *cobra.Command {
@@ -61,7 +63,9 @@ AddTrustedRootCertificate and AddNOC with a NOC for the CSR's key issued by
 the test fabric (minted from --seed like "fabric new", or loaded from
 --fabric DIR; the controller is the fabric's first node); then CASE to the
 device at the same address, CommissioningComplete and a read of
-VendorName and CommissionedFabrics on the CASE session; finally a second
+VendorName and CommissionedFabrics on the CASE session; a subscription to
+On/Off OnOff on endpoint 1 on it, with two Toggles whose reports must
+arrive (--no-subscribe skips it); finally a second
 CASE on a new UDP socket that resumes the first (Sigma2_Resume) and reads
 VendorName again.
 
@@ -131,6 +135,7 @@ Exit status: 0 on success; 1 when a step fails; 2 for bad flags.`,
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "bound on the whole run")
 	f.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
 	f.BoolVar(&o.noResume, "no-resume", false, "skip the CASE resumption on a second connection")
+	f.BoolVar(&o.noSubscribe, "no-subscribe", false, "skip the subscription to On/Off on endpoint 1 (and its two Toggles)")
 	return c
 }
 
@@ -170,6 +175,8 @@ type commissionResult struct {
 	Resumed             bool   `json:"resumed"`
 	ResumeMs            int64  `json:"resumeMs,omitempty"`
 	ResumedVendorName   string `json:"resumedVendorName,omitempty"`
+	SubscriptionID      uint32 `json:"subscriptionId,omitempty"`
+	SubscriptionOnOff   []bool `json:"subscriptionOnOff,omitempty"` // priming, after Toggle 1, after Toggle 2
 }
 
 // multiHandler routes events to the handshakes (their leftovers) and to
@@ -177,6 +184,7 @@ type commissionResult struct {
 type multiHandler struct {
 	pase *pairing.Initiator
 	cs   []*commissioner.CASE
+	sub  *subHandler
 	req  *imRequest
 }
 
@@ -189,15 +197,22 @@ func (h *multiHandler) HandleEvent(m *session.Manager, now clock.Time, ev sessio
 			return
 		}
 	}
+	if h.sub != nil && h.sub.handle(m, now, ev) {
+		return
+	}
 	if h.req != nil && h.req.handle(m, now, ev) {
 		return
 	}
 	closeUnsolicited(m, now, ev)
 }
 
-func (h *multiHandler) HandleTimeout(_ *session.Manager, now clock.Time) {
+func (h *multiHandler) HandleTimeout(m *session.Manager, now clock.Time) {
 	if h.pase != nil {
 		h.pase.HandleTimeout(now)
+	}
+	if h.sub != nil {
+		h.sub.c.HandleTimeout(now)
+		h.sub.flush(m, now, session.Exchange{})
 	}
 	for _, c := range h.cs {
 		c.HandleTimeout(now)
@@ -211,6 +226,9 @@ func (h *multiHandler) Deadline() clock.Time {
 	}
 	for _, c := range h.cs {
 		d = min(d, c.Deadline())
+	}
+	if h.sub != nil {
+		d = min(d, h.sub.c.NextDeadline())
 	}
 	return d
 }
@@ -281,6 +299,8 @@ func startNode(peer netip.AddrPort) (*udp.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Reports of a subscription arrive on exchanges the device opens.
+	m.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, Opcode: uint8(im.OpReportData), Secure: true})
 	return udp.Start(conn, m, udp.Options{}), nil
 }
 
@@ -421,6 +441,20 @@ func runCommission(ctx context.Context, peer netip.AddrPort, o commissionOpts, f
 			continue
 		}
 		logStep(log, req.Step, flow.Result(), o)
+	}
+	if !o.noSubscribe {
+		peerIv := mrp.Intervals{}
+		if c := h.cs[len(h.cs)-1]; c != nil {
+			_, cres, _ := c.Session()
+			pp := cres.PeerParams.Effective()
+			peerIv = mrp.Intervals{Idle: pp.IdleInterval, Active: pp.ActiveInterval, ActiveThreshold: pp.ActiveThreshold}
+		}
+		id, values, err := subscribeOnOff(ctx, node, h, caseRef, peerIv, log)
+		if err != nil {
+			closePASE()
+			return nil, err
+		}
+		res.SubscriptionID, res.SubscriptionOnOff = id, values
 	}
 	r := flow.Result()
 	if a := r.Attested; a != nil {
