@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -138,4 +139,35 @@ func readFile(t *testing.T, p string) []byte {
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)
 	return b
+}
+
+// Lost final acks: interop/droprelay drops our first ack of every
+// successful handshake-final StatusReport (PASE's and CASE's). matter.js
+// retransmits the report; commission must ack it again — it keeps its
+// sockets answering after the result until the handshakes' unsecured
+// sessions have lingered out — and still commission. (Without resumption:
+// while its final StatusReport is unacknowledged matter.js has not stored
+// the resumption record, so an immediate second CASE is a full handshake.)
+func TestInteropGoCommissionLostFinalAcks(t *testing.T) {
+	RequireMatterJS(t)
+	bin := mattersimBinary(t)
+	relayBin := filepath.Join(t.TempDir(), "droprelay")
+	b, err := exec.Command("go", "build", "-o", relayBin, "mattersim/interop/droprelay").CombinedOutput()
+	require.NoError(t, err, "go build droprelay: %s", b)
+	ns := netns.New(t, "mtr-gl")
+	dev := StartMatterJSDevice(t, ns, DeviceOptions{LogLevel: "info"})
+	relay := StartPeer(t, ns, "droprelay", nil, relayBin, "-listen", "[::1]:5541", "-to", hostPort("::1", DevicePort))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err = relay.WaitLine(ctx, "listening")
+	require.NoError(t, err)
+
+	out, _, err := runGoCommission(t, ns, bin, "--peer", "[::1]:5541",
+		"--passcode", strconv.Itoa(DevicePasscode), "--json", "--no-resume", "--timeout", "60s")
+	require.NoError(t, err, "commission failed; device log:\n%s\nrelay:\n%s", dev.Output(), relay.Output())
+	var res goCommissionResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.Equal(t, uint64(1), res.CommissionedFabrics)
+	require.Equal(t, 2, strings.Count(relay.Output(), "dropped ack"), "PASE's and CASE's final acks:\n%s", relay.Output())
+	require.Equal(t, 2, strings.Count(relay.Output(), "passed ack"), "each re-acked:\n%s", relay.Output())
 }

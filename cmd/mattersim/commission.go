@@ -109,19 +109,18 @@ Exit status: 0 on success; 1 when a step fails; 2 for bad flags.`,
 					fmt.Fprintf(cmd.OutOrStdout(), format+"\n", a...)
 				}
 			}
-			res, err := runCommission(ctx, addr, o, fab, paas, log)
+			err = runCommission(ctx, addr, o, fab, paas, log, func(res *commissionResult) error {
+				if o.asJSON {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					return enc.Encode(res)
+				}
+				return nil
+			})
 			if errors.Is(err, context.DeadlineExceeded) {
 				return fmt.Errorf("timed out after %v: %w", o.timeout, err)
 			}
-			if err != nil {
-				return err
-			}
-			if o.asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			return nil
+			return err
 		},
 	}
 	f := c.Flags()
@@ -204,6 +203,20 @@ func (h *multiHandler) HandleEvent(m *session.Manager, now clock.Time, ev sessio
 		return
 	}
 	closeUnsolicited(m, now, ev)
+}
+
+// idle reports whether every handshake's unsecured session has lingered
+// out (see lingerAfter).
+func (h *multiHandler) idle() bool {
+	if h.pase != nil && !h.pase.Idle() {
+		return false
+	}
+	for _, c := range h.cs {
+		if !c.Idle() {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *multiHandler) HandleTimeout(m *session.Manager, now clock.Time) {
@@ -341,13 +354,56 @@ func runCASE(ctx context.Context, node *udp.Node, h *multiHandler, cfg commissio
 	return c, took, nil
 }
 
+// lingerTarget is a node whose handshakes may still have to ack the
+// device's retransmissions.
+type lingerTarget struct {
+	node *udp.Node
+	h    *multiHandler
+}
+
+// runCommission runs the steps, hands the result to report, and then keeps
+// every socket answering until its handshakes' unsecured sessions have
+// lingered out (about 7 s with default parameters, bounded by ctx; an
+// interrupt ends it at once): if our ack of the device's final PASE or
+// CASE StatusReport was lost, the device retransmits that report, and an
+// exit before its last retransmission leaves it unacknowledged (see
+// lingerAfter for pair). The wait also follows a failure once PASE has
+// succeeded.
 func runCommission(ctx context.Context, peer netip.AddrPort, o commissionOpts, fab *commissioner.Fabric,
-	paas []*x509.Certificate, log func(string, ...any)) (*commissionResult, error) {
+	paas []*x509.Certificate, log func(string, ...any), report func(*commissionResult) error) error {
+	var targets []lingerTarget
+	res, err := commissionSteps(ctx, peer, o, fab, paas, log, &targets)
+	if err == nil {
+		err = report(res)
+	}
+	done := make(chan struct{}, len(targets))
+	for _, t := range targets {
+		go func() {
+			_ = drive(ctx, t.node, t.h, t.h.idle)
+			done <- struct{}{}
+		}()
+	}
+	for range targets {
+		<-done
+	}
+	for _, t := range targets {
+		t.node.Close()
+	}
+	return err
+}
+
+func commissionSteps(ctx context.Context, peer netip.AddrPort, o commissionOpts, fab *commissioner.Fabric,
+	paas []*x509.Certificate, log func(string, ...any), targets *[]lingerTarget) (*commissionResult, error) {
 	node, err := startNode(peer)
 	if err != nil {
 		return nil, err
 	}
-	defer node.Close()
+	closeNode := true
+	defer func() {
+		if closeNode {
+			node.Close()
+		}
+	}()
 	res := &commissionResult{Peer: peer.String(), FabricID: fab.FabricID, NodeID: o.nodeID, Attestation: "skipped"}
 
 	// 1. PASE.
@@ -373,6 +429,8 @@ func runCommission(ctx context.Context, peer netip.AddrPort, o commissionOpts, f
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
+	closeNode = false
+	*targets = append(*targets, lingerTarget{node: node, h: h})
 	est, _ := p.Session()
 	var took time.Duration
 	_ = node.Do(func(_ *session.Manager, now clock.Time) { took = now.Sub(start) })
@@ -473,8 +531,8 @@ func runCommission(ctx context.Context, peer netip.AddrPort, o commissionOpts, f
 	if err != nil {
 		return nil, err
 	}
-	defer node2.Close()
 	h2 := &multiHandler{}
+	*targets = append(*targets, lingerTarget{node: node2, h: h2})
 	c, took, err := runCASE(ctx, node2, h2, commissioner.CASEConfig{Peer: peer, Fabric: caseFab,
 		PeerNodeID: o.nodeID, Rand: crand.Reader, Resumption: resumption})
 	if err != nil {

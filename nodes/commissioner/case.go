@@ -48,6 +48,7 @@ type CASE struct {
 	x       session.Exchange
 	done    bool
 	retired bool
+	cleaned bool // the unsecured session has been removed
 	ref     session.Ref
 	res     casesess.Result
 	err     error
@@ -117,6 +118,12 @@ func (c *CASE) Session() (session.Ref, casesess.Result, bool) {
 // released.
 func (c *CASE) Settled() bool { return c.done && c.retired }
 
+// Idle reports whether the handshake has ended and its unsecured session
+// is gone: retired, it lingers (session.Config.UnsecuredLinger) to ack the
+// device's retransmissions of its final StatusReport if our ack was lost,
+// as nodes/pairing.Initiator's does.
+func (c *CASE) Idle() bool { return c.done && c.cleaned }
+
 // Deadline returns when HandleTimeout has work.
 func (c *CASE) Deadline() clock.Time {
 	if c.done {
@@ -179,7 +186,7 @@ func (c *CASE) HandleEvent(now clock.Time, ev session.Event) bool {
 			c.retire(now)
 		}
 	case session.EventSessionClosed:
-		c.retired = true
+		c.retired, c.cleaned = true, true
 		if !c.done {
 			c.fail(now, fmt.Errorf("commissioner: unsecured session closed (%s)", ev.Reason))
 		}
@@ -236,5 +243,7 @@ func (c *CASE) retire(now clock.Time) {
 		return
 	}
 	c.retired = true
-	_ = c.m.RetireSession(now, c.unsec)
+	if c.m.RetireSession(now, c.unsec) != nil {
+		c.cleaned = true
+	}
 }
