@@ -11,7 +11,7 @@ import (
 )
 
 // readCDVector reads testdata/matterjs_cd_fff1_8000.hex (source named there).
-func readCDVector(t *testing.T) []byte {
+func readCDVector(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile("testdata/matterjs_cd_fff1_8000.hex")
 	if err != nil {
