@@ -427,6 +427,10 @@ func commissionSteps(ctx context.Context, peer netip.AddrPort, o commissionOpts,
 		return nil, fmt.Errorf("PASE with %s: %w", peer, err)
 	}
 	if err := p.Err(); err != nil {
+		// Let our FAILURE report (if any) reach the device, as pair does.
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		_ = drive(sctx, node, h, p.Settled)
+		cancel()
 		return nil, err
 	}
 	closeNode = false
@@ -451,7 +455,10 @@ func commissionSteps(ctx context.Context, peer netip.AddrPort, o commissionOpts,
 		return nil, err
 	}
 	resumption := casesess.NewResumption(casesess.DefaultResumptionCapacity)
-	var caseRef session.Ref
+	var (
+		caseRef session.Ref
+		caseRes casesess.Result
+	)
 	// abort disarms the fail-safe (the device rolls back what this attempt
 	// installed) and closes the PASE session, within a second.
 	abort := func() {
@@ -476,7 +483,7 @@ func commissionSteps(ctx context.Context, peer netip.AddrPort, o commissionOpts,
 				abort()
 				return nil, err
 			}
-			caseRef, _, _ = c.Session()
+			caseRef, caseRes, _ = c.Session()
 			res.CASEMs = took.Milliseconds()
 			log("CASE session established with node 0x%016X in %d ms (Sigma1, Sigma2, Sigma3)", o.nodeID, took.Milliseconds())
 			flow.CASEEstablished()
@@ -501,12 +508,8 @@ func commissionSteps(ctx context.Context, peer netip.AddrPort, o commissionOpts,
 		logStep(log, req.Step, flow.Result(), o)
 	}
 	if !o.noSubscribe {
-		peerIv := mrp.Intervals{}
-		if c := h.cs[len(h.cs)-1]; c != nil {
-			_, cres, _ := c.Session()
-			pp := cres.PeerParams.Effective()
-			peerIv = mrp.Intervals{Idle: pp.IdleInterval, Active: pp.ActiveInterval, ActiveThreshold: pp.ActiveThreshold}
-		}
+		pp := caseRes.PeerParams.Effective()
+		peerIv := mrp.Intervals{Idle: pp.IdleInterval, Active: pp.ActiveInterval, ActiveThreshold: pp.ActiveThreshold}
 		id, values, err := subscribeOnOff(ctx, node, h, caseRef, peerIv, log)
 		if err != nil {
 			closePASE()

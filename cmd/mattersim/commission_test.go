@@ -91,3 +91,21 @@ func TestCommissionClosedPort(t *testing.T) {
 	require.Contains(t, errOut, "PASE with "+addr)
 	require.Less(t, time.Since(start), 8*time.Second)
 }
+
+// Against "mattersim device" (PASE and IM, no commissioning clusters) the
+// run gets through PASE and stops at ArmFailSafe with the status the
+// device answers, then tells it (CloseSession; nothing to disarm) and
+// keeps answering until PASE's unsecured session has lingered out.
+func TestCommissionStopsAtArmFailSafe(t *testing.T) {
+	addr, devLog := startDevice(t, "127.0.0.1")
+	start := time.Now()
+	code, out, errOut := runCLI(t, "commission", "--peer", addr, "--timeout", "20s")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "PASE session established with "+addr)
+	require.NotContains(t, out, "ArmFailSafe(60 s): OK")
+	require.NotContains(t, out, "disarmed")
+	require.Contains(t, errOut, "mattersim: commissioning step ArmFailSafe: ")
+	require.Contains(t, errOut, "UNSUPPORTED_CLUSTER")
+	waitLog(t, devLog, "closed (peer-closed)")
+	require.Less(t, time.Since(start), 15*time.Second, "the linger is about 7 s")
+}
