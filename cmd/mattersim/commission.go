@@ -573,7 +573,7 @@ func commissionSteps(ctx context.Context, peer netip.AddrPort, o commissionOpts,
 func logStep(log func(string, ...any), s commissioner.Step, r commissioner.Result, o commissionOpts) {
 	switch s {
 	case commissioner.StepArmFailSafe:
-		log("ArmFailSafe(60 s): OK")
+		log("ArmFailSafe(%d s): OK", commissioner.DefaultFailSafe)
 	case commissioner.StepReadLocation:
 		log("LocationCapability: %s; VendorID 0x%04X, ProductID 0x%04X", regulatoryName(r.LocationCapability), r.BasicVendorID, r.BasicProductID)
 	case commissioner.StepSetRegulatory:
@@ -589,7 +589,11 @@ func logStep(log func(string, ...any), s commissioner.Step, r commissioner.Resul
 		if o.skipAttestation {
 			log("attestation skipped (--skip-attestation)")
 		}
-		log("CSR verified (nonce, PKCS#10 signature%s); NOC issued for node 0x%016X", map[bool]string{true: "", false: ", DAC signature"}[o.skipAttestation], o.nodeID)
+		checks := "nonce, PKCS#10 signature, DAC signature"
+		if o.skipAttestation {
+			checks = "nonce, PKCS#10 signature"
+		}
+		log("CSR verified (%s); NOC issued for node 0x%016X", checks, o.nodeID)
 	case commissioner.StepAddRoot:
 		log("AddTrustedRootCertificate: OK")
 	case commissioner.StepAddNOC:

@@ -63,11 +63,15 @@ type Config struct {
 	SkipAttestation bool
 	// Now is the time the DAC chain is validated at.
 	Now time.Time
-	// FailSafe is ArmFailSafe's ExpiryLengthSeconds (60 when 0).
+	// FailSafe is ArmFailSafe's ExpiryLengthSeconds (DefaultFailSafe when 0).
 	FailSafe uint16
 	// CountryCode for SetRegulatoryConfig ("XX", unknown, when empty).
 	CountryCode string
 }
+
+// DefaultFailSafe is the fail-safe armed for commissioning, in seconds
+// (connectedhomeip src/controller/CommissioningDelegate.h kDefaultFailsafeTimeout).
+const DefaultFailSafe = 60
 
 // Request is what the caller sends next: an Interaction Model message on
 // the PASE session (or, when OverCASE, on the CASE session).
@@ -144,7 +148,7 @@ func New(cfg Config) (*Flow, error) {
 		cfg.CDSigners = TestCDSigners()
 	}
 	if cfg.FailSafe == 0 {
-		cfg.FailSafe = 60
+		cfg.FailSafe = DefaultFailSafe
 	}
 	if cfg.CountryCode == "" {
 		cfg.CountryCode = "XX"
