@@ -24,7 +24,11 @@
 // on) and takes the response; randomness (nonces) comes from the configured
 // reader and the X.509 validity time is given by the caller. CASE is a step
 // the caller runs (StartCASE drives session/casesess on a session.Manager,
-// as nodes/pairing drives PASE). The order follows connectedhomeip
-// src/controller/CHIPDeviceController.cpp (CommissioningStage) and matter.js
-// packages/protocol/src/peer/ControllerCommissioningFlow.ts.
+// as nodes/pairing drives PASE). The order is that of matter.js
+// packages/protocol/src/peer/ControllerCommissioningFlow.ts (ArmFailSafe,
+// the regulatory read and SetRegulatoryConfig, DAC, PAI, attestation, CSR,
+// root, NOC, CASE, CommissioningComplete); connectedhomeip's
+// src/controller/AutoCommissioner.cpp reads the commissioning info before
+// arming the fail-safe and asks for the PAI before the DAC. Its
+// CommissioningStage names label the steps (Step).
 package commissioner

@@ -14,7 +14,8 @@ import (
 // Step names one step of the flow, in the order they run.
 type Step uint8
 
-// The steps (connectedhomeip CommissioningStage names in brackets).
+// The steps, in matter.js's order (connectedhomeip CommissioningStage names
+// in brackets; see the package doc for where the SDK's order differs).
 const (
 	StepArmFailSafe   Step = iota // [kArmFailsafe] over PASE
 	StepReadLocation              // [kReadCommissioningInfo] LocationCapability
