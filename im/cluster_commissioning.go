@@ -10,50 +10,18 @@ import (
 	"mattersim/tlv"
 )
 
-// Cluster IDs of a commissionable root node (core spec chapter 11).
+// Cluster IDs of a commissionable root node (core spec chapter 11); General
+// Commissioning and Operational Credentials, with their command and
+// attribute IDs, are in commission_codec.go.
 const (
-	ClusterAccessControl          uint32 = 0x001F // core spec 9.10
-	ClusterGeneralCommissioning   uint32 = 0x0030 // core spec 11.10
-	ClusterNetworkCommissioning   uint32 = 0x0031 // core spec 11.9
-	ClusterOperationalCredentials uint32 = 0x003E // core spec 11.18
-	ClusterGroupKeyManagement     uint32 = 0x003F // core spec 11.2
+	ClusterAccessControl        uint32 = 0x001F // core spec 9.10
+	ClusterNetworkCommissioning uint32 = 0x0031 // core spec 11.9
+	ClusterGroupKeyManagement   uint32 = 0x003F // core spec 11.2
 )
 
-// General Commissioning attributes and commands (core spec 11.10.6, 11.10.7).
+// Access Control, Network Commissioning and Group Key Management attribute
+// IDs (core spec 9.10.5, 11.9.6, 11.2.6), and server-side constants.
 const (
-	GCAttrBreadcrumb                   uint32 = 0x00
-	GCAttrBasicCommissioningInfo       uint32 = 0x01
-	GCAttrRegulatoryConfig             uint32 = 0x02
-	GCAttrLocationCapability           uint32 = 0x03
-	GCAttrSupportsConcurrentConnection uint32 = 0x04
-	GCCmdArmFailSafe                   uint32 = 0x00
-	GCCmdArmFailSafeResponse           uint32 = 0x01
-	GCCmdSetRegulatoryConfig           uint32 = 0x02
-	GCCmdSetRegulatoryConfigResponse   uint32 = 0x03
-	GCCmdCommissioningComplete         uint32 = 0x04
-	GCCmdCommissioningCompleteResponse uint32 = 0x05
-)
-
-// Operational Credentials attributes and commands (core spec 11.18.5, 11.18.6).
-const (
-	OCAttrNOCs                     uint32 = 0x00
-	OCAttrFabrics                  uint32 = 0x01
-	OCAttrSupportedFabrics         uint32 = 0x02
-	OCAttrCommissionedFabrics      uint32 = 0x03
-	OCAttrTrustedRootCertificates  uint32 = 0x04
-	OCAttrCurrentFabricIndex       uint32 = 0x05
-	OCCmdAttestationRequest        uint32 = 0x00
-	OCCmdAttestationResponse       uint32 = 0x01
-	OCCmdCertificateChainRequest   uint32 = 0x02
-	OCCmdCertificateChainResponse  uint32 = 0x03
-	OCCmdCSRRequest                uint32 = 0x04
-	OCCmdCSRResponse               uint32 = 0x05
-	OCCmdAddNOC                    uint32 = 0x06
-	OCCmdUpdateNOC                 uint32 = 0x07
-	OCCmdNOCResponse               uint32 = 0x08
-	OCCmdUpdateFabricLabel         uint32 = 0x09
-	OCCmdRemoveFabric              uint32 = 0x0A
-	OCCmdAddTrustedRootCertificate uint32 = 0x0B
 	ACLAttrACL                     uint32 = 0x00
 	ACLAttrSubjectsPerEntry        uint32 = 0x02
 	ACLAttrTargetsPerEntry         uint32 = 0x03

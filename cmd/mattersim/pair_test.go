@@ -41,7 +41,8 @@ func startDevice(t *testing.T, host string, extra ...string) (string, *syncBuffe
 	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	root := newRoot(&stdout, &stderr)
-	root.SetArgs(append([]string{"device", "--listen", net.JoinHostPort(host, "0")}, extra...))
+	// No mDNS: unit tests do not multicast on the host's interfaces.
+	root.SetArgs(append([]string{"device", "--listen", net.JoinHostPort(host, "0"), "--mdns=false"}, extra...))
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	t.Cleanup(func() {
