@@ -61,14 +61,10 @@ func startMDNS(port uint16, txt []string, logf func(format string, args ...any))
 		logf("mDNS: no multicast interface; operational discovery off")
 		return nil
 	}
+	// Port 5353 is shared with any other responder on the host (avahi).
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-			if serr == nil {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xF /* SO_REUSEPORT */, 1)
-			}
-		})
+		err := c.Control(func(fd uintptr) { serr = reuseAddrPort(fd) })
 		return errors.Join(err, serr)
 	}}
 	conn, err := lc.ListenPacket(context.Background(), "udp6", fmt.Sprintf("[::]:%d", mdnsPort))
