@@ -117,7 +117,7 @@ func TestPASEWrongPasscode(t *testing.T) {
 
 // Same seed, same run with PASE and with keys; the two methods differ.
 func TestEstablishDeterministic(t *testing.T) {
-	for _, e := range []Establishment{EstablishPASE, EstablishKeys} {
+	for _, e := range []Establishment{EstablishPASE, EstablishKeys, EstablishCASE} {
 		o := Options{Seed: 3, Nodes: 12, LossPercent: 10, Duration: 10 * time.Second, Establish: e}
 		var tr1, tr2 bytes.Buffer
 		o.Trace = &tr1
@@ -199,12 +199,12 @@ func TestPASEHandshakeReplays(t *testing.T) {
 }
 
 func TestParseEstablishment(t *testing.T) {
-	for _, e := range []Establishment{EstablishPASE, EstablishKeys} {
+	for _, e := range []Establishment{EstablishPASE, EstablishKeys, EstablishCASE} {
 		got, err := ParseEstablishment(e.String())
 		require.NoError(t, err)
 		require.Equal(t, e, got)
 	}
-	_, err := ParseEstablishment("case")
+	_, err := ParseEstablishment("quic")
 	var oe *OptionError
 	require.True(t, errors.As(err, &oe))
 	_, err = Build(Options{Establish: 7})

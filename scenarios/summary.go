@@ -251,8 +251,11 @@ func (s Summary) WriteTable(w io.Writer) error {
 		fmt.Fprintf(&b, "  INTERRUPTED at virtual time %s: the figures describe the run so far\n", round(s.Virtual))
 	}
 	from := "installed keys"
-	if s.Establish == EstablishPASE {
+	switch s.Establish {
+	case EstablishPASE:
 		from = "PASE"
+	case EstablishCASE:
+		from = "CASE"
 	}
 	ctl := "1 controller"
 	if s.Controllers != 1 {
