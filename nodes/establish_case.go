@@ -31,8 +31,8 @@ const (
 	DefaultCASEAttempts = 8
 	// DefaultResumptionCapacity is the size of each node's resumption
 	// table: connectedhomeip CHIP_CONFIG_CASE_SESSION_RESUME_CACHE_SIZE,
-	// 4 × CHIP_CONFIG_MAX_FABRICS (16).
-	DefaultResumptionCapacity = 64
+	// 3 × CHIP_CONFIG_MAX_FABRICS (16) (src/lib/core/CHIPConfig.h).
+	DefaultResumptionCapacity = 48
 )
 
 // CASE is the Establisher that opens each controller↔device session by a
@@ -68,6 +68,10 @@ const (
 // controller (Outcome, Latency of the attempt, ResumeOffered, Resumed,
 // Cause), which the case.* metrics count; the establishment as a whole is
 // emitted as the Pairing* events, as PASE does.
+//
+// Pair.ResponderRef is the device's session after a full handshake, and
+// zero after a resumption (the device installs its session when the
+// controller's final StatusReport arrives, after done).
 //
 // Deviation: a device serves any number of handshakes at once (one
 // casesess.Responder per Sigma1 exchange), where the SDK's CASEServer
@@ -420,7 +424,11 @@ func (a *caseAgent) end(now clock.Time, i int, err error) {
 	a.n.Emit(now, NodeEvent{Kind: CASEHandshake, Peer: j.dev.index, Attempt: j.attempt, Outcome: PairingSucceeded,
 		Latency: d, ResumeOffered: init.Resuming(), Resumed: res.Resumed})
 	pr := Pair{Initiator: a.n, Responder: j.dev, InitiatorRef: ref}
-	if da := a.c.agents[j.dev]; da != nil {
+	if da := a.c.agents[j.dev]; da != nil && !res.Resumed {
+		// After a full handshake the device installed its session before
+		// sending the StatusReport that ended ours. After a resumption it
+		// installs it on our final StatusReport, later: ResponderRef
+		// stays zero.
 		pr.ResponderRef = da.lastEst
 	}
 	a.n.Emit(now, NodeEvent{Kind: PairingEnded, Peer: j.dev.index, Attempt: j.attempt,
