@@ -99,9 +99,13 @@ type CASE struct {
 	Attempts int
 	// Timeout bounds each wait for the peer; 0 = casesess.DefaultStepTimeout.
 	Timeout time.Duration
-	// ResumptionCapacity is each node's resumption table size; 0 =
-	// DefaultResumptionCapacity, negative disables resumption.
-	ResumptionCapacity int
+	// ResumptionCapacity returns node n's resumption table size (called
+	// once per node): 0 means DefaultResumptionCapacity, negative disables
+	// resumption. nil gives every node DefaultResumptionCapacity. A
+	// controller serving more devices than that needs a larger table to
+	// resume them all (the SDK's default is sized for devices; a
+	// controller build raises CHIP_CONFIG_CASE_SESSION_RESUME_CACHE_SIZE).
+	ResumptionCapacity func(n *Node) int
 
 	stats  CASEStats
 	agents map[*Node]*caseAgent // lookup only, never iterated
@@ -209,7 +213,11 @@ func (c *CASE) agent(n *Node) (*caseAgent, error) {
 	}
 	a := &caseAgent{c: c, n: n, rnd: c.Rand(n), fabric: fab,
 		serving: make(map[session.Exchange]*caseResp), closing: make(map[session.Exchange]session.Ref)}
-	if capacity := c.ResumptionCapacity; capacity >= 0 {
+	capacity := 0
+	if c.ResumptionCapacity != nil {
+		capacity = c.ResumptionCapacity(n)
+	}
+	if capacity >= 0 {
 		if capacity == 0 {
 			capacity = DefaultResumptionCapacity
 		}

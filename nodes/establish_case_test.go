@@ -172,6 +172,37 @@ func TestCASEResumesLostSession(t *testing.T) {
 	require.Greater(t, rd.Stats().Answered, before, "reads run over the resumed session")
 }
 
+// A device that keeps no resumption records answers the controller's
+// offer with a full handshake (Sigma2), which the controller accepts: a
+// fallback, counted as a full handshake.
+func TestCASEResumptionFallback(t *testing.T) {
+	est := newCASE(t, 2)
+	est.ResumptionCapacity = func(n *nodes.Node) int {
+		if n.Index() == 0 {
+			return 0 // the default
+		}
+		return -1
+	}
+	f, ns, _, res, establish := caseNet(t, 1, est)
+	evs := caseEvents(ns[0])
+	f.runUntil(clock.Time(3 * time.Second))
+	require.Len(t, *res, 1)
+	p := (*res)[0].p
+	now := f.now
+	require.NoError(t, ns[0].Do(now, func(m *session.Manager) error { return m.RemoveSession(now, p.InitiatorRef) }))
+	establish(now, ns[1])
+	f.runUntil(now.Add(3 * time.Second))
+	require.Len(t, *res, 2)
+	require.NoError(t, (*res)[1].err)
+	s := est.Stats()
+	require.Equal(t, uint64(2), s.Full)
+	require.Zero(t, s.Resumed)
+	require.Equal(t, uint64(1), s.ResumeOffered)
+	require.Equal(t, uint64(1), s.Fallbacks)
+	require.True(t, (*evs)[1].ResumeOffered)
+	require.False(t, (*evs)[1].Resumed)
+}
+
 // A device rebooted loses its sessions but keeps its resumption records
 // (flash): the controller's next handshake resumes.
 func TestCASEResumesAfterDeviceReboot(t *testing.T) {

@@ -1,8 +1,11 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"mattersim/nodes"
 	"mattersim/session/casesess"
@@ -31,8 +34,10 @@ const caseFabricIndex = 1
 // operational id (DeviceNodeID(i) for node i; the controllers' NOCs, ids
 // controllerNodeID(c), come from a second mint with the same seed, hence
 // the same root and IPK). Each node's handshake randomness is its
-// (node, "establish/case") stream.
-func caseEstablisher(s *Scenario, seeds sim.Seeds, n int, ctrls []int) (*nodes.CASE, error) {
+// (node, "establish/case") stream. Devices keep the SDK's default number
+// of resumption records (nodes.DefaultResumptionCapacity); a controller
+// keeps at least one per device it serves (served[c]).
+func caseEstablisher(s *Scenario, seeds sim.Seeds, n int, ctrls []int, served [][]int) (*nodes.CASE, error) {
 	seed := seeds.Stream(sim.NoNode, "establish/case/ca").Uint64()
 	devs, err := testca.Mint(testca.Options{Seed: seed, Nodes: n, FirstNodeID: uint64(DeviceNodeID(0))})
 	if err != nil {
@@ -46,15 +51,41 @@ func caseEstablisher(s *Scenario, seeds sim.Seeds, n int, ctrls []int) (*nodes.C
 	for c, i := range ctrls {
 		ctrlOrdinal[i] = c
 	}
+	// Each node's credentials: NewFabric verifies the node's chain (one
+	// ECDSA verification, the larger part of building a CASE network), so
+	// they are made on GOMAXPROCS goroutines, each result stored by node
+	// index: the network is the same whatever the scheduling.
+	fabs := make([]*casesess.Fabric, n)
+	errs := make([]error, n)
+	workers := min(runtime.GOMAXPROCS(0), max(n, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				if c, ok := ctrlOrdinal[i]; ok {
+					fabs[i], errs[i] = casesess.FabricFromTestCA(caseFabricIndex, cf, c)
+				} else {
+					fabs[i], errs[i] = casesess.FabricFromTestCA(caseFabricIndex, devs, i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("scenarios: CASE credentials: %w", err)
+	}
 	e := s.Establishment
 	return &nodes.CASE{
-		Credentials: func(nd *nodes.Node) (*casesess.Fabric, error) {
+		Credentials: func(nd *nodes.Node) (*casesess.Fabric, error) { return fabs[nd.Index()], nil },
+		Rand:        func(nd *nodes.Node) io.Reader { return seeds.ChaCha8(nd.Index(), "establish/case") },
+		ResumptionCapacity: func(nd *nodes.Node) int {
 			if c, ok := ctrlOrdinal[nd.Index()]; ok {
-				return casesess.FabricFromTestCA(caseFabricIndex, cf, c)
+				return max(nodes.DefaultResumptionCapacity, len(served[c]))
 			}
-			return casesess.FabricFromTestCA(caseFabricIndex, devs, nd.Index())
+			return nodes.DefaultResumptionCapacity
 		},
-		Rand:     func(nd *nodes.Node) io.Reader { return seeds.ChaCha8(nd.Index(), "establish/case") },
 		Epoch:    caseEpoch,
 		InFlight: e.Concurrency,
 		Backoff:  e.Backoff.D(),

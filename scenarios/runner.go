@@ -229,7 +229,7 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 	case EstablishKeys:
 		est = &nodes.InstallKeys{Keys: seeds.ChaCha8(sim.NoNode, "establish/keys")}
 	case EstablishCASE:
-		if d.CASE, err = caseEstablisher(s, seeds, N, ctrls); err != nil {
+		if d.CASE, err = caseEstablisher(s, seeds, N, ctrls, served); err != nil {
 			return nil, err
 		}
 		est = d.CASE
