@@ -335,10 +335,26 @@ func coreFactory(seeds sim.Seeds, i int, cfg session.Config) nodes.CoreFactory {
 // controllerEvent traces a controller's finished establishments (PASE)
 // and keeps the ones given up (EstablishErrors).
 func (d *Net) controllerEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent) {
+	if ev.Kind == nodes.CASEHandshake && d.trace != nil {
+		// One line per CASE attempt: full, resumed, fallback (a
+		// resumption offer answered by a full handshake) or the cause.
+		res := ev.Cause.String()
+		switch {
+		case ev.Outcome != nodes.PairingSucceeded:
+		case ev.Resumed:
+			res = "resumed"
+		case ev.ResumeOffered:
+			res = "fallback"
+		default:
+			res = "full"
+		}
+		d.trace.Event(now, n.Index(), "case", sim.Int("peer", int64(ev.Peer)), sim.Int("attempt", int64(ev.Attempt)), sim.Str("result", res))
+		return
+	}
 	if ev.Kind != nodes.PairingEnded {
 		return
 	}
-	if d.trace != nil && d.PASE != nil {
+	if d.trace != nil && (d.PASE != nil || d.CASE != nil) {
 		res := "paired"
 		if ev.Err != nil {
 			res = ev.Err.Error()
