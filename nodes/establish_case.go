@@ -202,11 +202,14 @@ func (c *CASE) agent(n *Node) (*caseAgent, error) {
 		return nil, fmt.Errorf("node %d already has a Handshaker", n.index)
 	}
 	if c.Rand == nil || c.Credentials == nil {
-		return nil, errors.New("nodes: CASE: Rand and Credentials are required")
+		return nil, fmt.Errorf("%w: nodes.CASE needs Rand and Credentials", casesess.ErrConfig)
 	}
 	fab, err := c.Credentials(n)
 	if err != nil {
 		return nil, fmt.Errorf("node %d credentials: %w", n.index, err)
+	}
+	if fab == nil {
+		return nil, fmt.Errorf("%w: no credentials for node %d", casesess.ErrConfig, n.index)
 	}
 	if c.agents == nil {
 		c.agents = make(map[*Node]*caseAgent)

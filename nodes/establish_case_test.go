@@ -312,5 +312,9 @@ func TestCASEConfig(t *testing.T) {
 	f.add(d)
 	var got error
 	(&nodes.CASE{}).Establish(0, c, d, func(_ clock.Time, _ nodes.Pair, err error) { got = err })
-	require.Error(t, got)
+	require.ErrorIs(t, got, casesess.ErrConfig)
+	got = nil
+	est := &nodes.CASE{Rand: caseRand, Credentials: func(*nodes.Node) (*casesess.Fabric, error) { return nil, nil }}
+	est.Establish(0, c, d, func(_ clock.Time, _ nodes.Pair, err error) { got = err })
+	require.ErrorIs(t, got, casesess.ErrConfig)
 }
