@@ -34,6 +34,24 @@ type Cluster struct {
 	DataVersion uint32 // spec 7.10.3: changes whenever any attribute value changes
 	Attributes  []Attribute
 	Commands    []Command
+	// Writers makes attributes writable (the Write interaction); an
+	// attribute without one answers a write with UNSUPPORTED_WRITE.
+	Writers []AttributeWriter
+	// TimedCommands lists the commands with the Timed quality: invoked
+	// outside a Timed interaction they get NEEDS_TIMED_INTERACTION.
+	TimedCommands []uint32
+}
+
+// AttributeWriter accepts writes of attribute ID. Write receives the new
+// value and returns the status for the AttributeStatusIB; on a change it
+// should update the value and call Node.NoteChange (which moves the
+// DataVersion and tells subscriptions). Timed marks an attribute with the
+// Timed quality ("T" in the cluster specifications): a write outside a Timed interaction gets
+// NEEDS_TIMED_INTERACTION.
+type AttributeWriter struct {
+	ID    uint32
+	Timed bool
+	Write func(v Value) Status
 }
 
 // Attribute is one readable attribute. Encode writes the current value with
@@ -155,4 +173,37 @@ func putUintArray(w *tlv.Writer, t tlv.Tag, v []uint32) {
 		w.PutUint(tlv.AnonymousTag(), uint64(x))
 	}
 	w.EndContainer()
+}
+
+// hasAttribute reports whether c serves attribute id (globals included).
+func (c *Cluster) hasAttribute(id uint32) bool {
+	switch id {
+	case AttrClusterRevision, AttrFeatureMap, AttrAttributeList, AttrAcceptedCommandList, AttrGeneratedCommandList:
+		return true
+	}
+	for _, a := range c.Attributes {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// NoteChange records that attribute attr of cluster c on endpoint ep
+// changed: the cluster's DataVersion moves (spec 7.10.3) and OnChange, if
+// set, hears the path (a SubscriptionEngine's MarkDirty).
+func (n *Node) NoteChange(ep uint16, c *Cluster, attr uint32) {
+	c.DataVersion++
+	if n.OnChange != nil {
+		n.OnChange(ConcreteAttribute(ep, c.ID, attr))
+	}
+}
+
+func (c *Cluster) writer(id uint32) *AttributeWriter {
+	for i := range c.Writers {
+		if c.Writers[i].ID == id {
+			return &c.Writers[i]
+		}
+	}
+	return nil
 }

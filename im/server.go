@@ -1,6 +1,8 @@
 package im
 
 import (
+	"slices"
+
 	"mattersim/tlv"
 )
 
@@ -205,14 +207,22 @@ func (s *Server) readConcrete(out []AttributeReport, p AttributePath, fs []DataV
 
 // Invoke runs a decoded InvokeRequest (spec 8.8.2). A message-level
 // failure is returned as a non-success Status: TIMED_REQUEST_MISMATCH when
-// TimedRequest is set (this server never receives a Timed Request first,
-// spec 8.8.2), INVALID_ACTION for no commands, more than
-// MaxPathsPerInvoke, or a wildcard endpoint (only valid for groupcast).
-// Each command then gets a CommandStatusIB: UNSUPPORTED_ENDPOINT,
-// UNSUPPORTED_CLUSTER, UNSUPPORTED_COMMAND, INVALID_COMMAND (fields not a
-// structure) or the command's own status.
+// TimedRequest is set (Invoke is the untimed path: no Timed Request came
+// first, spec 8.8.2; HandleExchange serves timed invokes), INVALID_ACTION
+// for no commands, more than MaxPathsPerInvoke, or a wildcard endpoint
+// (only valid for groupcast). Each command then gets a CommandStatusIB:
+// UNSUPPORTED_ENDPOINT, UNSUPPORTED_CLUSTER, UNSUPPORTED_COMMAND,
+// NEEDS_TIMED_INTERACTION (a Cluster.TimedCommands entry invoked untimed),
+// INVALID_COMMAND (fields not a structure) or the command's own status.
 func (s *Server) Invoke(req *InvokeRequest) (*InvokeResponse, Status) {
-	if req.TimedRequest {
+	return s.invoke(req, false)
+}
+
+// invoke is Invoke for a request that arrived after a Timed Request
+// (timed) or not; the flag in the message must agree (the Timed interaction,
+// connectedhomeip CommandHandler: TIMED_REQUEST_MISMATCH otherwise).
+func (s *Server) invoke(req *InvokeRequest, timed bool) (*InvokeResponse, Status) {
+	if req.TimedRequest != timed {
 		return nil, StatusTimedRequestMismatch
 	}
 	if len(req.Requests) == 0 || len(req.Requests) > MaxPathsPerInvoke {
@@ -223,7 +233,7 @@ func (s *Server) Invoke(req *InvokeRequest) (*InvokeResponse, Status) {
 		if cd.Path.Endpoint == WildcardEndpoint {
 			return nil, StatusInvalidAction
 		}
-		st := s.invokeOne(&cd)
+		st := s.invokeOne(&cd, timed)
 		res.Responses = append(res.Responses, InvokeResponseIB{IsStatus: true, Status: CommandStatus{
 			Path: cd.Path, Status: StatusIB{Status: st}, Ref: cd.Ref, HasRef: cd.HasRef,
 		}})
@@ -231,7 +241,7 @@ func (s *Server) Invoke(req *InvokeRequest) (*InvokeResponse, Status) {
 	return res, StatusSuccess
 }
 
-func (s *Server) invokeOne(cd *CommandData) Status {
+func (s *Server) invokeOne(cd *CommandData, timed bool) Status {
 	e := s.Node.Endpoint(cd.Path.Endpoint)
 	if e == nil {
 		return StatusUnsupportedEndpoint
@@ -243,6 +253,9 @@ func (s *Server) invokeOne(cd *CommandData) Status {
 	cmd := c.command(cd.Path.Command)
 	if cmd == nil {
 		return StatusUnsupportedCommand
+	}
+	if !timed && slices.Contains(c.TimedCommands, cd.Path.Command) {
+		return StatusNeedsTimedInteraction // as connectedhomeip's CommandHandler for a timed-only command
 	}
 	if cd.Fields != nil && (len(cd.Fields) == 0 || cd.Fields[0]&0x1F != 0x15) {
 		return StatusInvalidCommand // spec 8.10.12: CommandFields is a structure

@@ -78,6 +78,9 @@ type Scenario struct {
 	// Figures to draw (reports/plot), besides the built-in ones: each
 	// answers a question of the scenario.
 	Plots []Plot `yaml:"plots"`
+	// The grid of parameter values mattersim sweep runs the scenario
+	// over, its repetitions and the conditions on its aggregate.
+	Sweep Sweep `yaml:"sweep"`
 
 	source string // file name, for errors and reports
 }

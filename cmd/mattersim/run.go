@@ -209,6 +209,17 @@ func runScenario(cmd *cobra.Command, name string, o runOpts) (err error) {
 	done := make(chan struct{})
 	defer func() { signal.Stop(sigs); close(done) }()
 	hook := interruptHook
+	// A signal a test queued before the run is taken here, not by the
+	// goroutine below, which a loaded scheduler may start only after a
+	// short run has ended (a nil hook is never ready).
+	select {
+	case v := <-hook:
+		sig.Store(v)
+		signal.Stop(sigs)
+		stop.Store(true)
+		hook = nil
+	default:
+	}
 	go func() {
 		select {
 		case v := <-sigs:
