@@ -51,7 +51,7 @@ var shorthands = []struct{ flag, param, usage string }{
 	{"duration", "duration", "shorthand for --set duration=`D`"},
 	{"interval", "interval", "shorthand for --set interval=`D`"},
 	{"loss", "loss", "shorthand for --set loss=`P` (a fraction 0.05 or a percentage 5%)"},
-	{"establish", "method", "shorthand for --set method=`M` (pase or keys)"},
+	{"establish", "method", "shorthand for --set method=`M` (pase, keys or case)"},
 }
 
 func newRunCommand() *cobra.Command {
