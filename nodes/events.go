@@ -50,6 +50,25 @@ const (
 	// GroupSent: a GroupSender sent a group message (Group, Err set if the
 	// core refused it).
 	GroupSent
+	// SubRequested: a Subscriber sent a SubscribeRequest to Peer (OpIndex:
+	// its SubscribeOp; Count 1 when it resubscribes after a loss).
+	SubRequested
+	// SubEstablished: the SubscribeResponse arrived.
+	SubEstablished
+	// SubSetupFailed: a SubscribeRequest ended without a subscription
+	// (refused, MRP gave up, no answer within the timeout, no session; Err).
+	SubSetupFailed
+	// SubLost: an established subscription was lost (Err; Outcome TimedOut
+	// for a liveness timeout).
+	SubLost
+	// SubReport: a report with attribute data reached the subscriber
+	// (priming reports included).
+	SubReport
+	// SubKeepAlive: an empty report (keep-alive) reached the subscriber.
+	SubKeepAlive
+	// AttrChanged: an attribute of the device's data model changed (a
+	// local change or a command); subscriptions covering it will report it.
+	AttrChanged
 )
 
 var nodeEventNames = [...]string{
@@ -59,7 +78,9 @@ var nodeEventNames = [...]string{
 	PairingQueued: "pairing-queued", PairingStarted: "pairing-started",
 	PairingFailed: "pairing-failed", PairingEnded: "pairing-ended",
 	NodeRebooted: "rebooted", NodePoweredOff: "powered-off", NodePoweredOn: "powered-on",
-	GroupSent: "group-sent",
+	GroupSent:    "group-sent",
+	SubRequested: "sub-requested", SubEstablished: "sub-established", SubSetupFailed: "sub-setup-failed",
+	SubLost: "sub-lost", SubReport: "sub-report", SubKeepAlive: "sub-keepalive", AttrChanged: "attr-changed",
 }
 
 func (k NodeEventKind) String() string {

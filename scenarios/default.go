@@ -201,6 +201,9 @@ type Net struct {
 	// against the devices it serves (Scenario.Served).
 	Controllers []int
 	Clients     []*nodes.Client
+	// Subscribers are the controllers' subscription workloads, in
+	// controller order (only controllers with subscribe traffic have one).
+	Subscribers []*nodes.Subscriber
 	// Devices are the devices' node indexes; Responders[k] runs on
 	// Nodes[Devices[k]].
 	Devices    []int

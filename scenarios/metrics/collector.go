@@ -38,6 +38,8 @@ type counters struct {
 	group                                            map[string]uint64 // GroupCounts by name
 	syncLatency                                      Hist
 
+	subs subCounters
+
 	nodes, rebooted, poweredOff uint64
 	// Genuine frame copies to this group's nodes queued by the switch,
 	// and how they ended (for unfinished: still queued at the end).
@@ -103,6 +105,7 @@ type Collector struct {
 	vtime    clock.Time
 	finished bool
 	tr       tracker // Track: metrics sampled over time (series.go)
+	sub      subState
 }
 
 var _ sim.NetObserver = (*Collector)(nil)
@@ -147,7 +150,9 @@ func NewCollector(groups []string, nodeGroups []int) (*Collector, error) {
 		}
 		cs.pair.latency = emptyHist()
 		cs.transmissions = emptyHist()
+		cs.subs.latency = emptyHist()
 	}
+	c.sub.init(len(nodeGroups))
 	return c, nil
 }
 
@@ -329,6 +334,9 @@ func (c *Collector) NodeEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent
 		if own != nil {
 			own.poweredOff++
 		}
+	case nodes.SubRequested, nodes.SubEstablished, nodes.SubSetupFailed, nodes.SubLost,
+		nodes.SubReport, nodes.SubKeepAlive, nodes.AttrChanged:
+		c.subEvent(now, n, ev, own, tgt)
 	case nodes.GroupSent:
 		name := "group.sent"
 		if ev.Err != nil {

@@ -205,10 +205,16 @@ func build() map[string]Desc {
 	} {
 		add("replays."+c.n, Count, false, c.h)
 	}
+	for _, c := range SubsCounts {
+		add(c.Name, Count, true, c.Help)
+	}
+	add("subs.unfinished", Count, true, "SubscribeRequests in flight when the run ended, plus subscribed devices with a change not yet reported")
+	dist("subs.report_latency", Duration, true, "time from a device's oldest unreported change to the next report with data from it reaching a subscriber")
+
 	add("nodes.total", Count, true, "nodes in the run")
 	add("nodes.rebooted", Count, true, "node reboots")
 	add("nodes.powered_off", Count, true, "node power-offs")
-	add("unfinished", Count, true, "every unit of work that did not finish: operations and pairings in flight or never started, sends still queued")
+	add("unfinished", Count, true, "every unit of work that did not finish: operations, pairings and subscription setups in flight or never started, changes not yet reported, sends still queued")
 	add("run.events", Count, false, "simulator events processed")
 	add("run.virtual_time", Duration, false, "virtual time when the run ended")
 	return m
