@@ -50,8 +50,10 @@ const (
 	// GroupSent: a GroupSender sent a group message (Group, Err set if the
 	// core refused it).
 	GroupSent
-	// SubRequested: a Subscriber sent a SubscribeRequest to Peer (OpIndex:
-	// its SubscribeOp; Count 1 when it resubscribes after a loss).
+	// SubRequested: a Subscriber began a subscription attempt to Peer: its
+	// SubscribeRequest was sent, or waits for the target's session (OpIndex:
+	// its SubscribeOp; Count 1 when it resubscribes after a loss). Every
+	// attempt ends in SubEstablished or SubSetupFailed.
 	SubRequested
 	// SubEstablished: the SubscribeResponse arrived.
 	SubEstablished

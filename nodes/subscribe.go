@@ -331,6 +331,13 @@ func (s *Subscriber) pump(now clock.Time, n *Node, i int) {
 			}
 			s.closeSetup(now, n, i)
 			c.pending = o.Payload
+			s.stats.Requested++
+			ev := NodeEvent{Kind: SubRequested}
+			if c.lost {
+				s.stats.Resubscribes++
+				ev.Count = 1
+			}
+			s.emit(now, n, i, ev)
 			if _, ok := s.Client.Session(c.target); !ok {
 				// Wait for the session (the SDK sets up CASE before it
 				// subscribes); the Client hears of the outcome.
@@ -386,13 +393,6 @@ func (s *Subscriber) send(now clock.Time, n *Node, i int) {
 	c := &s.subs[i]
 	c.waiting = false
 	m := n.Manager()
-	s.stats.Requested++
-	ev := NodeEvent{Kind: SubRequested}
-	if c.lost {
-		s.stats.Resubscribes++
-		ev.Count = 1
-	}
-	s.emit(now, n, i, ev)
 	ref, ok := s.Client.Session(c.target)
 	err := ErrSubNoSession
 	var ex session.Exchange

@@ -326,6 +326,10 @@ func coreFactory(seeds sim.Seeds, i int, cfg session.Config) nodes.CoreFactory {
 // controllerEvent traces a controller's finished establishments (PASE)
 // and keeps the ones given up (EstablishErrors).
 func (d *Net) controllerEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent) {
+	if ev.Kind >= nodes.SubRequested && ev.Kind <= nodes.SubKeepAlive {
+		d.traceSub(now, n, ev)
+		return
+	}
 	if ev.Kind != nodes.PairingEnded {
 		return
 	}

@@ -1,8 +1,11 @@
 package scenarios
 
 import (
+	"strings"
+
 	"mattersim/clock"
 	"mattersim/nodes"
+	"mattersim/sim"
 )
 
 // Changes makes devices change their own attributes, as a light switched
@@ -78,4 +81,22 @@ func (s *Scenario) changePlan(n int) ([][]nodes.Change, error) {
 		}
 	}
 	return out, nil
+}
+
+// traceSub writes a subscription event of controller n to the trace:
+// {"ev":"sub","what":"keepalive","peer":3,...}; what is the node event's
+// name without its "sub-" prefix, err the cause of a failed or lost
+// subscription, resubscribe an attempt after a loss.
+func (d *Net) traceSub(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent) {
+	if d.trace == nil {
+		return
+	}
+	fs := []sim.Field{sim.Str("what", strings.TrimPrefix(ev.Kind.String(), "sub-")), sim.Int("peer", int64(ev.Peer)), sim.Int("op", int64(ev.OpIndex))}
+	if ev.Kind == nodes.SubRequested && ev.Count > 0 {
+		fs = append(fs, sim.Bool("resubscribe", true))
+	}
+	if ev.Err != nil {
+		fs = append(fs, sim.Str("err", ev.Err.Error()))
+	}
+	d.trace.Event(now, n.Index(), "sub", fs...)
 }

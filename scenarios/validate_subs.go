@@ -109,7 +109,9 @@ func (c *checker) changes(roles []Role) {
 				}
 			}
 		}
-		c.positive(p+".interval", ch.Interval)
+		if ch.Interval == 0 && c.written(p+".interval") {
+			c.errf(p+".interval", "must be above 0: the mean gap between two changes on a device")
+		}
 		if ch.Interval > 0 && ch.Jitter.Of(ch.Interval.D()) >= ch.Interval.D() {
 			c.errf(p+".jitter", "jitter %s is not less than the interval %s", ch.Jitter, ch.Interval)
 		}

@@ -87,7 +87,7 @@ func TestList(t *testing.T) {
 		names = append(names, f[0])
 		require.Greater(t, len(f), 3, l)
 	}
-	require.Equal(t, []string{"default", "mrp-loss", "window-reorder", "replay-attack", "partition-heal", "home-200", "building-5000", "sync-timeout", "sync-jitter", "group-replay"}, names)
+	require.Equal(t, []string{"default", "mrp-loss", "window-reorder", "replay-attack", "partition-heal", "home-200", "home-200-subs", "building-5000", "sync-timeout", "sync-jitter", "group-replay", "subs-partition"}, names)
 	require.Contains(t, lines[1], "Delivery and latency of reads under iid loss")
 	code, _, _ = runCLI(t, "list", "extra")
 	require.Equal(t, 2, code)

@@ -208,7 +208,7 @@ func build() map[string]Desc {
 	for _, c := range SubsCounts {
 		add(c.Name, Count, true, c.Help)
 	}
-	add("subs.unfinished", Count, true, "SubscribeRequests in flight when the run ended, plus subscribed devices with a change not yet reported")
+	add("subs.unfinished", Count, true, "subscription attempts neither established nor failed when the run ended, plus subscribed devices with a change not yet reported")
 	dist("subs.report_latency", Duration, true, "time from a device's oldest unreported change to the next report with data from it reaching a subscriber")
 
 	add("nodes.total", Count, true, "nodes in the run")

@@ -8,13 +8,13 @@ import (
 // SubsCounts are the subscription counts (traffic op subscribe, device
 // changes), each the number of one node event (nodes.NodeEventKind).
 var SubsCounts = []struct{ Name, Help string }{
-	{"subs.requested", "SubscribeRequests sent, first subscriptions and resubscriptions (sub-requested)"},
+	{"subs.requested", "subscription attempts, first ones and resubscriptions: a SubscribeRequest sent, or waiting for the session to be set up again (sub-requested)"},
 	{"subs.established", "subscriptions established: the SubscribeResponse arrived (sub-established)"},
-	{"subs.setup_failed", "SubscribeRequests that ended without a subscription: refused, MRP gave up, no answer in time, no session (sub-setup-failed)"},
+	{"subs.setup_failed", "subscription attempts that ended without a subscription: refused, MRP gave up, no answer in time, the session could not be set up (sub-setup-failed)"},
 	{"subs.reports", "reports with attribute data received by subscribers, priming reports included (sub-report)"},
 	{"subs.keepalives", "empty keep-alive reports received by subscribers (sub-keepalive)"},
 	{"subs.liveness_failures", "established subscriptions lost because no report came within the liveness timeout (sub-lost)"},
-	{"subs.resubscribes", "SubscribeRequests sent to replace a lost or failed subscription (sub-requested, resubscribe)"},
+	{"subs.resubscribes", "subscription attempts after a lost subscription or a failed attempt (sub-requested, resubscribe)"},
 	{"subs.changes", "attribute changes on devices' data models, local changes and commands (attr-changed)"},
 }
 
