@@ -80,7 +80,7 @@ func TestList(t *testing.T) {
 	code, out, stderr := runCLI(t, "list")
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 10)
+	require.Len(t, lines, 12)
 	var names []string
 	for _, l := range lines {
 		f := strings.Fields(l)
