@@ -126,8 +126,10 @@ type Subscriber struct {
 	// Rand draws the start offsets and the resubscribe jitter.
 	Rand *rand.Rand
 	// Local and Peer are the MRP intervals of this node and the devices
-	// (zero fields: spec defaults), for the liveness timeout.
+	// (zero fields: spec defaults), for the liveness timeout; PeerOf, if
+	// set, gives target t's instead of Peer.
 	Local, Peer mrp.Intervals
+	PeerOf      func(t int) mrp.Intervals
 
 	subs    []csub
 	byEx    map[session.Exchange]int // setup exchange → sub; lookup only
@@ -224,8 +226,12 @@ func (s *Subscriber) Start(now clock.Time, n *Node) {
 				continue
 			}
 			i := len(s.subs)
+			peer := s.Peer
+			if s.PeerOf != nil {
+				peer = s.PeerOf(t)
+			}
 			s.subs = append(s.subs, csub{op: oi, target: t, armed: clock.Never,
-				cl: im.SubscriptionClient{Request: req, Local: s.Local, Peer: s.Peer, Rand: s.Rand}})
+				cl: im.SubscriptionClient{Request: req, Local: s.Local, Peer: peer, Rand: s.Rand}})
 			s.byTgt[t] = append(s.byTgt[t], i)
 			var off time.Duration
 			if o.Spread > 0 {

@@ -13,6 +13,7 @@ import (
 	"mattersim/nodes"
 	"mattersim/scenarios/metrics"
 	"mattersim/session"
+	"mattersim/session/mrp"
 	"mattersim/sim"
 	"mattersim/sim/adversary"
 )
@@ -315,7 +316,10 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 		d.Clients = append(d.Clients, cl)
 		var sub *nodes.Subscriber
 		if len(subOps) > 0 {
-			sub = &nodes.Subscriber{Client: cl, Ops: subOps, Rand: seeds.Stream(ci, "workload/subscribe")}
+			mine := served[c]
+			sub = &nodes.Subscriber{Client: cl, Ops: subOps, Rand: seeds.Stream(ci, "workload/subscribe"),
+				Local:  s.Nodes[groupOf[ci]].Session.Intervals(),
+				PeerOf: func(t int) mrp.Intervals { return s.Nodes[groupOf[mine[t]]].Session.Intervals() }}
 			if err := sub.Validate(); err != nil {
 				return nil, fmt.Errorf("scenarios: controller %d: %w", ci, err)
 			}

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"mattersim/im"
+	"mattersim/session/mrp"
 )
 
 // subEv is one {"ev":"sub"} line of a trace.
@@ -85,7 +88,7 @@ func TestSubsPartitionTiming(t *testing.T) {
 					reEst++
 					require.Greater(t, time.Duration(e.T), heal, "peer %d: subscribed again once healed", peer)
 				}
-				last = e.T // the SubscribeResponse re-arms nothing, but the priming report came just before
+				last = e.T // the SubscribeResponse arms the liveness timer
 			}
 		}
 		if s.GroupOf(peer) == near {
@@ -146,4 +149,50 @@ events:
 	require.Equal(t, 4.0, metric(t, d, "subs.established"))
 	require.Equal(t, 1.0, metric(t, d, "subs.resubscribes"))
 	require.Zero(t, metric(t, d, "unfinished"))
+}
+
+// The liveness timeout uses the devices' advertised session parameters
+// (im.LivenessTimeout): with a 1 s active interval on the lights, the
+// margin for the controller's answer to reach them grows.
+func TestSubsLivenessUsesPeerIntervals(t *testing.T) {
+	const file = `name: subs-intervals
+seed: 1
+duration: 2m
+nodes:
+  - {name: hub, role: controller}
+  - {name: lights, count: 1, model: light, session: {active_interval: 1s}}
+establishment: {method: keys}
+traffic:
+  - {name: watch, from: hub, to: lights, op: subscribe, max_interval: 10s}
+partitions:
+  - {name: cut, sides: [hub, lights], at: 15s}
+`
+	s, err := LoadBytes("subs-intervals.yaml", []byte(file), Overrides{})
+	require.NoError(t, err)
+	var tr bytes.Buffer
+	d, err := NewNet(s, RunConfig{Trace: &tr})
+	require.NoError(t, err)
+	_, err = d.Run()
+	require.NoError(t, err)
+	var last, lost int64 = -1, -1
+	for _, line := range strings.Split(tr.String(), "\n") {
+		var e subEv
+		if !strings.Contains(line, `"ev":"sub"`) {
+			continue
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &e))
+		switch e.What {
+		case "keepalive", "report", "established": // the SubscribeResponse arms the timer
+			last = e.T
+		case "lost":
+			lost = e.T
+		}
+		if lost >= 0 {
+			break
+		}
+	}
+	require.Positive(t, lost)
+	want := im.LivenessTimeout(10*time.Second, mrp.Intervals{}, mrp.Intervals{Active: time.Second})
+	require.Greater(t, want, 10*time.Second+13265*time.Millisecond)
+	require.Equal(t, want, time.Duration(lost-last))
 }
