@@ -112,8 +112,9 @@ type SubStats struct {
 // (ErrSubNoSession) and backs off again. A setup with no answer within
 // SubscribeOp.Timeout fails (ErrSubTimeout).
 //
-// Stop: no new SubscribeRequest, liveness and resubscribe timers are
-// dropped; setups in flight finish and reports are still answered.
+// Stop: no new subscription attempt, liveness and resubscribe timers are
+// dropped; attempts begun (in flight, or waiting for a session) finish and
+// reports are still answered.
 //
 // Events: SubRequested, SubEstablished, SubSetupFailed, SubLost, SubReport
 // and SubKeepAlive on the Subscriber's node, Peer the target device.
@@ -424,7 +425,7 @@ func (s *Subscriber) send(now clock.Time, n *Node, i int) {
 // connected hears from the Client that target t has a session (ok) or
 // that its establishment failed: waiting subscriptions send, or fail.
 func (s *Subscriber) connected(now clock.Time, t int, ok bool) {
-	if !s.started || s.stopped || s.node == nil || s.node.Down() {
+	if !s.started || s.node == nil || s.node.Down() {
 		return
 	}
 	for _, i := range s.byTgt[t] {
@@ -535,8 +536,8 @@ func (s *Subscriber) report(now clock.Time, n *Node, ev *session.Event) {
 func (s *Subscriber) PowerOff(now clock.Time, n *Node) {
 	for i := range s.subs {
 		c := &s.subs[i]
-		if c.setup {
-			c.setup = false
+		if c.setup || c.waiting {
+			c.setup, c.waiting = false, false
 			c.sgen++
 			s.stats.SetupFailed++
 			s.emit(now, n, i, NodeEvent{Kind: SubSetupFailed, Err: ErrDown})
@@ -545,7 +546,6 @@ func (s *Subscriber) PowerOff(now clock.Time, n *Node) {
 			c.reboot = true
 			c.began = false
 		}
-		c.waiting = false
 		c.cl.Stop()
 		c.gen++
 		c.armed = clock.Never

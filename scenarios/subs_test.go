@@ -196,3 +196,37 @@ partitions:
 	require.Greater(t, want, 10*time.Second+13265*time.Millisecond)
 	require.Equal(t, want, time.Duration(lost-last))
 }
+
+// A controller reboot loses its subscriptions with its core: once up, it
+// sets up its sessions again and subscribes anew at once; the devices'
+// old subscriptions end when their reports find no session.
+func TestSubsControllerReboot(t *testing.T) {
+	const file = `name: subs-ctl-reboot
+seed: 2
+duration: 2m
+drain: 1m
+nodes:
+  - {name: hub, role: controller}
+  - {name: lights, count: 3, model: light}
+establishment: {method: keys}
+traffic:
+  - {name: watch, from: hub, to: lights, op: subscribe, max_interval: 10s}
+changes:
+  - {devices: lights, interval: 20s}
+events:
+  - {at: 40s, reboot: hub}
+`
+	s, err := LoadBytes("subs-ctl-reboot.yaml", []byte(file), Overrides{})
+	require.NoError(t, err)
+	d, err := NewNet(s, RunConfig{})
+	require.NoError(t, err)
+	_, err = d.Run()
+	require.NoError(t, err)
+	require.Equal(t, 6.0, metric(t, d, "subs.established"), "3 at start, 3 after the reboot")
+	require.Equal(t, 3.0, metric(t, d, "subs.resubscribes"))
+	require.Zero(t, metric(t, d, "subs.liveness_failures"), "the reboot, not a timeout, ended them")
+	require.Zero(t, metric(t, d, "unfinished"))
+	for _, r := range d.Responders {
+		require.Len(t, r.Subs.Subscriptions(), 1, "the old subscription is gone, the new one live")
+	}
+}
