@@ -244,6 +244,19 @@ type NodeEvent struct {
 	Boot int
 	// GroupSent: the destination group.
 	Group message.GroupID
+	// AttrChanged: the changed cluster instance and its new DataVersion;
+	// SubReport: every cluster instance the report carries, with the
+	// highest DataVersion reported for it. Valid only during the call.
+	Versions []ClusterVersion
+}
+
+// ClusterVersion is a cluster instance's DataVersion (spec 7.10.3): it
+// moves on every change, and a report carries it, so a report of version
+// v carries every change up to v.
+type ClusterVersion struct {
+	Endpoint    uint16
+	Cluster     uint32
+	DataVersion uint32
 }
 
 // NodeEventHook sees every NodeEvent of a node, in order. ev is valid only

@@ -142,6 +142,27 @@ type Subscriber struct {
 	cur     session.Exchange // the exchange of the message being handled
 	hasCur  bool
 	node    *Node
+	vbuf    []ClusterVersion
+}
+
+// versions returns the cluster instances of rep with the highest
+// DataVersion reported for each (in a buffer reused by the next call).
+func (s *Subscriber) versions(rep *im.ReportData) []ClusterVersion {
+	s.vbuf = s.vbuf[:0]
+next:
+	for _, r := range rep.AttributeReports {
+		if !r.HasDataVersion {
+			continue
+		}
+		for k := range s.vbuf {
+			if v := &s.vbuf[k]; v.Endpoint == r.Path.Endpoint && v.Cluster == r.Path.Cluster {
+				v.DataVersion = max(v.DataVersion, r.DataVersion)
+				continue next
+			}
+		}
+		s.vbuf = append(s.vbuf, ClusterVersion{Endpoint: r.Path.Endpoint, Cluster: r.Path.Cluster, DataVersion: r.DataVersion})
+	}
+	return s.vbuf
 }
 
 type csub struct {
@@ -355,7 +376,7 @@ func (s *Subscriber) pump(now clock.Time, n *Node, i int) {
 			s.send(now, n, i)
 		case im.ClientReport:
 			s.stats.Reports++
-			s.emit(now, n, i, NodeEvent{Kind: SubReport})
+			s.emit(now, n, i, NodeEvent{Kind: SubReport, Versions: s.versions(o.Report)})
 		case im.ClientEstablished:
 			s.closeSetup(now, n, i)
 			c.lost = false

@@ -96,6 +96,7 @@ type Publisher struct {
 	stopped bool
 	now     clock.Time
 	n       *Node
+	vbuf    []ClusterVersion
 }
 
 // Validate checks the Changes.
@@ -146,9 +147,17 @@ func (p *Publisher) bind(srv *im.Server) {
 	p.q = timerQueue{}
 	srv.Node.OnChange = func(a im.AttributePath) {
 		p.eng.MarkDirty(a)
-		if p.n != nil {
-			p.n.Emit(p.now, NodeEvent{Kind: AttrChanged, Peer: -1})
+		if p.n == nil || p.n.OnNodeEvent == nil {
+			return
 		}
+		ev := NodeEvent{Kind: AttrChanged, Peer: -1}
+		if ep := srv.Node.Endpoint(a.Endpoint); ep != nil {
+			if c := ep.Cluster(a.Cluster); c != nil {
+				p.vbuf = append(p.vbuf[:0], ClusterVersion{Endpoint: a.Endpoint, Cluster: a.Cluster, DataVersion: c.DataVersion})
+				ev.Versions = p.vbuf
+			}
+		}
+		p.n.Emit(p.now, ev)
 	}
 }
 

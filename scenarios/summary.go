@@ -351,7 +351,7 @@ func (s Summary) WriteTable(w io.Writer) error {
 				v, _ := s.Metrics.Get(name)
 				return round(time.Duration(v * float64(time.Second)))
 			}
-			row("report latency", "%d changes reported: p50 %s, p99 %s, max %s (change to report received)", n,
+			row("report latency", "%d reports of changes: p50 %s, p99 %s, max %s (oldest change carried to report received)", n,
 				dur("subs.report_latency.p50"), dur("subs.report_latency.p99"), dur("subs.report_latency.max"))
 		}
 	}

@@ -208,8 +208,8 @@ func build() map[string]Desc {
 	for _, c := range SubsCounts {
 		add(c.Name, Count, true, c.Help)
 	}
-	add("subs.unfinished", Count, true, "subscription attempts neither established nor failed when the run ended, plus subscribed devices with a change not yet reported")
-	dist("subs.report_latency", Duration, true, "time from a device's oldest unreported change to the next report with data from it reaching a subscriber")
+	add("subs.unfinished", Count, true, "subscription attempts neither established nor failed when the run ended, plus changes to subscribed clusters not yet reported")
+	dist("subs.report_latency", Duration, true, "per report with data that carries changes (by DataVersion): time from the oldest change it carries to its arrival at the subscriber")
 
 	add("nodes.total", Count, true, "nodes in the run")
 	add("nodes.rebooted", Count, true, "node reboots")

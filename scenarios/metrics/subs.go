@@ -26,21 +26,55 @@ type subCounters struct {
 }
 
 // subState is the collector's per-device subscription state, for
-// subs.report_latency: when the oldest change not yet reported was made
-// (clock.Never: none), and whether the device ever had an established
-// subscription (changes on a device nobody subscribes to are not
-// waiting for a report).
+// subs.report_latency and subs.unfinished: each device's changes not yet
+// reported (cluster instance, DataVersion, when), and which cluster
+// instances of which devices subscribers have had reports of (a change
+// to a cluster nobody subscribes to waits for no report).
 type subState struct {
-	pending    []clock.Time
-	subscribed []bool
+	pending    [][]pendingChange // per device
+	subscribed map[clusterKey]bool
+}
+
+type clusterKey struct {
+	device  int
+	ep      uint16
+	cluster uint32
+}
+
+type pendingChange struct {
+	ep      uint16
+	cluster uint32
+	version uint32
+	at      clock.Time
 }
 
 func (st *subState) init(n int) {
-	st.pending = make([]clock.Time, n)
-	for i := range st.pending {
-		st.pending[i] = clock.Never
+	st.pending = make([][]pendingChange, n)
+	st.subscribed = make(map[clusterKey]bool)
+}
+
+// reported removes device d's changes the report's versions carry (a
+// report of DataVersion v carries every change up to v) and returns when
+// the oldest of them was made, or false if none.
+func (st *subState) reported(d int, vs []nodes.ClusterVersion) (clock.Time, bool) {
+	oldest, any := clock.Never, false
+	keep := st.pending[d][:0]
+	for _, pc := range st.pending[d] {
+		covered := false
+		for _, v := range vs {
+			if v.Endpoint == pc.ep && v.Cluster == pc.cluster && pc.version <= v.DataVersion {
+				covered = true
+				break
+			}
+		}
+		if covered {
+			oldest, any = min(oldest, pc.at), true
+			continue
+		}
+		keep = append(keep, pc)
 	}
-	st.subscribed = make([]bool, n)
+	st.pending[d] = keep
+	return oldest, any
 }
 
 // subEvent records one subscription node event of node n in the overall
@@ -69,9 +103,6 @@ func (c *Collector) subEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent,
 		})
 	case nodes.SubEstablished:
 		each(func(s *subCounters) { s.established++ })
-		if inRange {
-			c.sub.subscribed[d] = true
-		}
 	case nodes.SubSetupFailed:
 		each(func(s *subCounters) { s.setupFailed++ })
 	case nodes.SubLost:
@@ -82,27 +113,41 @@ func (c *Collector) subEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent,
 		each(func(s *subCounters) { s.keepalives++ })
 	case nodes.SubReport:
 		each(func(s *subCounters) { s.reports++ })
-		if inRange && c.sub.pending[d] != clock.Never {
-			lat := int64(now.Sub(c.sub.pending[d]))
-			c.sub.pending[d] = clock.Never
+		if !inRange {
+			return
+		}
+		for _, v := range ev.Versions {
+			k := clusterKey{d, v.Endpoint, v.Cluster}
+			if !c.sub.subscribed[k] {
+				c.sub.subscribed[k] = true
+			}
+		}
+		if at, ok := c.sub.reported(d, ev.Versions); ok {
+			lat := int64(now.Sub(at))
 			each(func(s *subCounters) { s.latency.Record(lat) })
 		}
 	case nodes.AttrChanged:
 		each(func(s *subCounters) { s.changes++ })
-		if i := n.Index(); i >= 0 && i < len(c.sub.pending) && c.sub.subscribed[i] && c.sub.pending[i] == clock.Never {
-			c.sub.pending[i] = now
+		i := n.Index()
+		if i < 0 || i >= len(c.sub.pending) {
+			return
+		}
+		for _, v := range ev.Versions {
+			if c.sub.subscribed[clusterKey{i, v.Endpoint, v.Cluster}] {
+				c.sub.pending[i] = append(c.sub.pending[i], pendingChange{v.Endpoint, v.Cluster, v.DataVersion, now})
+			}
 		}
 	}
 }
 
-// unfinishedSubs counts, for group g (-1: overall), the SubscribeRequests
-// in flight (neither established nor failed) plus the subscribed devices
-// with a change not yet reported.
+// unfinishedSubs counts, for group g (-1: overall), the subscription
+// attempts in flight (neither established nor failed) plus the changes on
+// subscribed clusters not yet reported.
 func (c *Collector) unfinishedSubs(s *counters, g int) uint64 {
 	t := s.subs.requested - s.subs.established - s.subs.setupFailed
-	for i, at := range c.sub.pending {
-		if at != clock.Never && (g < 0 || int(c.nodeGroup[i]) == g) {
-			t++
+	for i, ps := range c.sub.pending {
+		if g < 0 || int(c.nodeGroup[i]) == g {
+			t += uint64(len(ps))
 		}
 	}
 	return t
