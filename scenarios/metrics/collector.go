@@ -91,7 +91,9 @@ type replayClasses [nodes.InjQueued + 1]uint64
 // Make one with NewCollector, Attach every node and Observe the network
 // before the run starts (pairings are queued at build time), call Finish
 // when the run ends, then read Value or Snapshot. Recording an event
-// allocates nothing. Not safe for concurrent use: every method runs on the
+// allocates nothing, but for subscriptions: the first report of each
+// subscribed cluster, and a device's list of unreported changes growing to
+// its peak (subs.go). Not safe for concurrent use: every method runs on the
 // simulator's goroutine.
 type Collector struct {
 	groups    []string
