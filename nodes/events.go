@@ -50,6 +50,11 @@ const (
 	// GroupSent: a GroupSender sent a group message (Group, Err set if the
 	// core refused it).
 	GroupSent
+	// CASEHandshake: one CASE handshake attempt ended at the initiator
+	// (nodes.CASE): Outcome PairingSucceeded or Failed (Cause), Latency
+	// from Sigma1 to the end, ResumeOffered (Sigma1 offered a resumption),
+	// Resumed (ended by Sigma2_Resume).
+	CASEHandshake
 	// SubRequested: a Subscriber began a subscription attempt to Peer: its
 	// SubscribeRequest was sent, or waits for the target's session (OpIndex:
 	// its SubscribeOp; Count 1 when it resubscribes after a loss). Every
@@ -80,7 +85,7 @@ var nodeEventNames = [...]string{
 	PairingQueued: "pairing-queued", PairingStarted: "pairing-started",
 	PairingFailed: "pairing-failed", PairingEnded: "pairing-ended",
 	NodeRebooted: "rebooted", NodePoweredOff: "powered-off", NodePoweredOn: "powered-on",
-	GroupSent:    "group-sent",
+	GroupSent: "group-sent", CASEHandshake: "case-handshake",
 	SubRequested: "sub-requested", SubEstablished: "sub-established", SubSetupFailed: "sub-setup-failed",
 	SubLost: "sub-lost", SubReport: "sub-report", SubKeepAlive: "sub-keepalive", AttrChanged: "attr-changed",
 }
@@ -171,10 +176,15 @@ const (
 	CauseAborted                               // the initiator powered off or rebooted mid-attempt
 	CauseUnreachable                           // the peer was powered off (InstallKeys)
 	CauseOther
+	// CASE: the handshake ended with StatusReport NO_SHARED_TRUST_ROOTS
+	// or INVALID_PARAMETER (sent or received; spec 4.14.2, casesess).
+	CauseNoSharedTrustRoots
+	CauseInvalidParameter
 )
 
 var causeNames = [...]string{CauseWrongPasscode: "wrong_passcode", CauseBusy: "busy", CauseTimedOut: "timed_out",
-	CauseNoAck: "no_ack", CauseAborted: "aborted", CauseUnreachable: "unreachable", CauseOther: "other"}
+	CauseNoAck: "no_ack", CauseAborted: "aborted", CauseUnreachable: "unreachable", CauseOther: "other",
+	CauseNoSharedTrustRoots: "no_shared_trust_roots", CauseInvalidParameter: "invalid_parameter"}
 
 func (c PairingCause) String() string {
 	if int(c) < len(causeNames) && causeNames[c] != "" {
@@ -240,6 +250,8 @@ type NodeEvent struct {
 	StandaloneAck bool
 	// NodeInjected.
 	Class InjectedClass
+	// CASEHandshake.
+	ResumeOffered, Resumed bool
 	// Power: the boot number after a boot (0 is the first).
 	Boot int
 	// GroupSent: the destination group.

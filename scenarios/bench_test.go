@@ -152,7 +152,7 @@ func BenchmarkBuild(b *testing.B) {
 	for _, c := range []struct {
 		est   Establishment
 		nodes int
-	}{{EstablishKeys, 10000}, {EstablishPASE, 10000}, {EstablishKeys, 100000}} {
+	}{{EstablishKeys, 10000}, {EstablishPASE, 10000}, {EstablishKeys, 100000}, {EstablishCASE, 1000}, {EstablishCASE, 10000}} {
 		b.Run(fmt.Sprintf("%s/nodes=%d", c.est, c.nodes), func(b *testing.B) {
 			var wall time.Duration
 			var heap uint64

@@ -20,10 +20,13 @@ const budgetWall = "30 minutes"
 // ~1,000 events for 49 pairings, plus two PBKDF2 runs per device, ~2 ms of
 // CPU, worth ~120 events).
 const (
-	eventsPerNode      = 20  // building a gVisor stack and a session core
-	eventsPerPairing   = 150 // one PASE handshake with its PBKDF2 work
-	eventsPerOperation = 10  // request, response, acks, timers
-	eventsPerReplay    = 4   // an injected frame through the switch to a core
+	eventsPerNode    = 20  // building a gVisor stack and a session core
+	eventsPerPairing = 150 // one PASE handshake with its PBKDF2 work
+	// One CASE handshake: ~10 events (Sigma1..StatusReport, acks) plus
+	// its ECDH, two signatures and two chain verifications, ~0.5 ms of CPU.
+	eventsPerCASE      = 60
+	eventsPerOperation = 10 // request, response, acks, timers
+	eventsPerReplay    = 4  // an injected frame through the switch to a core
 )
 
 // Cost is one part of an Estimate.
@@ -78,6 +81,10 @@ func Estimate(s *Scenario) EstimateResult {
 	if s.Establishment.Method == EstablishPASE {
 		add(Cost{Events: sessions * eventsPerPairing, Path: "establishment",
 			What: humanCount(sessions) + " PASE pairings", Fix: "use fewer nodes or establishment method keys"})
+	}
+	if s.Establishment.Method == EstablishCASE {
+		add(Cost{Events: sessions * eventsPerCASE, Path: "establishment",
+			What: humanCount(sessions) + " CASE handshakes", Fix: "use fewer nodes or establishment method keys"})
 	}
 	ops := 0.0
 	for i := range s.Traffic {
@@ -135,8 +142,11 @@ func Estimate(s *Scenario) EstimateResult {
 	}
 	if reboots > 0 {
 		w := float64(eventsPerPairing)
-		if s.Establishment.Method == EstablishKeys {
+		switch s.Establishment.Method {
+		case EstablishKeys:
 			w = eventsPerNode
+		case EstablishCASE:
+			w = eventsPerCASE
 		}
 		add(Cost{Events: reboots * w * float64(max(controllers, 1)), Path: "events",
 			What: humanCount(reboots) + " node boots with re-establishment", Fix: "reboot fewer nodes"})

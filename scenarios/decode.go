@@ -274,6 +274,8 @@ func want(t reflect.Type) string {
 		return "a node selector"
 	case *Assertion:
 		return "an assertion"
+	case *AggregateAssertion:
+		return "an aggregate assertion"
 	case *AttributePath:
 		return "an attribute path"
 	case *CommandPath:
@@ -329,6 +331,10 @@ func (d *decoder) decode(n ast.Node, path string, v reflect.Value) {
 	}
 	if t == parametersType {
 		return // read by Parse
+	}
+	if t == sweepValuesType {
+		d.decodeSweepValues(n, path, v)
+		return
 	}
 	if setter, ok := v.Addr().Interface().(scalarSetter); ok {
 		s, note, ok := d.readScalar(n, path, want(t))

@@ -53,6 +53,12 @@ const (
 	// keeps very large networks cheap: PASE costs one PBKDF2 (1000
 	// iterations, ~1 ms) per handshake at the controller.
 	EstablishKeys
+	// EstablishCASE commissions every node into one fabric minted at build
+	// time by the test CA (session/cert/testca, from the run's seed) and
+	// opens every session by a CASE handshake over the simulated network
+	// (nodes.CASE, spec 4.14.2), resumed when both ends kept the
+	// resumption record (spec 4.14.2.5).
+	EstablishCASE
 )
 
 func (e Establishment) String() string {
@@ -61,19 +67,23 @@ func (e Establishment) String() string {
 		return "pase"
 	case EstablishKeys:
 		return "keys"
+	case EstablishCASE:
+		return "case"
 	}
 	return fmt.Sprintf("establishment(%d)", uint8(e))
 }
 
-// ParseEstablishment parses "pase" or "keys".
+// ParseEstablishment parses "pase", "keys" or "case".
 func ParseEstablishment(s string) (Establishment, error) {
 	switch s {
 	case "pase":
 		return EstablishPASE, nil
 	case "keys":
 		return EstablishKeys, nil
+	case "case":
+		return EstablishCASE, nil
 	}
-	return 0, &OptionError{"Establish", fmt.Sprintf("unknown method %q (want pase or keys)", s)}
+	return 0, &OptionError{"Establish", fmt.Sprintf("unknown method %q (want pase, keys or case)", s)}
 }
 
 // Link impairment besides loss: every directed link delays frames by
@@ -174,7 +184,7 @@ func (o Options) normalize() (Options, error) {
 		return o, &OptionError{"Duration", fmt.Sprintf("must be positive, got %s", o.Duration)}
 	case o.ReadInterval < 0:
 		return o, &OptionError{"ReadInterval", fmt.Sprintf("must be positive, got %s", o.ReadInterval)}
-	case o.Establish > EstablishKeys:
+	case o.Establish > EstablishCASE:
 		return o, &OptionError{"Establish", fmt.Sprintf("unknown method %d", o.Establish)}
 	}
 	if o.Passcode == 0 {
@@ -211,6 +221,8 @@ type Net struct {
 	Attacker   *adversary.Attacker // nil without adversary rules
 	// PASE is the establisher when sessions are established by PASE.
 	PASE *nodes.PASE
+	// CASE is the establisher when sessions are established by CASE.
+	CASE *nodes.CASE
 	// Metrics collects every metric of the run (scenarios/metrics), from
 	// the events of every node and of the switch, per node group.
 	Metrics *metrics.Collector
@@ -330,10 +342,26 @@ func (d *Net) controllerEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent
 		d.traceSub(now, n, ev)
 		return
 	}
+	if ev.Kind == nodes.CASEHandshake && d.trace != nil {
+		// One line per CASE attempt: full, resumed, fallback (a
+		// resumption offer answered by a full handshake) or the cause.
+		res := ev.Cause.String()
+		switch {
+		case ev.Outcome != nodes.PairingSucceeded:
+		case ev.Resumed:
+			res = "resumed"
+		case ev.ResumeOffered:
+			res = "fallback"
+		default:
+			res = "full"
+		}
+		d.trace.Event(now, n.Index(), "case", sim.Int("peer", int64(ev.Peer)), sim.Int("attempt", int64(ev.Attempt)), sim.Str("result", res))
+		return
+	}
 	if ev.Kind != nodes.PairingEnded {
 		return
 	}
-	if d.trace != nil && d.PASE != nil {
+	if d.trace != nil && (d.PASE != nil || d.CASE != nil) {
 		res := "paired"
 		if ev.Err != nil {
 			res = ev.Err.Error()

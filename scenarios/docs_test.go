@@ -55,6 +55,8 @@ func typeName(t reflect.Type, tag string) string {
 		return "selector (one node)"
 	case reflect.TypeFor[Parameters]():
 		return "name: value"
+	case reflect.TypeFor[SweepValues]():
+		return "values or ranges (string or list)"
 	}
 	if t.Kind() == reflect.Pointer {
 		return typeName(t.Elem(), tag)
@@ -133,7 +135,7 @@ func fieldReference(t *testing.T) string {
 			for ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			if reflect.PointerTo(ft).Implements(setterType) || ft == selectorsType || ft == parametersType {
+			if reflect.PointerTo(ft).Implements(setterType) || ft == selectorsType || ft == parametersType || ft == sweepValuesType {
 				continue
 			}
 			switch {

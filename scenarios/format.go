@@ -81,6 +81,9 @@ type Scenario struct {
 	// Figures to draw (reports/plot), besides the built-in ones: each
 	// answers a question of the scenario.
 	Plots []Plot `yaml:"plots"`
+	// The grid of parameter values mattersim sweep runs the scenario
+	// over, its repetitions and the conditions on its aggregate.
+	Sweep Sweep `yaml:"sweep"`
 
 	source string // file name, for errors and reports
 }
@@ -127,7 +130,7 @@ func (e *Establishment) setScalar(s scalar) error {
 // MarshalText writes the method's name.
 func (e Establishment) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
 
-// UnmarshalYAML reads pase or keys.
+// UnmarshalYAML reads pase, keys or case.
 func (e *Establishment) UnmarshalYAML(n ast.Node) error { return unmarshalScalar(n, e) }
 
 // JSONSchema describes the establishment methods.
@@ -135,7 +138,7 @@ func (Establishment) JSONSchema() *jsonschema.Schema {
 	return estEnum.schema("establishment method")
 }
 
-var estEnum = enum{"establishment method", []string{"pase", "keys"}}
+var estEnum = enum{"establishment method", []string{"pase", "keys", "case"}}
 
 // NetworkMode is how nodes put datagrams on the network (sim.Mode): the
 // zero value is NetworkNetstack.
@@ -280,7 +283,11 @@ type Limits struct {
 type EstablishmentConfig struct {
 	// pase (absent): a PASE handshake over the simulated network (spec
 	// 4.14.1), retried on failure; keys: sessions installed from seeded
-	// keys at time 0, no handshake (cheap for large networks).
+	// keys at time 0, no handshake (cheap for large networks); case: every
+	// node on one fabric of a test CA minted from the seed, sessions by
+	// CASE handshakes over the network (spec 4.14.2), resumed after a
+	// loss when both ends kept the resumption record. Concurrency,
+	// attempts, backoff and timeout apply to CASE too.
 	Method Establishment `yaml:"method"`
 	// PASE: handshakes one controller runs at once. Absent: 8.
 	Concurrency int `yaml:"concurrency" jsonschema:"minimum=1"`

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -92,11 +94,16 @@ type File struct {
 	errs    ErrorList // problems found while parsing parameters
 	pos     map[string]ast.Node
 	data    []byte // the file as given to Parse
+	digest  string
 }
 
 type param struct {
 	name, value string
 }
+
+// Digest returns "sha256:" and the hex SHA-256 of the file's bytes: two
+// files with one digest are the same scenario (sweep shards compare it).
+func (f *File) Digest() string { return f.digest }
 
 // Name returns the file name given to Parse.
 func (f *File) Name() string { return f.name }
@@ -121,7 +128,8 @@ func Parse(name string, data []byte) (*File, error) {
 	if err != nil {
 		return nil, ErrorList{syntaxError(name, data, err)}
 	}
-	f := &File{name: name, data: data}
+	sum := sha256.Sum256(data)
+	f := &File{name: name, data: data, digest: "sha256:" + hex.EncodeToString(sum[:])}
 	d := &decoder{file: name, pos: map[string]ast.Node{}}
 	var docs []*ast.DocumentNode
 	for _, doc := range tree.Docs {

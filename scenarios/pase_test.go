@@ -115,9 +115,9 @@ func TestPASEWrongPasscode(t *testing.T) {
 	require.Contains(t, b.String(), "3 devices: 2 paired, 1 given up; 3 attempts, 1 failed (wrong passcode 1,")
 }
 
-// Same seed, same run with PASE and with keys; the two methods differ.
+// Same seed, same run with PASE, with keys and with CASE; the methods differ.
 func TestEstablishDeterministic(t *testing.T) {
-	for _, e := range []Establishment{EstablishPASE, EstablishKeys} {
+	for _, e := range []Establishment{EstablishPASE, EstablishKeys, EstablishCASE} {
 		o := Options{Seed: 3, Nodes: 12, LossPercent: 10, Duration: 10 * time.Second, Establish: e}
 		var tr1, tr2 bytes.Buffer
 		o.Trace = &tr1
@@ -129,7 +129,9 @@ func TestEstablishDeterministic(t *testing.T) {
 		require.Equal(t, tr1.String(), tr2.String(), e.String())
 		s1.Wall, s2.Wall, s1.BuildWall, s2.BuildWall = 0, 0, 0, 0
 		require.Equal(t, s1, s2)
-		require.Equal(t, e == EstablishPASE, bytes.Contains(tr1.Bytes(), []byte(`"ev":"pairing"`)), e.String())
+		require.Equal(t, e != EstablishKeys, bytes.Contains(tr1.Bytes(), []byte(`"ev":"pairing"`)), e.String())
+		require.Equal(t, e == EstablishCASE, bytes.Contains(tr1.Bytes(), []byte(`"ev":"case"`)), e.String())
+		require.Equal(t, e == EstablishCASE, s1.CASE.Full == 11, e.String())
 		require.Equal(t, e == EstablishPASE, s1.Pairing.Succeeded == 11, e.String())
 	}
 }
@@ -199,12 +201,12 @@ func TestPASEHandshakeReplays(t *testing.T) {
 }
 
 func TestParseEstablishment(t *testing.T) {
-	for _, e := range []Establishment{EstablishPASE, EstablishKeys} {
+	for _, e := range []Establishment{EstablishPASE, EstablishKeys, EstablishCASE} {
 		got, err := ParseEstablishment(e.String())
 		require.NoError(t, err)
 		require.Equal(t, e, got)
 	}
-	_, err := ParseEstablishment("case")
+	_, err := ParseEstablishment("quic")
 	var oe *OptionError
 	require.True(t, errors.As(err, &oe))
 	_, err = Build(Options{Establish: 7})

@@ -229,6 +229,11 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 	switch s.Establishment.Method {
 	case EstablishKeys:
 		est = &nodes.InstallKeys{Keys: seeds.ChaCha8(sim.NoNode, "establish/keys")}
+	case EstablishCASE:
+		if d.CASE, err = caseEstablisher(s, seeds, N, ctrls, served); err != nil {
+			return nil, err
+		}
+		est = d.CASE
 	default:
 		p := s.Establishment.PASE()
 		p.Passcode = s.Nodes[groupOf[ctrls[0]]].PasscodeOrDefault()
@@ -425,6 +430,11 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 			devs[k] = d.Nodes[i]
 		}
 		if err := d.PASE.Precompute(devs, 0); err != nil {
+			return nil, fmt.Errorf("scenarios: %w", err)
+		}
+	}
+	if d.CASE != nil {
+		if err := d.CASE.Prepare(d.Nodes); err != nil {
 			return nil, fmt.Errorf("scenarios: %w", err)
 		}
 	}

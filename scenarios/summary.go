@@ -104,6 +104,7 @@ type Summary struct {
 	HasSubs   bool                 // the scenario has subscribe traffic (a subscriptions row)
 	Devices   nodes.ResponderStats // summed over devices
 	Pairing   nodes.PairingStats   // PASE only
+	CASE      nodes.CASEStats      // CASE only
 	Replays   Replays
 	// Unfinished is what did not finish; Unfinished.Total() == 0 for a run
 	// that did all its work.
@@ -162,6 +163,9 @@ func (d *Net) summary(wall time.Duration) Summary {
 	if d.PASE != nil {
 		s.Pairing = d.PASE.Stats()
 	}
+	if d.CASE != nil {
+		s.CASE = d.CASE.Stats()
+	}
 	in := s.Session.Injected
 	reached, dropped := d.Net.InjectedStats()
 	s.Replays = Replays{
@@ -184,6 +188,10 @@ func (d *Net) summary(wall time.Duration) Summary {
 		Pairings: get("pairings.unfinished"), Frames: get("network.in_flight"), Subs: get("subs.unfinished")}
 	if d.PASE != nil {
 		q, a, w := d.PASE.Pending()
+		s.Unfinished.PairingsNotStarted, s.Unfinished.PairingsInFlight, s.Unfinished.PairingsWaiting = uint64(q), uint64(a), uint64(w)
+	}
+	if d.CASE != nil {
+		q, a, w := d.CASE.Pending()
 		s.Unfinished.PairingsNotStarted, s.Unfinished.PairingsInFlight, s.Unfinished.PairingsWaiting = uint64(q), uint64(a), uint64(w)
 	}
 	return s
@@ -258,8 +266,11 @@ func (s Summary) WriteTable(w io.Writer) error {
 		fmt.Fprintf(&b, "  INTERRUPTED at virtual time %s: the figures describe the run so far\n", round(s.Virtual))
 	}
 	from := "installed keys"
-	if s.Establish == EstablishPASE {
+	switch s.Establish {
+	case EstablishPASE:
 		from = "PASE"
+	case EstablishCASE:
+		from = "CASE"
 	}
 	ctl := "1 controller"
 	if s.Controllers != 1 {
@@ -308,6 +319,24 @@ func (s Summary) WriteTable(w io.Writer) error {
 			g.Devices, g.Succeeded, g.GaveUp, g.Attempts, g.Failed, g.WrongPasscode, g.NoAck, g.TimedOut, g.Busy, g.OtherFailures)
 		if g.Succeeded > 0 {
 			row("pairing latency", "mean %s, max %s", round(g.LatencySum/time.Duration(g.Succeeded)), round(g.LatencyMax))
+		}
+	}
+	if s.Establish == EstablishCASE {
+		g := s.CASE
+		var causes []string
+		for _, c := range metrics.CASEFailures {
+			if v, _ := s.Metrics.Get("case.failures." + c); v > 0 {
+				causes = append(causes, fmt.Sprintf("%s %d", strings.ReplaceAll(c, "_", " "), uint64(v)))
+			}
+		}
+		failed := fmt.Sprintf("%d failed", g.Failed)
+		if len(causes) > 0 {
+			failed += " (" + strings.Join(causes, ", ") + ")"
+		}
+		row("CASE handshakes", "%d attempts: %d full, %d resumed (%d offered, %d fell back to full), %s; %d given up",
+			g.Attempts, g.Full, g.Resumed, g.ResumeOffered, g.Fallbacks, failed, g.GaveUp)
+		if n := g.Full + g.Resumed; n > 0 {
+			row("CASE handshake latency", "mean %s, max %s", round(g.LatencySum/time.Duration(n)), round(g.LatencyMax))
 		}
 	}
 	for k, kind := range []string{"reads", "invokes", "requests"} {
@@ -360,7 +389,7 @@ func (s Summary) WriteTable(w io.Writer) error {
 		row("unfinished", "0")
 	} else {
 		detail := fmt.Sprintf("pairings %d", u.Pairings)
-		if s.Establish == EstablishPASE && u.Pairings > 0 {
+		if (s.Establish == EstablishPASE || s.Establish == EstablishCASE) && u.Pairings > 0 {
 			detail += fmt.Sprintf(" (never started %d, in flight %d, waiting to retry %d)",
 				u.PairingsNotStarted, u.PairingsInFlight, u.PairingsWaiting)
 		}

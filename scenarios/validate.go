@@ -171,6 +171,7 @@ func check(s *Scenario, d *decoder) {
 	c.adversary()
 	c.assertions()
 	c.plots()
+	c.sweep()
 	if len(d.errs) == 0 && before == 0 {
 		c.budget()
 	}

@@ -51,7 +51,7 @@ var shorthands = []struct{ flag, param, usage string }{
 	{"duration", "duration", "shorthand for --set duration=`D`"},
 	{"interval", "interval", "shorthand for --set interval=`D`"},
 	{"loss", "loss", "shorthand for --set loss=`P` (a fraction 0.05 or a percentage 5%)"},
-	{"establish", "method", "shorthand for --set method=`M` (pase or keys)"},
+	{"establish", "method", "shorthand for --set method=`M` (pase, keys or case)"},
 }
 
 func newRunCommand() *cobra.Command {
@@ -209,6 +209,17 @@ func runScenario(cmd *cobra.Command, name string, o runOpts) (err error) {
 	done := make(chan struct{})
 	defer func() { signal.Stop(sigs); close(done) }()
 	hook := interruptHook
+	// A signal a test queued before the run is taken here, not by the
+	// goroutine below, which a loaded scheduler may start only after a
+	// short run has ended (a nil hook is never ready).
+	select {
+	case v := <-hook:
+		sig.Store(v)
+		signal.Stop(sigs)
+		stop.Store(true)
+		hook = nil
+	default:
+	}
 	go func() {
 		select {
 		case v := <-sigs:

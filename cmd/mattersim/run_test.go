@@ -103,7 +103,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"--interval", "1ns"}, "event budget"},
 		{[]string{"--seed", "-1"}, "--seed"},
 		{[]string{"a", "b"}, "at most one scenario"},
-		{[]string{"--establish", "case"}, "establishment.method"},
+		{[]string{"--establish", "quic"}, "establishment.method"},
 		{[]string{"--set", "nope=1"}, "no parameter nope"},
 		{[]string{"--set", "loss"}, "want name=value"},
 		{[]string{"--loss", "5%", "--set", "loss=1%"}, "both given"},

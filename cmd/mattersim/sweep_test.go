@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"mattersim/scenarios"
 )
 
 func TestSweepCommand(t *testing.T) {
@@ -25,7 +27,7 @@ func TestSweepCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sweep", "mrp-loss"}, "no --sweep"},
+		{[]string{"sweep", "sync-timeout"}, "no --sweep PARAM=V1,V2,... and no sweep.axes in files/sync-timeout.yaml"},
 		{[]string{"sweep", "mrp-loss", "--sweep", "loss"}, "want PARAM=V1,V2"},
 		{[]string{"sweep", "mrp-loss", "--sweep", "loss=5%", "--set", "loss=1%"}, "both swept and --set"},
 		{[]string{"sweep", "mrp-loss", "--sweep", "loss=5%", "--show", "no.such"}, "--show no.such: no such metric"},
@@ -37,4 +39,31 @@ func TestSweepCommand(t *testing.T) {
 		require.Equal(t, 2, code, "case %d: %s", i+1, stderr)
 		require.True(t, strings.Contains(stderr, tc.want), "case %d: %q", i+1, stderr)
 	}
+}
+
+// The scenario's sweep: block gives the axes, reps and aggregate
+// assertions; flags override them; a failing aggregate assertion fails
+// the sweep (exit 1) and names the points.
+func TestSweepFileBlock(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "sweep", "mrp-loss", "--ci", "--reps", "1", "--out", filepath.Join(dir, "a"))
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "mattersim sweep: mrp-loss, 4 points × 1 runs")
+	require.Contains(t, stdout, "point 3  loss=30%  (1 runs)")
+	require.Contains(t, stdout, "✓ read_latency.p99.mean <= 2s at loss=10%  holds at 1/1 points")
+	agg, err := os.ReadFile(filepath.Join(dir, "a", "aggregate.csv"))
+	require.NoError(t, err)
+	require.Equal(t, 6, strings.Count(string(agg), "\n"), string(agg)) // header, 4 points, 1 at loss=10%
+
+	sh, ok := scenarios.LookupShipped("mrp-loss")
+	require.True(t, ok)
+	strict := strings.Replace(string(sh.Data), "read_latency.p99.mean <= 2s at loss=10%", "read_latency.p99.mean <= 1ms at loss=10%", 1)
+	require.NotEqual(t, string(sh.Data), strict)
+	file := filepath.Join(dir, "strict.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(strict), 0o644))
+	code, stdout, stderr = runCLI(t, "sweep", file, "--ci", "--reps", "1", "--sweep", "loss=10%", "--out", filepath.Join(dir, "b"))
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, stdout, "1 points × 1 runs")
+	require.Contains(t, stdout, "✗ read_latency.p99.mean <= 1ms at loss=10% holds at 0/1 points; fails at loss=10% (")
+	require.Contains(t, stderr, "sweep: 1 aggregate checks failed (aggregate.csv)")
 }

@@ -86,35 +86,60 @@ func Seed(base uint64, label string, rep int) uint64 {
 
 // Config is a sweep.
 type Config struct {
-	File      *scenarios.File
-	Base      scenarios.Overrides // --set, --ci, --force; Seed replaces the file's base seed
-	Axes      []Axis
-	Reps      int // repetitions per point, at least 1
-	Workers   int // parallel runs, at least 1
+	File    *scenarios.File
+	Base    scenarios.Overrides // --set, --ci, --force; Seed replaces the file's base seed
+	Axes    []Axis
+	Reps    int   // repetitions per point, at least 1
+	Workers int   // parallel runs, at least 1
+	Shard   Shard // the slice of the runs to execute; the zero value is all of them
+	// Checks are the aggregate assertions, evaluated on the aggregate
+	// (Result.Checks; those whose at clause selects no point of the grid
+	// go to Result.Unchecked).
+	Checks  []scenarios.AggregateAssertion
+	Version string
+	// WriteRun, when set, is handed each run as soon as its JSON is made
+	// (from the worker's goroutine, so concurrently for different runs),
+	// and the run's JSON is then dropped from the Result: a sweep of many
+	// runs holds only their records.
+	WriteRun  func(r *Run) error
 	OnRunDone func(done, total int)
 }
 
-// Run is one finished run.
+// Run is one finished run: its metrics.json (JSON) and the record read
+// back from it, which is all the aggregate uses (the resolved scenario
+// and the collector are dropped once the JSON is written, so a sweep of
+// many runs holds only their reports).
 type Run struct {
 	Point, Rep int
 	Seed       uint64
-	Scenario   *scenarios.Scenario
-	Summary    scenarios.Summary
-	Verdicts   []scenarios.Verdict
+	JSON       []byte
+	Record     Record
 	Err        error
 }
 
-// Result is a finished sweep: every run, by (point, rep), and the
-// aggregate.
+// Dir names the run's directory under runs/: POINT-REP.
+func (r Run) Dir() string { return RunName(r.Point, r.Rep) }
+
+// RunName names run rep of point k: "k-rep", its directory under runs/.
+func RunName(point, rep int) string { return fmt.Sprintf("%d-%d", point, rep) }
+
+// Result is a finished sweep: the runs executed (every run of the grid,
+// or a shard's), by (point, rep), and for a whole grid the aggregate.
 type Result struct {
 	Axes   []Axis
 	Points []Point
 	Reps   int
-	Runs   []Run // len(Points)*Reps, point-major
-	Agg    []PointAgg
+	Runs   []Run      // the executed runs, point-major
+	Agg    []PointAgg // nil for a shard: merge aggregates
+	// Checks are the verdicts of the aggregate assertions, by assertion
+	// and then by point.
+	Checks []CheckVerdict
+	// Unchecked are the aggregate assertions whose at clause selects no
+	// point of this grid (--sweep replaced the file's axes).
+	Unchecked []scenarios.AggregateAssertion
 }
 
-// Execute runs the sweep.
+// Execute runs the sweep, or the runs of c.Shard.
 func Execute(c Config) (*Result, error) {
 	if c.Reps < 1 {
 		return nil, fmt.Errorf("sweep: reps %d: at least 1", c.Reps)
@@ -122,33 +147,37 @@ func Execute(c Config) (*Result, error) {
 	if c.Workers < 1 {
 		return nil, fmt.Errorf("sweep: workers %d: at least 1", c.Workers)
 	}
+	if err := c.Shard.check(); err != nil {
+		return nil, err
+	}
 	pts := Grid(c.Axes)
-	res := &Result{Axes: c.Axes, Points: pts, Reps: c.Reps, Runs: make([]Run, len(pts)*c.Reps)}
-	// Resolve every run's scenario first: a bad value fails the sweep
-	// before anything runs.
+	if n := len(pts) * c.Reps; n > MaxRuns {
+		return nil, fmt.Errorf("sweep: %d points × %d reps is more than %d runs", len(pts), c.Reps, MaxRuns)
+	}
+	res := &Result{Axes: c.Axes, Points: pts, Reps: c.Reps}
+	// Resolve every point first: a bad value fails the sweep (every shard
+	// alike) before anything runs. A run's scenario differs from its
+	// point's only in the seed; it is resolved when the run starts, so a
+	// large sweep does not hold every run's scenario at once.
+	ovs := make([]scenarios.Overrides, len(pts))
 	for k, p := range pts {
+		ov := c.Base
+		ov.Set = make(map[string]string, len(c.Base.Set)+len(p.Values))
+		for n, v := range c.Base.Set {
+			ov.Set[n] = v
+		}
+		for n, v := range p.Values {
+			ov.Set[n] = v
+		}
+		s0, err := c.File.Resolve(ov)
+		if err != nil {
+			return nil, fmt.Errorf("sweep: point %s: %w", p.Label(c.Axes), err)
+		}
+		ovs[k] = ov
 		for r := range c.Reps {
-			ov := c.Base
-			ov.Set = make(map[string]string, len(c.Base.Set)+len(p.Values))
-			for n, v := range c.Base.Set {
-				ov.Set[n] = v
+			if c.Shard.Owns(k*c.Reps + r) {
+				res.Runs = append(res.Runs, Run{Point: k, Rep: r, Seed: Seed(s0.Seed, p.Label(c.Axes), r)})
 			}
-			for n, v := range p.Values {
-				ov.Set[n] = v
-			}
-			base := uint64(0)
-			s0, err := c.File.Resolve(ov)
-			if err != nil {
-				return nil, fmt.Errorf("sweep: point %s: %w", p.Label(c.Axes), err)
-			}
-			base = s0.Seed
-			seed := Seed(base, p.Label(c.Axes), r)
-			ov.Seed = &seed
-			s, err := c.File.Resolve(ov)
-			if err != nil {
-				return nil, fmt.Errorf("sweep: point %s: %w", p.Label(c.Axes), err)
-			}
-			res.Runs[k*c.Reps+r] = Run{Point: k, Rep: r, Seed: seed, Scenario: s}
 		}
 	}
 	jobs := make(chan int)
@@ -161,7 +190,25 @@ func Execute(c Config) (*Result, error) {
 			defer wg.Done()
 			for i := range jobs {
 				run := &res.Runs[i]
-				run.Summary, run.Verdicts, run.Err = runOne(run.Scenario)
+				ov := ovs[run.Point]
+				ov.Seed = &run.Seed
+				sc, err := c.File.Resolve(ov)
+				var sum scenarios.Summary
+				var vs []scenarios.Verdict
+				if err == nil {
+					sum, vs, err = runOne(sc)
+				}
+				if err == nil {
+					run.JSON, err = runJSON(run, sc, sum, vs, c.Version)
+				}
+				if err == nil {
+					run.Record, err = ReadRecord(run.JSON)
+				}
+				if err == nil && c.WriteRun != nil {
+					err = c.WriteRun(run)
+					run.JSON = nil
+				}
+				run.Err = err
 				if c.OnRunDone != nil {
 					mu.Lock()
 					done++
@@ -182,7 +229,17 @@ func Execute(c Config) (*Result, error) {
 			return nil, fmt.Errorf("sweep: point %s rep %d: %w", pts[r.Point].Label(c.Axes), r.Rep, err)
 		}
 	}
-	res.Agg = aggregate(res)
+	if c.Shard.Whole() {
+		recs := make([]Record, len(res.Runs))
+		for i, r := range res.Runs {
+			recs[i] = r.Record
+		}
+		agg, err := Aggregate(c.Axes, c.Reps, recs, c.Checks)
+		if err != nil {
+			return nil, err
+		}
+		res.Agg, res.Checks, res.Unchecked = agg.Agg, agg.Checks, agg.Unchecked
+	}
 	return res, nil
 }
 
@@ -259,34 +316,71 @@ type AssertionAgg struct {
 	Held int
 }
 
-func aggregate(res *Result) []PointAgg {
-	out := make([]PointAgg, len(res.Points))
-	for k, p := range res.Points {
-		runs := res.Runs[k*res.Reps : (k+1)*res.Reps]
+// Aggregate builds the result of a whole grid from the records of its
+// runs, one per (point, rep), in point-major order: what sweep computes
+// after running, and what merge computes from the runs' metrics.json read
+// back, so the two write the same bytes.
+func Aggregate(axes []Axis, reps int, recs []Record, checks []scenarios.AggregateAssertion) (*Result, error) {
+	pts := Grid(axes)
+	if len(recs) != len(pts)*reps {
+		return nil, fmt.Errorf("sweep: %d runs for %d points × %d reps", len(recs), len(pts), reps)
+	}
+	res := &Result{Axes: axes, Points: pts, Reps: reps, Agg: make([]PointAgg, len(pts))}
+	for k, p := range pts {
+		runs := recs[k*reps : (k+1)*reps]
 		vals := map[string][]float64{}
 		for _, r := range runs {
-			for _, m := range r.Summary.Metrics.Metrics {
-				vals[m.Name] = append(vals[m.Name], m.Value)
+			for name, v := range r.Metrics {
+				vals[name] = append(vals[name], v)
 			}
 		}
 		agg := PointAgg{Point: p, Metrics: make(map[string]Interval, len(vals))}
 		for name, xs := range vals {
 			agg.Metrics[name] = clip(name, MeanCI(xs))
 		}
-		if len(runs) > 0 {
-			for ai, v := range runs[0].Verdicts {
-				held := 0
-				for _, r := range runs {
-					if r.Verdicts[ai].Holds {
-						held++
-					}
+		for ai, v := range runs[0].Assertions {
+			held := 0
+			for _, r := range runs {
+				if len(r.Assertions) != len(runs[0].Assertions) || r.Assertions[ai].Text != v.Text {
+					return nil, fmt.Errorf("sweep: point %d: runs disagree on the assertions", k)
 				}
-				agg.Assertions = append(agg.Assertions, AssertionAgg{Text: v.Assertion.Text, Held: held, Pass: Wilson(held, len(runs))})
+				if r.Assertions[ai].Holds {
+					held++
+				}
 			}
+			agg.Assertions = append(agg.Assertions, AssertionAgg{Text: v.Text, Held: held, Pass: Wilson(held, len(runs))})
 		}
-		out[k] = agg
+		res.Agg[k] = agg
 	}
-	return out
+	for _, a := range checks {
+		n := len(res.Checks)
+		for _, pa := range res.Agg {
+			if !a.Selects(pa.Point.Values) {
+				continue
+			}
+			iv, ok := pa.Metrics[a.Metric.Name]
+			if !ok {
+				return nil, fmt.Errorf("sweep: %s: point %d has no metric %s", a.Text, pa.Point.Index, a.Metric.Name)
+			}
+			obs := [...]float64{iv.Mean, iv.Low, iv.Hi}[a.Stat]
+			res.Checks = append(res.Checks, CheckVerdict{Assertion: a, Point: pa.Point.Index, Observed: obs, Holds: a.Holds(obs)})
+		}
+		if len(res.Checks) == n {
+			res.Unchecked = append(res.Unchecked, a)
+		}
+	}
+	return res, nil
+}
+
+// MaxRuns bounds the runs of one sweep.
+const MaxRuns = 1_000_000
+
+// CheckVerdict is an aggregate assertion checked at one point.
+type CheckVerdict struct {
+	Assertion scenarios.AggregateAssertion
+	Point     int
+	Observed  float64 // the statistic, in the metric's reporting unit
+	Holds     bool
 }
 
 // MetricNames returns the catalogue's names, sorted (the rows of the

@@ -81,3 +81,66 @@ func TestSweepBadValue(t *testing.T) {
 	_, err = Execute(Config{File: f, Reps: 1, Workers: 1, Axes: []Axis{{Param: "nosuch", Values: []string{"1"}}}})
 	require.Error(t, err)
 }
+
+// Aggregate from records alone (what merge reads back): means and
+// intervals per point, aggregate assertions per point they select, and
+// the ones whose at clause selects nothing listed apart.
+func TestAggregateChecks(t *testing.T) {
+	axes := []Axis{{Param: "loss", Values: []string{"0%", "10%"}}}
+	rec := func(loss string, ratio float64, holds bool) Record {
+		return Record{Parameters: map[string]string{"loss": loss}, Metrics: map[string]float64{"reads.answered_ratio": ratio},
+			Assertions: []RecordAssertion{{Text: "reads.answered_ratio >= 0.99", Holds: holds}}}
+	}
+	recs := []Record{rec("0%", 1, true), rec("0%", 0.98, false), rec("10%", 0.9, false), rec("10%", 0.9, false)}
+	var checks []scenarios.AggregateAssertion
+	for _, text := range []string{"reads.answered_ratio.mean >= 0.95", "reads.answered_ratio.ci_high <= 0.9 at loss=10%", "reads.answered_ratio.mean >= 0 at loss=5%"} {
+		a, err := scenarios.ParseAggregateAssertion(text)
+		require.NoError(t, err)
+		checks = append(checks, a)
+	}
+	res, err := Aggregate(axes, 2, recs, checks)
+	require.NoError(t, err)
+	require.InDelta(t, 0.99, res.Agg[0].Metrics["reads.answered_ratio"].Mean, 1e-12)
+	require.Equal(t, 1, res.Agg[0].Assertions[0].Held)
+	require.Equal(t, 0, res.Agg[1].Assertions[0].Held)
+	require.Len(t, res.Checks, 3)
+	require.Equal(t, []bool{true, false, true}, []bool{res.Checks[0].Holds, res.Checks[1].Holds, res.Checks[2].Holds})
+	require.InDelta(t, 0.9, res.Checks[2].Observed, 1e-12, "ci_high of two equal values is the value")
+	require.Equal(t, 1, res.ChecksFailed())
+	require.Len(t, res.Unchecked, 1)
+	var b bytes.Buffer
+	require.NoError(t, res.WriteChecks(&b))
+	require.Equal(t, "point,loss,assertion,observed,holds\n0,0%,reads.answered_ratio.mean >= 0.95,0.99,true\n"+
+		"1,10%,reads.answered_ratio.mean >= 0.95,0.9,false\n1,10%,reads.answered_ratio.ci_high <= 0.9 at loss=10%,0.9,true\n", b.String())
+	b.Reset()
+	require.NoError(t, res.WriteTable(&b, nil))
+	require.Contains(t, b.String(), "✗ reads.answered_ratio.mean >= 0.95        holds at 1/2 points; fails at loss=10% (0.9)")
+	require.Contains(t, b.String(), "- reads.answered_ratio.mean >= 0 at loss=5% not checked: no point of this grid is at loss=5%")
+
+	_, err = Aggregate(axes, 2, recs[:3], nil)
+	require.ErrorContains(t, err, "3 runs for 2 points × 2 reps")
+}
+
+// The shards' plans partition the grid, round-robin over the runs.
+func TestShardPlans(t *testing.T) {
+	p := Plan{Axes: []Axis{{Param: "a", Values: []string{"1", "2", "3"}}}, Reps: 2}
+	seen := map[string]int{}
+	for i := range 4 {
+		sp := NewPlan(p, Shard{Index: i, Count: 4})
+		for _, r := range sp.Runs {
+			seen[r]++
+		}
+		if i == 1 {
+			require.Equal(t, []string{"0-1", "2-1"}, sp.Runs)
+		}
+	}
+	require.Len(t, seen, 6)
+	for r, n := range seen {
+		require.Equal(t, 1, n, r)
+	}
+	require.Len(t, NewPlan(p, Shard{}).Runs, 6)
+	for _, bad := range []string{"4/4", "-1/2", "1", "a/b", "0/0"} {
+		_, err := ParseShard(bad)
+		require.Error(t, err, bad)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 func ff(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
@@ -71,6 +72,45 @@ func (r *Result) WriteAssertions(w io.Writer) error {
 	return cw.Error()
 }
 
+// WriteChecks writes aggregate.csv: one row per aggregate assertion and
+// point it applies at: the axis values, the assertion, the statistic's
+// value (in the metric's reporting unit: seconds for a duration) and
+// whether it holds.
+func (r *Result) WriteChecks(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	head := []string{"point"}
+	for _, a := range r.Axes {
+		head = append(head, a.Param)
+	}
+	head = append(head, "assertion", "observed", "holds")
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	for _, c := range r.Checks {
+		row := []string{strconv.Itoa(c.Point)}
+		for _, a := range r.Axes {
+			row = append(row, r.Points[c.Point].Values[a.Param])
+		}
+		row = append(row, c.Assertion.Text, ff(c.Observed), strconv.FormatBool(c.Holds))
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ChecksFailed returns how many (aggregate assertion, point) checks fail.
+func (r *Result) ChecksFailed() int {
+	n := 0
+	for _, c := range r.Checks {
+		if !c.Holds {
+			n++
+		}
+	}
+	return n
+}
+
 // WriteTable prints, per point, the assertions' pass counts and the
 // metrics named in show (mean [95% interval]).
 func (r *Result) WriteTable(w io.Writer, show []string) error {
@@ -89,5 +129,38 @@ func (r *Result) WriteTable(w io.Writer, show []string) error {
 			fmt.Fprintf(w, "  %s %-40s held %d/%d (pass rate 95%% CI [%.3f, %.3f])\n", mark, as.Text, as.Held, as.Pass.N, as.Pass.Low, as.Pass.Hi)
 		}
 	}
+	r.writeChecksTable(w)
 	return nil
+}
+
+// writeChecksTable prints each aggregate assertion with the points it
+// applies at, and the failing points with the statistic's value.
+func (r *Result) writeChecksTable(w io.Writer) {
+	if len(r.Checks) == 0 && len(r.Unchecked) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "aggregate")
+	for i := 0; i < len(r.Checks); {
+		a := r.Checks[i].Assertion
+		j := i
+		var fails []string
+		for ; j < len(r.Checks) && r.Checks[j].Assertion.Text == a.Text; j++ {
+			if c := r.Checks[j]; !c.Holds {
+				fails = append(fails, fmt.Sprintf("%s (%s)", r.Points[c.Point].Label(r.Axes), ff(c.Observed)))
+			}
+		}
+		mark := "✓"
+		if len(fails) > 0 {
+			mark = "✗"
+		}
+		fmt.Fprintf(w, "  %s %-40s holds at %d/%d points", mark, a.Text, j-i-len(fails), j-i)
+		if len(fails) > 0 {
+			fmt.Fprintf(w, "; fails at %s", strings.Join(fails, ", "))
+		}
+		fmt.Fprintln(w)
+		i = j
+	}
+	for _, a := range r.Unchecked {
+		fmt.Fprintf(w, "  - %-40s not checked: no point of this grid is at %s\n", a.Text, a.AtText())
+	}
 }

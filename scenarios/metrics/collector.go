@@ -24,11 +24,40 @@ type pairCounters struct {
 	latency                                                                            Hist
 }
 
+// caseCounters are the case.* counters.
+type caseCounters struct {
+	handshakes, established, full, resumed, offered, fallbacks, failed uint64
+	failures                                                           [numCASEFailures]uint64 // CASEFailures order
+	latency                                                            Hist
+}
+
+const numCASEFailures = 7
+
+// caseFailure maps a failed attempt's cause to its CASEFailures index.
+func caseFailure(c nodes.PairingCause) int {
+	switch c {
+	case nodes.CauseInvalidParameter:
+		return 0
+	case nodes.CauseNoSharedTrustRoots:
+		return 1
+	case nodes.CauseBusy:
+		return 2
+	case nodes.CauseTimedOut:
+		return 3
+	case nodes.CauseNoAck:
+		return 4
+	case nodes.CauseAborted:
+		return 5
+	}
+	return 6
+}
+
 // counters are everything that exists per node group (Desc.Grouped) and
 // overall.
 type counters struct {
 	ops  [len(nodesOpKinds)]opCounters
 	pair pairCounters
+	cas  caseCounters
 
 	sessOpened, sessClosed, sessEvicted, sessDefunct uint64
 	msgSent, msgDelivered, msgDuplicates             uint64
@@ -151,6 +180,7 @@ func NewCollector(groups []string, nodeGroups []int) (*Collector, error) {
 			cs.ops[k].latency = emptyHist()
 		}
 		cs.pair.latency = emptyHist()
+		cs.cas.latency = emptyHist()
 		cs.transmissions = emptyHist()
 		cs.subs.latency = emptyHist()
 	}
@@ -326,6 +356,11 @@ func (c *Collector) NodeEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent
 		if tgt != nil {
 			c.pairEvent(&tgt.pair, ev)
 		}
+	case nodes.CASEHandshake:
+		c.caseEvent(&c.tot.cas, ev)
+		if tgt != nil {
+			c.caseEvent(&tgt.cas, ev)
+		}
 	case nodes.NodeRebooted:
 		c.tot.rebooted++
 		if own != nil {
@@ -403,6 +438,29 @@ func (c *Collector) pairEvent(p *pairCounters, ev *nodes.NodeEvent) {
 		case nodes.PairingGaveUp:
 			p.gaveUp++
 		}
+	}
+}
+
+func (c *Collector) caseEvent(k *caseCounters, ev *nodes.NodeEvent) {
+	k.handshakes++
+	if ev.ResumeOffered {
+		k.offered++
+	}
+	if ev.Outcome != nodes.PairingSucceeded {
+		k.failed++
+		k.failures[caseFailure(ev.Cause)]++
+		return
+	}
+	k.established++
+	k.latency.Record(int64(ev.Latency))
+	switch {
+	case ev.Resumed:
+		k.resumed++
+	case ev.ResumeOffered:
+		k.full++
+		k.fallbacks++
+	default:
+		k.full++
 	}
 }
 

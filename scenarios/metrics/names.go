@@ -96,6 +96,30 @@ var GroupCounts = []struct{ Name, Help string }{
 	{"mcsp.rate_limited", "MsgCounterSyncReq dropped by the per-requester response interval (mcsp-rate-limited)"},
 }
 
+// CASEFailures are the causes of the case.failures.<cause> counters: the
+// StatusReport a handshake ended with (sent or received; spec 4.14.2,
+// session/casesess reportFor), or the local cause (nodes.PairingCause
+// names).
+var CASEFailures = []string{"invalid_parameter", "no_shared_trust_roots", "busy", "timed_out", "no_ack", "aborted", "other"}
+
+// CASECounts are the CASE handshake counts (nodes.CASE), from the
+// initiators' case-handshake node events.
+var CASECounts = func() []struct{ Name, Help string } {
+	out := []struct{ Name, Help string }{
+		{"case.handshakes", "CASE handshake attempts ended at the initiators (case-handshake)"},
+		{"case.established", "CASE handshakes that installed a session: full or resumed"},
+		{"case.full", "full CASE handshakes (Sigma1, Sigma2, Sigma3) that installed a session"},
+		{"case.resumptions", "resumed CASE sessions (Sigma1 with a resumption id answered by Sigma2_Resume, spec 4.14.2.5)"},
+		{"case.resume_offered", "CASE attempts whose Sigma1 offered a resumption"},
+		{"case.resume_fallbacks", "resumption offers the responder answered with a full handshake (record unknown)"},
+		{"case.failures", "CASE handshake attempts that failed, all causes"},
+	}
+	for _, c := range CASEFailures {
+		out = append(out, struct{ Name, Help string }{"case.failures." + c, "CASE attempts that failed: " + c})
+	}
+	return out
+}()
+
 var catalogue = build()
 
 func build() map[string]Desc {
@@ -144,6 +168,12 @@ func build() map[string]Desc {
 	}
 	add("pairings.success_ratio", Ratio, true, "pairings.succeeded / pairings.devices; 1 when no device")
 	dist("pairing_latency", Duration, true, "time from the first attempt to a paired device")
+
+	for _, c := range CASECounts {
+		add(c.Name, Count, true, c.Help)
+	}
+	add("case.resumption_ratio", Ratio, true, "case.resumptions / case.established: sessions that came from a resumption; 1 when none was established")
+	dist("case.handshake_latency", Duration, true, "CASE handshake latency at the initiator, Sigma1 sent to session installed (one attempt)")
 
 	for _, c := range []struct{ n, h string }{
 		{"sessions.opened", "sessions entered in session tables"},

@@ -119,6 +119,25 @@ func buildGetters() (map[string]getter, map[string]distGetter) {
 	})
 	dist("pairing_latency", Duration, func(s *counters) *Hist { return &s.pair.latency })
 
+	for name, f := range map[string]func(k *caseCounters) uint64{
+		"handshakes":       func(k *caseCounters) uint64 { return k.handshakes },
+		"established":      func(k *caseCounters) uint64 { return k.established },
+		"full":             func(k *caseCounters) uint64 { return k.full },
+		"resumptions":      func(k *caseCounters) uint64 { return k.resumed },
+		"resume_offered":   func(k *caseCounters) uint64 { return k.offered },
+		"resume_fallbacks": func(k *caseCounters) uint64 { return k.fallbacks },
+		"failures":         func(k *caseCounters) uint64 { return k.failed },
+	} {
+		cnt("case."+name, func(s *counters) uint64 { return f(&s.cas) })
+	}
+	for i, cause := range CASEFailures {
+		cnt("case.failures."+cause, func(s *counters) uint64 { return s.cas.failures[i] })
+	}
+	grp("case.resumption_ratio", func(_ *Collector, s *counters, _ int) float64 {
+		return ratio(s.cas.resumed, s.cas.established)
+	})
+	dist("case.handshake_latency", Duration, func(s *counters) *Hist { return &s.cas.latency })
+
 	for name, f := range map[string]func(s *counters) uint64{
 		"sessions.opened":     func(s *counters) uint64 { return s.sessOpened },
 		"sessions.closed":     func(s *counters) uint64 { return s.sessClosed },
