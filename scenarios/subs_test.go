@@ -50,8 +50,9 @@ func runSubs(t *testing.T, name string, set map[string]string) ([]byte, *Net, ma
 // or take the links' 2 ms ± 1 ms; a far light's subscription is lost
 // exactly max_interval + 13.265 s (im.LivenessTimeout with default MRP)
 // after the last report that reached the controller, inside the cut;
-// resubscription attempts fail during the cut, and each far light is
-// subscribed again after the heal.
+// the resubscription waits for the CASE session the cut keeps from being
+// set up again (any attempt that fails does so during the cut), and each
+// far light is subscribed again after the heal.
 func TestSubsPartitionTiming(t *testing.T) {
 	_, d, per := runSubs(t, "subs-partition", nil)
 	s := d.Scenario
