@@ -239,6 +239,9 @@ type Client struct {
 	started bool
 	stopped bool
 	stopAt  clock.Time
+	// notify, if set, hears of every target session established (ok) or
+	// establishment failed (the Subscriber beside it).
+	notify func(now clock.Time, t int, ok bool)
 }
 
 // Target session states.
@@ -382,6 +385,9 @@ func (c *Client) established(now clock.Time, ti int, p Pair, err error) {
 	}
 	if err != nil {
 		t.state = tUnconnected
+		if c.notify != nil {
+			defer c.notify(now, ti, false)
+		}
 		// A target that was running operations retries at its next due
 		// instant (strictly later: a synchronous failure must not spin).
 		for _, i := range t.slots {
@@ -402,6 +408,9 @@ func (c *Client) connected(now clock.Time, ti int, ref session.Ref) {
 	t.ref, t.state = ref, tConnected
 	c.bySess[ref] = ti
 	t.ever = true
+	if c.notify != nil {
+		defer c.notify(now, ti, true)
+	}
 	if !c.started || c.stopped {
 		return
 	}

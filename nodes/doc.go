@@ -41,6 +41,15 @@
 // Reader, the read-only controller that came first, is kept for older
 // tests; new code uses Client.
 //
+// Subscriptions (spec 8.5): Subscriber runs beside a Client
+// (Workloads{client, subscriber}) and keeps one im.SubscriptionClient per
+// (SubscribeOp, target) over the Client's sessions: liveness timeout,
+// resubscribe backoff with seeded jitter, the session set up again after
+// a liveness timeout (ReestablishCASE). Publisher, on a device's Responder
+// (Responder.Subs), drives im.SubscriptionEngine on its timers and makes
+// the device's local changes (Change), reported reliably over the
+// subscriber's session.
+//
 // # Node events
 //
 // Besides session events (OnEvent), a node emits NodeEvents (OnNodeEvent):

@@ -55,6 +55,27 @@ const (
 	// from Sigma1 to the end, ResumeOffered (Sigma1 offered a resumption),
 	// Resumed (ended by Sigma2_Resume).
 	CASEHandshake
+	// SubRequested: a Subscriber began a subscription attempt to Peer: its
+	// SubscribeRequest was sent, or waits for the target's session (OpIndex:
+	// its SubscribeOp; Count 1 when it resubscribes after a loss). Every
+	// attempt ends in SubEstablished or SubSetupFailed.
+	SubRequested
+	// SubEstablished: the SubscribeResponse arrived.
+	SubEstablished
+	// SubSetupFailed: a SubscribeRequest ended without a subscription
+	// (refused, MRP gave up, no answer within the timeout, no session; Err).
+	SubSetupFailed
+	// SubLost: an established subscription was lost (Err; Outcome TimedOut
+	// for a liveness timeout).
+	SubLost
+	// SubReport: a report with attribute data reached the subscriber
+	// (priming reports included).
+	SubReport
+	// SubKeepAlive: an empty report (keep-alive) reached the subscriber.
+	SubKeepAlive
+	// AttrChanged: an attribute of the device's data model changed (a
+	// local change or a command); subscriptions covering it will report it.
+	AttrChanged
 )
 
 var nodeEventNames = [...]string{
@@ -65,6 +86,8 @@ var nodeEventNames = [...]string{
 	PairingFailed: "pairing-failed", PairingEnded: "pairing-ended",
 	NodeRebooted: "rebooted", NodePoweredOff: "powered-off", NodePoweredOn: "powered-on",
 	GroupSent: "group-sent", CASEHandshake: "case-handshake",
+	SubRequested: "sub-requested", SubEstablished: "sub-established", SubSetupFailed: "sub-setup-failed",
+	SubLost: "sub-lost", SubReport: "sub-report", SubKeepAlive: "sub-keepalive", AttrChanged: "attr-changed",
 }
 
 func (k NodeEventKind) String() string {
@@ -233,6 +256,19 @@ type NodeEvent struct {
 	Boot int
 	// GroupSent: the destination group.
 	Group message.GroupID
+	// AttrChanged: the changed cluster instance and its new DataVersion;
+	// SubReport: every cluster instance the report carries, with the
+	// highest DataVersion reported for it. Valid only during the call.
+	Versions []ClusterVersion
+}
+
+// ClusterVersion is a cluster instance's DataVersion (spec 7.10.3): it
+// moves on every change, and a report carries it, so a report of version
+// v carries every change up to v.
+type ClusterVersion struct {
+	Endpoint    uint16
+	Cluster     uint32
+	DataVersion uint32
 }
 
 // NodeEventHook sees every NodeEvent of a node, in order. ev is valid only

@@ -79,6 +79,9 @@ func (s *ResponderStats) Add(o ResponderStats) {
 // UNSUPPORTED_ENDPOINT status). Not safe for concurrent use.
 type Responder struct {
 	Model *im.Node
+	// Subs, if set, serves subscriptions on Model and makes the device's
+	// local changes (Publisher).
+	Subs *Publisher
 
 	stats ResponderStats
 	srv   *im.Server
@@ -88,7 +91,19 @@ type Responder struct {
 var (
 	_ Workload     = (*Responder)(nil)
 	_ Unsoliciting = (*Responder)(nil)
+	_ Lifecycle    = (*Responder)(nil)
 )
+
+// server returns the im.Server of Model, made on first use.
+func (r *Responder) server() *im.Server {
+	if r.srv == nil {
+		if r.Model == nil {
+			r.Model = &im.Node{}
+		}
+		r.srv = im.NewServer(r.Model)
+	}
+	return r.srv
+}
 
 // Unsolicited registers what a device answers on its secure sessions:
 // Interaction Model requests and Sender messages (spec 4.10.5.2).
@@ -102,20 +117,50 @@ func (r *Responder) Unsolicited() []session.Unsolicited {
 // Stats returns the counters.
 func (r *Responder) Stats() ResponderStats { return r.stats }
 
-// Start does nothing: a responder only answers.
-func (r *Responder) Start(clock.Time, *Node) {}
+// Start starts Subs; otherwise a responder only answers.
+func (r *Responder) Start(now clock.Time, n *Node) {
+	if r.Subs != nil {
+		r.Subs.start(now, n, r.server())
+	}
+}
 
-// Stop does nothing: answers are always given.
-func (r *Responder) Stop(clock.Time, *Node) {}
+// Stop stops Subs' changes and keep-alives; answers are always given.
+func (r *Responder) Stop(clock.Time, *Node) {
+	if r.Subs != nil {
+		r.Subs.stop()
+	}
+}
 
-// HandleTimer does nothing.
-func (r *Responder) HandleTimer(clock.Time, *Node) {}
+// HandleTimer runs Subs' timers.
+func (r *Responder) HandleTimer(now clock.Time, n *Node) {
+	if r.Subs != nil {
+		r.Subs.handleTimer(now, n, r.server())
+	}
+}
 
-// Deadline returns clock.Never.
-func (r *Responder) Deadline() clock.Time { return clock.Never }
+// Deadline returns Subs' deadline, or clock.Never.
+func (r *Responder) Deadline() clock.Time {
+	if r.Subs != nil {
+		return r.Subs.deadline()
+	}
+	return clock.Never
+}
 
-// HandleEvent answers requests.
+// PowerOff (Lifecycle): Subs' subscriptions end with the core.
+func (r *Responder) PowerOff(clock.Time, *Node) {
+	if r.Subs != nil {
+		r.Subs.powerOff()
+	}
+}
+
+// Boot (Lifecycle): nothing to do; Subs gets a fresh engine on first use.
+func (r *Responder) Boot(clock.Time, *Node) {}
+
+// HandleEvent answers requests; Subs takes its subscriptions' messages.
 func (r *Responder) HandleEvent(now clock.Time, n *Node, ev *session.Event) {
+	if r.Subs != nil && r.Subs.handleEvent(now, n, ev, r.server()) {
+		return
+	}
 	if ev.Kind == session.EventGroupMessage {
 		r.group(ev)
 		return
@@ -135,14 +180,8 @@ func (r *Responder) HandleEvent(now clock.Time, n *Node, ev *session.Event) {
 		return
 	}
 	r.stats.Requests++
-	if r.srv == nil {
-		if r.Model == nil {
-			r.Model = &im.Node{}
-		}
-		r.srv = im.NewServer(r.Model)
-	}
 	m := n.Manager()
-	op, out, ok := r.srv.Handle(r.buf[:0], im.Opcode(ev.Opcode), ev.Payload)
+	op, out, ok := r.server().Handle(r.buf[:0], im.Opcode(ev.Opcode), ev.Payload)
 	r.buf = out
 	if ok {
 		err := m.Send(now, ev.Exchange, session.Message{
@@ -341,12 +380,6 @@ func (r *Responder) group(ev *session.Event) {
 		return
 	}
 	r.stats.GroupCommands++
-	if r.srv == nil {
-		if r.Model == nil {
-			r.Model = &im.Node{}
-		}
-		r.srv = im.NewServer(r.Model)
-	}
-	_, out, _ := r.srv.Handle(r.buf[:0], im.OpInvokeRequest, ev.Payload)
+	_, out, _ := r.server().Handle(r.buf[:0], im.OpInvokeRequest, ev.Payload)
 	r.buf = out
 }

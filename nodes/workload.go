@@ -49,7 +49,26 @@ type Workloads []Workload
 var (
 	_ Workload     = Workloads(nil)
 	_ Unsoliciting = Workloads(nil)
+	_ Lifecycle    = Workloads(nil)
 )
+
+// PowerOff passes the power-off to each workload that has a Lifecycle.
+func (ws Workloads) PowerOff(now clock.Time, n *Node) {
+	for _, w := range ws {
+		if l, ok := w.(Lifecycle); ok {
+			l.PowerOff(now, n)
+		}
+	}
+}
+
+// Boot passes the boot to each workload that has a Lifecycle.
+func (ws Workloads) Boot(now clock.Time, n *Node) {
+	for _, w := range ws {
+		if l, ok := w.(Lifecycle); ok {
+			l.Boot(now, n)
+		}
+	}
+}
 
 // Unsolicited returns the registrations of the workloads that make any.
 func (ws Workloads) Unsolicited() []session.Unsolicited {

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"math"
 	"strconv"
+	"time"
 )
 
 // EventBudget is the largest estimated cost, in simulator events, that
@@ -97,12 +98,40 @@ func Estimate(s *Scenario) EstimateResult {
 			continue
 		}
 		pairs := float64(s.selectCount(t.From, false)) * float64(s.selectCount(t.To, false))
+		if t.Op == OpSubscribe {
+			// A keep-alive every max_interval (the changes' reports are
+			// costed below).
+			k := pairs * (math.Ceil(float64(active)/float64(max(t.MaxInterval.D(), time.Second))) + 1)
+			ops += k
+			add(Cost{Events: k * eventsPerOperation, Path: "traffic[" + strconv.Itoa(i) + "].max_interval",
+				What: "traffic[" + strconv.Itoa(i) + "]: " + humanCount(k) + " subscription reports, " + humanCount(pairs) + " subscriptions with a keep-alive every " + t.MaxInterval.String() + " for " + Duration(active).String(),
+				Fix:  "raise max_interval, shorten the run or narrow from/to"})
+			continue
+		}
 		per := math.Ceil(float64(active) / float64(max(t.Interval.D(), 1)))
 		k := pairs * per
 		ops += k
 		add(Cost{Events: k * eventsPerOperation, Path: "traffic[" + strconv.Itoa(i) + "].interval",
 			What: "traffic[" + strconv.Itoa(i) + "]: " + humanCount(k) + " operations, " + humanCount(pairs) + " source-target pairs every " + t.Interval.String() + " for " + Duration(active).String(),
 			Fix:  "raise interval, shorten the traffic or narrow from/to"})
+	}
+	for i := range s.Changes {
+		ch := &s.Changes[i]
+		stop := ch.Stop
+		if stop == 0 {
+			stop = s.Duration
+		}
+		active := stop.D() - ch.Start.D()
+		if active <= 0 {
+			continue
+		}
+		// Each change is reported to its subscribers: a report, its
+		// StatusResponse and their acks.
+		k := float64(s.selectCount(ch.Devices, false)) * math.Ceil(float64(active)/float64(max(ch.Interval.D(), 1)))
+		ops += k
+		add(Cost{Events: k * eventsPerOperation, Path: "changes[" + strconv.Itoa(i) + "].interval",
+			What: "changes[" + strconv.Itoa(i) + "]: " + humanCount(k) + " attribute changes every " + ch.Interval.String() + " for " + Duration(active).String(),
+			Fix:  "raise interval, shorten the changes or narrow devices"})
 	}
 	reboots := 0.0
 	for i := range s.Events {

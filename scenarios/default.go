@@ -211,6 +211,9 @@ type Net struct {
 	// against the devices it serves (Scenario.Served).
 	Controllers []int
 	Clients     []*nodes.Client
+	// Subscribers are the controllers' subscription workloads, in
+	// controller order (only controllers with subscribe traffic have one).
+	Subscribers []*nodes.Subscriber
 	// Devices are the devices' node indexes; Responders[k] runs on
 	// Nodes[Devices[k]].
 	Devices    []int
@@ -335,6 +338,10 @@ func coreFactory(seeds sim.Seeds, i int, cfg session.Config) nodes.CoreFactory {
 // controllerEvent traces a controller's finished establishments (PASE)
 // and keeps the ones given up (EstablishErrors).
 func (d *Net) controllerEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent) {
+	if ev.Kind >= nodes.SubRequested && ev.Kind <= nodes.SubKeepAlive {
+		d.traceSub(now, n, ev)
+		return
+	}
 	if ev.Kind == nodes.CASEHandshake && d.trace != nil {
 		// One line per CASE attempt: full, resumed, fallback (a
 		// resumption offer answered by a full handshake) or the cause.

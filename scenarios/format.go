@@ -60,6 +60,9 @@ type Scenario struct {
 	Establishment EstablishmentConfig `yaml:"establishment"`
 	// Periodic operations from controllers to devices.
 	Traffic []Traffic `yaml:"traffic"`
+	// Local attribute changes on devices (a light switched at the wall),
+	// which subscriptions report.
+	Changes []Changes `yaml:"changes"`
 	// Groups of nodes that receive group messages (group-invoke traffic).
 	Groups []GroupDef `yaml:"groups"`
 	// Group reception and counter synchronization settings of every node.
@@ -319,9 +322,13 @@ const (
 	// OpGroupInvoke: an InvokeRequest sent to a group (spec 4.15, 8.8.2):
 	// every member applies it, none answers.
 	OpGroupInvoke
+	// OpSubscribe: a subscription (spec 8.5): a SubscribeRequest answered
+	// by priming reports and a SubscribeResponse, then reports of changes
+	// and keep-alives from the device, resubscribed when lost.
+	OpSubscribe
 )
 
-var opEnum = enum{"op", []string{"", "read", "invoke", "request", "group-invoke"}}
+var opEnum = enum{"op", []string{"", "read", "invoke", "request", "group-invoke", "subscribe"}}
 
 // Traffic is a periodic operation from a set of controllers to a set of
 // devices: each source runs it against each target every interval, over
@@ -337,12 +344,13 @@ type Traffic struct {
 	// Devices they run it against (every op but group-invoke, which goes
 	// to its group's members).
 	To Selectors `yaml:"to"`
-	// read, invoke, request or group-invoke.
+	// read, invoke, request, group-invoke or subscribe.
 	Op Op `yaml:"op" jsonschema:"required"`
 	// group-invoke: the group (groups[].name) the command goes to.
 	Group string `yaml:"group"`
-	// read: the attributes one ReadRequest asks for. Absent:
-	// 0/basic_information/vendor_name.
+	// read, subscribe: the attributes one ReadRequest (SubscribeRequest)
+	// asks for. Absent: 0/basic_information/vendor_name for read,
+	// 1/on_off/on_off for subscribe.
 	Attributes []AttributePath `yaml:"attributes"`
 	// invoke, group-invoke: the command sent (required for invoke; absent
 	// for group-invoke: 1/on_off/toggle), with no command fields (off, on
@@ -353,22 +361,35 @@ type Traffic struct {
 	Payload Size `yaml:"payload"`
 	// request: size of the response payload, 1B..1180B. Absent: 32B.
 	Response Size `yaml:"response"`
+	// subscribe: MinIntervalFloor, whole seconds: no report sooner than
+	// this after the previous one. Absent: 0s.
+	MinInterval Duration `yaml:"min_interval"`
+	// subscribe (required): MaxIntervalCeiling, whole seconds, 1s..65535s,
+	// not below min_interval: with nothing changed, the device sends an
+	// empty keep-alive report this long after the previous report; the
+	// controller declares the subscription lost when nothing came for
+	// max_interval plus the SDK's liveness margin (13.265s with default
+	// MRP parameters) and resubscribes.
+	MaxInterval Duration `yaml:"max_interval"`
 	// When the first operations fall due: each target's first one at a
-	// uniform offset in [start, start+interval), so targets do not fire in
-	// lockstep. Absent: 0.
+	// uniform offset in [start, start+interval) (subscribe: [start,
+	// start+max_interval), once the target has a session), so targets do
+	// not fire in lockstep. Absent: 0.
 	Start Duration `yaml:"start"`
 	// When operations stop starting (none starts at or after stop), at
-	// most duration. Absent: duration.
+	// most duration; not for subscribe (a subscription lasts the run).
+	// Absent: duration.
 	Stop Duration `yaml:"stop"`
-	// Period of the operation, per target; above 0.
-	Interval Duration `yaml:"interval" jsonschema:"required"`
+	// Period of the operation, per target; above 0. Required for every op
+	// but subscribe, which has none.
+	Interval Duration `yaml:"interval"`
 	// Each operation starts at its due instant (start + offset + k ×
 	// interval) plus a uniform delay in [0, jitter), drawn per operation:
 	// a duration (500ms) or a fraction of the interval (0.1 or 10%), less
 	// than the interval. The due instants stay on their grid. Absent: 0.
 	Jitter Jitter `yaml:"jitter"`
 	// How long an operation waits for its answer after the request was
-	// sent. Absent: 30s.
+	// sent (subscribe: for the SubscribeResponse). Absent: 30s.
 	Timeout Duration `yaml:"timeout"`
 }
 

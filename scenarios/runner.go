@@ -13,6 +13,7 @@ import (
 	"mattersim/nodes"
 	"mattersim/scenarios/metrics"
 	"mattersim/session"
+	"mattersim/session/mrp"
 	"mattersim/sim"
 	"mattersim/sim/adversary"
 )
@@ -272,8 +273,11 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 			sets[ti][k] = b
 		}
 	}
+	subscribed := make([]bool, N) // devices some subscription targets
+	var subscribers []*nodes.Subscriber
 	for c, ci := range ctrls {
 		var ops []nodes.Operation
+		var subOps []nodes.SubscribeOp
 		for ti := range s.Traffic {
 			if s.Traffic[ti].Op == OpGroupInvoke || !sets[ti][0][ci] {
 				continue
@@ -285,6 +289,17 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 				}
 			}
 			if len(targets) == 0 {
+				continue
+			}
+			if s.Traffic[ti].Op == OpSubscribe {
+				o := s.SubscribeOp(&s.Traffic[ti])
+				if len(targets) < len(served[c]) {
+					o.Targets = targets
+				}
+				for _, j := range targets {
+					subscribed[served[c][j]] = true
+				}
+				subOps = append(subOps, o)
 				continue
 			}
 			o := s.Operation(&s.Traffic[ti])
@@ -304,6 +319,21 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 			return nil, fmt.Errorf("scenarios: controller %d: %w", ci, err)
 		}
 		d.Clients = append(d.Clients, cl)
+		var sub *nodes.Subscriber
+		if len(subOps) > 0 {
+			mine := served[c]
+			sub = &nodes.Subscriber{Client: cl, Ops: subOps, Rand: seeds.Stream(ci, "workload/subscribe"),
+				Local:  s.Nodes[groupOf[ci]].Session.Intervals(),
+				PeerOf: func(t int) mrp.Intervals { return s.Nodes[groupOf[mine[t]]].Session.Intervals() }}
+			if err := sub.Validate(); err != nil {
+				return nil, fmt.Errorf("scenarios: controller %d: %w", ci, err)
+			}
+		}
+		subscribers = append(subscribers, sub)
+	}
+	changes, err := s.changePlan(N)
+	if err != nil {
+		return nil, err
 	}
 
 	cfgs := make([]session.Config, len(s.Nodes))
@@ -327,6 +357,10 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 		c, isCtrl := ctrlOrdinal[i]
 		if isCtrl {
 			w = d.Clients[c]
+			if sub := subscribers[c]; sub != nil {
+				w = nodes.Workloads{w, sub}
+				d.Subscribers = append(d.Subscribers, sub)
+			}
 			id = controllerNodeID(c)
 		} else {
 			var model = nodes.BasicModel(i)
@@ -334,6 +368,12 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 				model = nodes.DeviceModel(i)
 			}
 			r := &nodes.Responder{Model: model}
+			if subscribed[i] || len(changes[i]) > 0 {
+				r.Subs = &nodes.Publisher{Changes: changes[i], Rand: seeds.Stream(i, "workload/changes")}
+				if err := r.Subs.Validate(); err != nil {
+					return nil, fmt.Errorf("scenarios: node %d: %w", i, err)
+				}
+			}
 			d.Responders = append(d.Responders, r)
 			d.Devices = append(d.Devices, i)
 			w = r

@@ -62,11 +62,14 @@ type Unfinished struct {
 	Pairings, PairingsNotStarted, PairingsInFlight, PairingsWaiting uint64
 	// Frames still queued in the switch (genuine traffic).
 	Frames uint64
+	// Subs: SubscribeRequests in flight plus subscribed devices with a
+	// change not yet reported (subs.unfinished).
+	Subs uint64
 }
 
 // Total returns every unit of unfinished work: the metric "unfinished".
 func (u Unfinished) Total() uint64 {
-	return u.Reads + u.Invokes + u.Requests + u.Pairings + u.Frames
+	return u.Reads + u.Invokes + u.Requests + u.Pairings + u.Frames + u.Subs
 }
 
 // Summary is the result of a run. A plain value.
@@ -98,6 +101,7 @@ type Summary struct {
 	Ops       [3]nodes.OpStats     // reads, invokes, requests (nodes.OpKinds order)
 	Traffic   [3]bool              // which kinds the scenario's traffic has
 	HasGroups bool                 // the scenario defines groups (a group messaging row)
+	HasSubs   bool                 // the scenario has subscribe traffic (a subscriptions row)
 	Devices   nodes.ResponderStats // summed over devices
 	Pairing   nodes.PairingStats   // PASE only
 	CASE      nodes.CASEStats      // CASE only
@@ -141,6 +145,9 @@ func (d *Net) summary(wall time.Duration) Summary {
 		}
 	}
 	s.HasGroups = len(sc.Groups) > 0
+	for i := range sc.Traffic {
+		s.HasSubs = s.HasSubs || sc.Traffic[i].Op == OpSubscribe
+	}
 	for _, c := range d.Clients {
 		for k, kind := range nodes.OpKinds() {
 			s.Ops[k].Add(c.Stats(kind))
@@ -178,7 +185,7 @@ func (d *Net) summary(wall time.Duration) Summary {
 	}
 	get := func(name string) uint64 { v, _ := s.Metrics.Get(name); return uint64(v) }
 	s.Unfinished = Unfinished{Reads: get("reads.unfinished"), Invokes: get("invokes.unfinished"), Requests: get("requests.unfinished"),
-		Pairings: get("pairings.unfinished"), Frames: get("network.in_flight")}
+		Pairings: get("pairings.unfinished"), Frames: get("network.in_flight"), Subs: get("subs.unfinished")}
 	if d.PASE != nil {
 		q, a, w := d.PASE.Pending()
 		s.Unfinished.PairingsNotStarted, s.Unfinished.PairingsInFlight, s.Unfinished.PairingsWaiting = uint64(q), uint64(a), uint64(w)
@@ -363,6 +370,20 @@ func (s Summary) WriteTable(w io.Writer) error {
 				n, get("mcsp.synced"), get("mcsp.timeouts"), get("mcsp.requests"), get("mcsp.responded"), lat)
 		}
 	}
+	if s.HasSubs {
+		get := func(name string) uint64 { v, _ := s.Metrics.Get(name); return uint64(v) }
+		row("subscriptions", "%d requested: %d established, %d setup failed; %d reports, %d keep-alives; %d liveness failures, %d resubscribes",
+			get("subs.requested"), get("subs.established"), get("subs.setup_failed"), get("subs.reports"), get("subs.keepalives"),
+			get("subs.liveness_failures"), get("subs.resubscribes"))
+		if n := get("subs.report_latency.count"); n > 0 {
+			dur := func(name string) time.Duration {
+				v, _ := s.Metrics.Get(name)
+				return round(time.Duration(v * float64(time.Second)))
+			}
+			row("report latency", "%d reports of changes: p50 %s, p99 %s, max %s (oldest change carried to report received)", n,
+				dur("subs.report_latency.p50"), dur("subs.report_latency.p99"), dur("subs.report_latency.max"))
+		}
+	}
 	u := s.Unfinished
 	if u.Total() == 0 {
 		row("unfinished", "0")
@@ -378,6 +399,9 @@ func (s Summary) WriteTable(w io.Writer) error {
 		}
 		if u.Requests > 0 {
 			ops += fmt.Sprintf(", requests in flight %d", u.Requests)
+		}
+		if u.Subs > 0 {
+			ops += fmt.Sprintf(", subscriptions %d (setups in flight, changes not yet reported)", u.Subs)
 		}
 		why := fmt.Sprintf("the run hit its %s drain limit", s.Drain)
 		if s.Interrupted {

@@ -164,6 +164,7 @@ func check(s *Scenario, d *decoder) {
 	c.establishment()
 	c.groups()
 	c.traffic(roles)
+	c.changes(roles)
 	c.faults()
 	c.partitions()
 	c.events()
@@ -446,6 +447,11 @@ func (c *checker) traffic(roles []Role) {
 			if c.written(p + "." + field) {
 				c.errf(p+"."+field, "%s applies to op %s only (this is %s)", field, op, t.Op)
 			}
+		}
+		if t.Op == OpSubscribe {
+			c.subscribe(p, t, models)
+		} else {
+			c.notSubscribe(p, t)
 		}
 		switch t.Op {
 		case OpRead:

@@ -67,6 +67,8 @@ type counters struct {
 	group                                            map[string]uint64 // GroupCounts by name
 	syncLatency                                      Hist
 
+	subs subCounters
+
 	nodes, rebooted, poweredOff uint64
 	// Genuine frame copies to this group's nodes queued by the switch,
 	// and how they ended (for unfinished: still queued at the end).
@@ -118,7 +120,9 @@ type replayClasses [nodes.InjQueued + 1]uint64
 // Make one with NewCollector, Attach every node and Observe the network
 // before the run starts (pairings are queued at build time), call Finish
 // when the run ends, then read Value or Snapshot. Recording an event
-// allocates nothing. Not safe for concurrent use: every method runs on the
+// allocates nothing, but for subscriptions: the first report of each
+// subscribed cluster, and a device's list of unreported changes growing to
+// its peak (subs.go). Not safe for concurrent use: every method runs on the
 // simulator's goroutine.
 type Collector struct {
 	groups    []string
@@ -132,6 +136,7 @@ type Collector struct {
 	vtime    clock.Time
 	finished bool
 	tr       tracker // Track: metrics sampled over time (series.go)
+	sub      subState
 }
 
 var _ sim.NetObserver = (*Collector)(nil)
@@ -177,7 +182,9 @@ func NewCollector(groups []string, nodeGroups []int) (*Collector, error) {
 		cs.pair.latency = emptyHist()
 		cs.cas.latency = emptyHist()
 		cs.transmissions = emptyHist()
+		cs.subs.latency = emptyHist()
 	}
+	c.sub.init(len(nodeGroups))
 	return c, nil
 }
 
@@ -364,6 +371,9 @@ func (c *Collector) NodeEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent
 		if own != nil {
 			own.poweredOff++
 		}
+	case nodes.SubRequested, nodes.SubEstablished, nodes.SubSetupFailed, nodes.SubLost,
+		nodes.SubReport, nodes.SubKeepAlive, nodes.AttrChanged:
+		c.subEvent(now, n, ev, own, tgt)
 	case nodes.GroupSent:
 		name := "group.sent"
 		if ev.Err != nil {

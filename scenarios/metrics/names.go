@@ -235,10 +235,16 @@ func build() map[string]Desc {
 	} {
 		add("replays."+c.n, Count, false, c.h)
 	}
+	for _, c := range SubsCounts {
+		add(c.Name, Count, true, c.Help)
+	}
+	add("subs.unfinished", Count, true, "subscription attempts neither established nor failed when the run ended, plus changes to subscribed clusters not yet reported")
+	dist("subs.report_latency", Duration, true, "per report with data that carries changes (by DataVersion): time from the oldest change it carries to its arrival at the subscriber")
+
 	add("nodes.total", Count, true, "nodes in the run")
 	add("nodes.rebooted", Count, true, "node reboots")
 	add("nodes.powered_off", Count, true, "node power-offs")
-	add("unfinished", Count, true, "every unit of work that did not finish: operations and pairings in flight or never started, sends still queued")
+	add("unfinished", Count, true, "every unit of work that did not finish: operations, pairings and subscription setups in flight or never started, changes not yet reported, sends still queued")
 	add("run.events", Count, false, "simulator events processed")
 	add("run.virtual_time", Duration, false, "virtual time when the run ended")
 	return m

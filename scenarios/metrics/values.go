@@ -169,11 +169,22 @@ func buildGetters() (map[string]getter, map[string]distGetter) {
 			cnt("window."+pn+"."+vn, func(s *counters) uint64 { return s.window[p][v] })
 		}
 	}
+	for _, sc := range SubsCounts {
+		f := map[string]func(s *subCounters) uint64{
+			"subs.requested": func(s *subCounters) uint64 { return s.requested }, "subs.established": func(s *subCounters) uint64 { return s.established },
+			"subs.setup_failed": func(s *subCounters) uint64 { return s.setupFailed }, "subs.reports": func(s *subCounters) uint64 { return s.reports },
+			"subs.keepalives": func(s *subCounters) uint64 { return s.keepalives }, "subs.liveness_failures": func(s *subCounters) uint64 { return s.liveness },
+			"subs.resubscribes": func(s *subCounters) uint64 { return s.resubscribes }, "subs.changes": func(s *subCounters) uint64 { return s.changes },
+		}[sc.Name]
+		cnt(sc.Name, func(s *counters) uint64 { return f(&s.subs) })
+	}
+	grp("subs.unfinished", func(c *Collector, s *counters, g int) float64 { return u(c.unfinishedSubs(s, g)) })
+	dist("subs.report_latency", Duration, func(s *counters) *Hist { return &s.subs.latency })
 	grp("unfinished", func(c *Collector, s *counters, g int) float64 {
 		if g < 0 {
-			return u(s.unfinished(c.net.inFlight()))
+			return u(s.unfinished(c.net.inFlight()) + c.unfinishedSubs(s, g))
 		}
-		return u(s.unfinished(s.queued - s.delivered - s.deliveryDrops))
+		return u(s.unfinished(s.queued-s.delivered-s.deliveryDrops) + c.unfinishedSubs(s, g))
 	})
 
 	netf := func(name string, f func(fl *flow) uint64) {
