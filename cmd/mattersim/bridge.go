@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"mattersim/scenarios"
+	"mattersim/sim"
+	"mattersim/sim/bridge"
+)
+
+func init() { subcommands = append(subcommands, newBridgeCommand) }
+
+//go:embed bridge_default.yaml
+var bridgeDefaultScenario []byte
+
+type bridgeOpts struct {
+	tap     string
+	create  bool
+	dur     time.Duration
+	trace   string
+	pcap    string
+	set     []string
+	network string
+}
+
+func newBridgeCommand() *cobra.Command {
+	var o bridgeOpts
+	c := &cobra.Command{
+		Use:   "bridge --tap NAME [--create] [SCENARIO]",
+		Short: "Attach the virtual network to a Linux TAP interface and run it in real time",
+		Long: `bridge builds the scenario's virtual network (default: one virtual controller
+and one virtual device, parameters devices and loss) and attaches its switch
+to the TAP interface --tap as one more port (the built-in network's
+controller is powered off: a device serves one pairing at a time, so its
+device is left to real controllers), so real controllers and devices
+on that link talk to the virtual nodes. The engine runs in real time: the
+virtual clock follows the wall clock, and what arrives on the TAP is the only
+input not fixed by the seed (the trace says so). The bridge answers IPv6
+neighbour solicitations for the virtual nodes' addresses (fd00:6d73:696d::N
+and fe80::N, N = node index + 1) and learns the real side's addresses; the
+scenario's faults, partitions and adversary apply to bridged frames in both
+directions, and the trace and capture show them.
+
+--create creates the TAP (it must not exist), sets its MTU to 1280 and
+brings it up; it disappears when bridge exits. Without --create the TAP
+must exist (ip tuntap add dev NAME mode tap). Both need CAP_NET_ADMIN.
+bridge runs until SIGINT or SIGTERM, or for --for.
+
+Exit status: 0 on a clean stop; 1 when the bridge cannot run (no
+CAP_NET_ADMIN, TAP missing or taken); 2 for bad flags or scenario.`,
+		Example: `  mattersim bridge --tap mtr0 --create
+  mattersim bridge --tap mtr0 --create --set loss=20% --trace trace.jsonl`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBridge(cmd, args, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.tap, "tap", "", "TAP interface name (required)")
+	f.BoolVar(&o.create, "create", false, "create the TAP (removed on exit)")
+	f.DurationVar(&o.dur, "for", 0, "stop after this wall time (0: run until SIGINT or SIGTERM)")
+	f.StringVar(&o.trace, "trace", "", "write the JSON-lines trace to this file")
+	f.StringVar(&o.pcap, "pcap", "", "write a capture of every switch frame to this file")
+	f.StringArrayVar(&o.set, "set", nil, "override a scenario parameter: name=value (repeatable)")
+	f.StringVar(&o.network, "network", "", "network mode: netstack or direct (default: the scenario's)")
+	return c
+}
+
+func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
+	stdout := cmd.OutOrStdout()
+	if o.tap == "" {
+		return badInput("bridge: --tap NAME is required")
+	}
+	set, err := scenarios.ParseSet(o.set)
+	if err != nil {
+		return badInput("bridge: %v", err)
+	}
+	ov := scenarios.Overrides{Set: set}
+	if ov.Network, err = networkFlag(cmd, "bridge", o.network); err != nil {
+		return err
+	}
+	var s *scenarios.Scenario
+	if len(args) == 1 {
+		s, err = scenarios.Open(args[0], ov)
+	} else {
+		s, err = scenarios.LoadBytes("bridge", bridgeDefaultScenario, ov)
+	}
+	if err != nil {
+		return scenarioError(err)
+	}
+
+	tap, err := bridge.OpenTap(o.tap, o.create, sim.DefaultMTU)
+	if err != nil {
+		return exitCodeError{1, err}
+	}
+	defer tap.Close()
+
+	var rc scenarios.RunConfig
+	var closers []func() error
+	defer func() {
+		for _, c := range closers {
+			if cerr := c(); cerr != nil && err == nil {
+				err = fmt.Errorf("bridge: %w", cerr)
+			}
+		}
+	}()
+	var trw *bufio.Writer
+	if o.trace != "" {
+		f, cerr := os.Create(o.trace)
+		if cerr != nil {
+			return badInput("bridge: %v", cerr)
+		}
+		closers = append(closers, f.Close)
+		trw = bufio.NewWriter(f)
+		rc.Trace = trw
+	}
+	d, err := scenarios.NewNet(s, rc)
+	if err != nil {
+		return fmt.Errorf("bridge: %s: %w", s.Source(), err)
+	}
+	e := d.Engine
+	var pcap *sim.Pcap
+	var pw *bufio.Writer
+	if o.pcap != "" {
+		f, cerr := os.Create(o.pcap)
+		if cerr != nil {
+			return badInput("bridge: %v", cerr)
+		}
+		closers = append([]func() error{f.Close}, closers...)
+		pw = bufio.NewWriter(f)
+		if pcap, err = sim.NewPcap(pw); err != nil {
+			return fmt.Errorf("bridge: pcap: %w", err)
+		}
+		d.Net.SetPcap(pcap)
+	}
+	br, err := bridge.New(d.Net, tap, o.tap)
+	if err != nil {
+		return fmt.Errorf("bridge: %w", err)
+	}
+	fmt.Fprintf(stdout, "bridge: %s attached as switch port %d (MAC %s), %s network, real time\n",
+		o.tap, br.Port(), br.MAC(), s.Network.Sim())
+	ctrl := map[int]bool{}
+	for _, c := range d.Controllers {
+		ctrl[c] = true
+	}
+	for i := range br.Port() {
+		role := "device"
+		if ctrl[i] {
+			role = "controller"
+		}
+		if len(args) == 0 && ctrl[i] {
+			role += " (powered off)"
+		}
+		fmt.Fprintf(stdout, "node %d %s: [%s]:%d fe80::%x%%%s\n", i, role, sim.Addr(i), sim.MatterPort, i+1, o.tap)
+	}
+	fmt.Fprintln(stdout, "ready")
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for i, nd := range d.Nodes {
+		if len(args) == 0 && ctrl[i] {
+			// The built-in network leaves its device to real controllers.
+			if err := nd.PowerOff(e.Now()); err != nil {
+				return fmt.Errorf("bridge: %w", err)
+			}
+			continue
+		}
+		nd.Start(e.Now())
+	}
+	runErr := br.Run(ctx, o.dur)
+	for i, nd := range d.Nodes {
+		if len(args) == 0 && ctrl[i] {
+			continue
+		}
+		nd.Stop(e.Now())
+	}
+	st := br.Stats()
+	fmt.Fprintf(stdout, "bridge: stopped at %s: %d frames in, %d out, %d neighbour solicitations answered, %d neighbours learned\n",
+		time.Duration(e.Now()), st.FramesIn, st.FramesOut, st.NDAnswered, st.Neighbours)
+	if tr := e.Trace(); tr != nil {
+		if ferr := tr.Flush(); ferr != nil && runErr == nil {
+			runErr = ferr
+		}
+		if ferr := trw.Flush(); ferr != nil && runErr == nil {
+			runErr = ferr
+		}
+	}
+	if pw != nil {
+		if ferr := pw.Flush(); ferr != nil && runErr == nil {
+			runErr = ferr
+		}
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return fmt.Errorf("bridge: %w", runErr)
+	}
+	return nil
+}
+
+var _ io.Writer = (*bufio.Writer)(nil)
