@@ -6,7 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,7 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mattersim/nodes/dnssd"
 	"mattersim/scenarios"
+	"mattersim/session/mrp"
 	"mattersim/sim"
 	"mattersim/sim/bridge"
 )
@@ -32,6 +34,9 @@ type bridgeOpts struct {
 	pcap    string
 	set     []string
 	network string
+	// discriminator is the first virtual device's; device k has
+	// discriminator + k.
+	discriminator uint16
 }
 
 func newBridgeCommand() *cobra.Command {
@@ -73,6 +78,7 @@ CAP_NET_ADMIN, TAP missing or taken); 2 for bad flags or scenario.`,
 	f.StringVar(&o.trace, "trace", "", "write the JSON-lines trace to this file")
 	f.StringVar(&o.pcap, "pcap", "", "write a capture of every switch frame to this file")
 	f.StringArrayVar(&o.set, "set", nil, "override a scenario parameter: name=value (repeatable)")
+	f.Uint16Var(&o.discriminator, "discriminator", 3840, "the first device's discriminator (device k: this + k), advertised over mDNS")
 	f.StringVar(&o.network, "network", "", "network mode: netstack or direct (default: the scenario's)")
 	return c
 }
@@ -148,6 +154,10 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
+	ads, err := advertiseDevices(d, s, o.discriminator)
+	if err != nil {
+		return fmt.Errorf("bridge: %w", err)
+	}
 	fmt.Fprintf(stdout, "bridge: %s attached as switch port %d (MAC %s), %s network, real time\n",
 		o.tap, br.Port(), br.MAC(), s.Network.Sim())
 	ctrl := map[int]bool{}
@@ -162,7 +172,11 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 		if len(args) == 0 && ctrl[i] {
 			role += " (powered off)"
 		}
-		fmt.Fprintf(stdout, "node %d %s: [%s]:%d fe80::%x%%%s\n", i, role, sim.Addr(i), sim.MatterPort, i+1, o.tap)
+		extra := ""
+		if ad, ok := ads[i]; ok {
+			extra = fmt.Sprintf(" discriminator %d passcode %d mdns %s", ad.disc, ad.passcode, ad.instance)
+		}
+		fmt.Fprintf(stdout, "node %d %s: [%s]:%d fe80::%x%%%s%s\n", i, role, sim.Addr(i), sim.MatterPort, i+1, o.tap, extra)
 	}
 	fmt.Fprintln(stdout, "ready")
 
@@ -177,6 +191,9 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 			continue
 		}
 		nd.Start(e.Now())
+	}
+	for _, ad := range ads {
+		ad.r.Start(e.Now())
 	}
 	runErr := br.Run(ctx, o.dur)
 	for i, nd := range d.Nodes {
@@ -207,4 +224,56 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	return nil
 }
 
-var _ io.Writer = (*bufio.Writer)(nil)
+// deviceAd is one virtual device's mDNS responder.
+type deviceAd struct {
+	r        *dnssd.Responder
+	disc     uint16
+	passcode uint32
+	instance string
+}
+
+// advertiseDevices gives every virtual device of d an mDNS responder on
+// port 5353 (joined to ff02::fb) advertising _matterc._udp with its
+// discriminator, the test vendor and product (0xFFF1, 0x8000) and the MRP
+// intervals its sessions advertise (spec 4.3.1). The instance name is drawn
+// from the device's seeded stream "dnssd/instance".
+func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16) (map[int]*deviceAd, error) {
+	ads := make(map[int]*deviceAd, len(d.Devices))
+	for k, i := range d.Devices {
+		g := s.GroupOf(i)
+		iv := s.Nodes[g].Session.Intervals()
+		mrpv := dnssd.MRP{Idle: iv.Idle, Active: iv.Active, ActiveThreshold: iv.ActiveThreshold}
+		if mrpv.Idle == 0 {
+			mrpv.Idle = mrp.DefaultIdleInterval
+		}
+		if mrpv.Active == 0 {
+			mrpv.Active = mrp.DefaultActiveInterval
+		}
+		if mrpv.ActiveThreshold == 0 {
+			mrpv.ActiveThreshold = mrp.DefaultActiveThreshold
+		}
+		sn := d.Net.Node(i)
+		c := dnssd.Commissionable{
+			Instance:      fmt.Sprintf("%016X", sn.Rand("dnssd/instance").Uint64()),
+			Discriminator: (first + uint16(k)) & 0xFFF,
+			VendorID:      0xFFF1,
+			ProductID:     0x8000,
+			DeviceName:    "mattersim " + s.Nodes[g].Name,
+			Mode:          1,
+			PairingHint:   33, // power cycle, device manual (spec 5.1.7.1 bits 0 and 5)
+			MRP:           mrpv,
+		}
+		h := dnssd.Host{Name: fmt.Sprintf("MTRSIM%010X", i+1), Port: sim.MatterPort, Addrs: []netip.Addr{sn.Addr(), sn.LinkLocal()}}
+		r := dnssd.NewResponder(c.Records(h))
+		sock, err := sn.Bind(dnssd.Port, r)
+		if err != nil {
+			return nil, err
+		}
+		if err := sn.JoinGroup(dnssd.Group); err != nil {
+			return nil, err
+		}
+		r.Attach(sock)
+		ads[i] = &deviceAd{r: r, disc: c.Discriminator, passcode: s.Nodes[g].PasscodeOrDefault(), instance: c.Instance}
+	}
+	return ads, nil
+}
