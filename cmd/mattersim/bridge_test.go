@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,8 +51,9 @@ func buildMattersim(t *testing.T) string {
 
 // startBridge runs mattersim bridge in ns until it prints ready, then
 // gives the TAP the real side's address. It returns the command (stopped by
-// the returned function, with SIGTERM) and its stdout so far.
-func startBridge(t *testing.T, ns *netns.NS, bin string, args ...string) (stop func() string) {
+// the returned function, with the signal it is given: the bridge must exit
+// 0 on SIGINT and SIGTERM) and its stdout so far.
+func startBridge(t *testing.T, ns *netns.NS, bin string, args ...string) (stop func(os.Signal) string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	cmd := ns.Command(ctx, bin, append([]string{"bridge", "--tap", "mtr0", "--create"}, args...)...)
@@ -94,8 +96,8 @@ func startBridge(t *testing.T, ns *netns.NS, bin string, args ...string) (stop f
 		t.Fatalf("bridge not ready in 30s")
 	}
 	ip(t, "-n", ns.Name, "addr", "add", bridgeRealAddr+"/64", "dev", "mtr0", "nodad")
-	return func() string {
-		_ = cmd.Process.Signal(os.Interrupt)
+	return func(sig os.Signal) string {
+		_ = cmd.Process.Signal(sig)
 		err := cmd.Wait()
 		<-done
 		cancel()
@@ -144,7 +146,7 @@ func TestBridgePair(t *testing.T) {
 	trace := filepath.Join(t.TempDir(), "trace.jsonl")
 	stop := startBridge(t, ns, bin, "--trace", trace)
 	res, err := pairThrough(t, ns, bin, 10*time.Second)
-	out := stop()
+	out := stop(os.Interrupt)
 	if err != nil {
 		t.Fatalf("pair through the bridge: %v", err)
 	}
@@ -183,7 +185,7 @@ func TestBridgePairLoss(t *testing.T) {
 			break
 		}
 	}
-	stop()
+	stop(syscall.SIGTERM)
 	if err != nil {
 		t.Fatalf("pair through a 20%% lossy bridge: %v", err)
 	}
