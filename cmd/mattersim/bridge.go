@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mattersim/clock"
 	"mattersim/nodes/dnssd"
 	"mattersim/scenarios"
 	"mattersim/session/mrp"
@@ -170,7 +172,7 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 			role = "controller"
 		}
 		if len(args) == 0 && ctrl[i] {
-			role += " (powered off)"
+			role += " (powered off; browsing mDNS)"
 		}
 		extra := ""
 		if ad, ok := ads[i]; ok {
@@ -185,15 +187,25 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	for i, nd := range d.Nodes {
 		if len(args) == 0 && ctrl[i] {
 			// The built-in network leaves its device to real controllers.
+			// Its mDNS browser still runs: the Matter node is off, the
+			// network node on.
 			if err := nd.PowerOff(e.Now()); err != nil {
 				return fmt.Errorf("bridge: %w", err)
 			}
+			d.Net.Node(i).SetDown(false)
 			continue
 		}
 		nd.Start(e.Now())
 	}
 	for _, ad := range ads {
 		ad.r.Start(e.Now())
+	}
+	browsers, err := browseFromControllers(d, stdout)
+	if err != nil {
+		return fmt.Errorf("bridge: %w", err)
+	}
+	for _, b := range browsers {
+		b.Start(e.Now())
 	}
 	runErr := br.Run(ctx, o.dur)
 	for i, nd := range d.Nodes {
@@ -276,4 +288,37 @@ func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16) (ma
 		ads[i] = &deviceAd{r: r, disc: c.Discriminator, passcode: s.Nodes[g].PasscodeOrDefault(), instance: c.Instance}
 	}
 	return ads, nil
+}
+
+// browseFromControllers gives every virtual controller of d an mDNS
+// browser for _matterc._udp on the bridged link: each commissionable
+// device it hears of (a real one, or a virtual one) is printed and traced
+// ("bridge-discovered", with the MRP intervals its TXT advertises).
+func browseFromControllers(d *scenarios.Net, stdout io.Writer) ([]*dnssd.Browser, error) {
+	var out []*dnssd.Browser
+	tr := d.Engine.Trace()
+	for _, i := range d.Controllers {
+		sn := d.Net.Node(i)
+		b := &dnssd.Browser{Service: dnssd.CommissionableService}
+		b.OnFound = func(now clock.Time, from netip.AddrPort, f dnssd.Found) {
+			m := f.MRP()
+			fmt.Fprintf(stdout, "node %d discovered %s: D=%s CM=%s VP=%s SII=%v SAI=%v port %d addresses %v (from %s)\n",
+				i, f.Instance, f.TXT["D"], f.TXT["CM"], f.TXT["VP"], m.Idle, m.Active, f.Port, f.Addrs, from.Addr())
+			if tr != nil {
+				tr.Event(now, i, "bridge-discovered", sim.Str("instance", f.Instance), sim.Str("from", from.Addr().String()),
+					sim.Str("D", f.TXT["D"]), sim.Str("VP", f.TXT["VP"]),
+					sim.Int("sii_ms", m.Idle.Milliseconds()), sim.Int("sai_ms", m.Active.Milliseconds()))
+			}
+		}
+		sock, err := sn.Bind(dnssd.Port, b)
+		if err != nil {
+			return nil, err
+		}
+		if err := sn.JoinGroup(dnssd.Group); err != nil {
+			return nil, err
+		}
+		b.Attach(sock)
+		out = append(out, b)
+	}
+	return out, nil
 }

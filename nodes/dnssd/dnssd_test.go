@@ -210,3 +210,35 @@ func TestAnnounceAndLegacyUnicast(t *testing.T) {
 		t.Errorf("sent %d more, heard %d responses", len(tr.out)-n, heard)
 	}
 }
+
+// TestBrowse: a browser's query is a PTR question for the service on the
+// group, and a device's response (what a Responder sends) is reported
+// once, with its TXT, SRV and addresses; a repeat is not reported again.
+func TestBrowse(t *testing.T) {
+	tr := &fakeTransport{}
+	var found []Found
+	b := &Browser{Service: CommissionableService, OnFound: func(_ clock.Time, _ netip.AddrPort, f Found) { found = append(found, f) }}
+	b.Attach(tr)
+	b.Start(0)
+	if len(tr.out) != 1 || tr.out[0].m.Question[0].Name != CommissionableService || tr.out[0].m.Question[0].Qtype != dns.TypePTR ||
+		tr.timer != clock.Time(BrowseInterval) {
+		t.Fatalf("query %v, timer %v", tr.out, tr.timer)
+	}
+	r := NewResponder(testDevice.Records(testHost))
+	rt := &fakeTransport{}
+	r.Attach(rt)
+	q, _ := tr.out[0].m.Pack()
+	r.HandleDatagram(0, netip.MustParseAddrPort("[fe80::1]:5353"), q)
+	resp, _ := rt.out[0].m.Pack()
+	for range 2 {
+		b.HandleDatagram(0, netip.MustParseAddrPort("[fe80::2]:5353"), resp)
+	}
+	if len(found) != 1 {
+		t.Fatalf("found %d", len(found))
+	}
+	f := found[0]
+	if f.Instance != testDevice.Instance || f.Port != 5540 || f.Discriminator() != 3840 || f.MRP() != testDevice.MRP ||
+		!slices.Equal(f.Addrs, testHost.Addrs) {
+		t.Errorf("found %+v", f)
+	}
+}
