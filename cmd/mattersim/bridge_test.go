@@ -142,31 +142,41 @@ func pairThrough(t *testing.T, ns *netns.NS, bin string, timeout time.Duration) 
 func TestBridgePair(t *testing.T) {
 	requireBridge(t)
 	bin := buildMattersim(t)
-	ns := netns.New(t, "mtrbr")
-	trace := filepath.Join(t.TempDir(), "trace.jsonl")
-	stop := startBridge(t, ns, bin, "--trace", trace)
-	res, err := pairThrough(t, ns, bin, 10*time.Second)
-	out := stop(os.Interrupt)
-	if err != nil {
-		t.Fatalf("pair through the bridge: %v", err)
-	}
-	if res["vendorName"] == "" || res["sessionClosed"] != true {
-		t.Errorf("pair result %v: want a vendor name and a closed session", res)
-	}
-	if !strings.Contains(out, "neighbour solicitations answered") {
-		t.Errorf("no stop line in %q", out)
-	}
-	if o, err := exec.Command("ip", "-n", ns.Name, "link", "show", "mtr0").CombinedOutput(); err == nil {
-		t.Errorf("mtr0 still exists after the bridge exited: %s", o)
-	}
-	tr, err := os.ReadFile(trace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`"ev":"realtime"`, `"ev":"bridge-nd"`, `"ev":"bridge-neighbour"`, `"from":2,"to":1`, `"from":1,"to":2`} {
-		if !strings.Contains(string(tr), want) {
-			t.Errorf("trace has no %s", want)
-		}
+	for _, mode := range []string{"netstack", "direct"} {
+		t.Run(mode, func(t *testing.T) {
+			ns := netns.New(t, "mtrbr")
+			dir := t.TempDir()
+			trace, pcap := filepath.Join(dir, "trace.jsonl"), filepath.Join(dir, "capture.pcap")
+			stop := startBridge(t, ns, bin, "--trace", trace, "--pcap", pcap, "--network", mode)
+			res, err := pairThrough(t, ns, bin, 10*time.Second)
+			out := stop(os.Interrupt)
+			if err != nil {
+				t.Fatalf("pair through the bridge: %v", err)
+			}
+			if res["vendorName"] == "" || res["sessionClosed"] != true {
+				t.Errorf("pair result %v: want a vendor name and a closed session", res)
+			}
+			if !strings.Contains(out, mode+" network") || !strings.Contains(out, "neighbour solicitations answered") {
+				t.Errorf("bridge output %q", out)
+			}
+			if o, err := exec.Command("ip", "-n", ns.Name, "link", "show", "mtr0").CombinedOutput(); err == nil {
+				t.Errorf("mtr0 still exists after the bridge exited: %s", o)
+			}
+			tr, err := os.ReadFile(trace)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{`"ev":"realtime"`, `"ev":"bridge-nd"`, `"ev":"bridge-neighbour"`, `"from":2,"to":1`, `"from":1,"to":2`} {
+				if !strings.Contains(string(tr), want) {
+					t.Errorf("trace has no %s", want)
+				}
+			}
+			// The capture holds the bridged frames: PASE both ways, the
+			// mDNS announcements.
+			if st, err := os.Stat(pcap); err != nil || st.Size() < 24+10*(16+40+8) {
+				t.Errorf("capture: %v, %v", st, err)
+			}
+		})
 	}
 }
 
