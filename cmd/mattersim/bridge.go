@@ -123,15 +123,13 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 			}
 		}
 	}()
-	var trw *bufio.Writer
 	if o.trace != "" {
 		f, cerr := os.Create(o.trace)
 		if cerr != nil {
 			return badInput("bridge: %v", cerr)
 		}
 		closers = append(closers, f.Close)
-		trw = bufio.NewWriter(f)
-		rc.Trace = trw
+		rc.Trace = f // sim.Trace buffers; the bridge flushes it as it runs
 	}
 	d, err := scenarios.NewNet(s, rc)
 	if err != nil {
@@ -219,9 +217,6 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 		time.Duration(e.Now()), st.FramesIn, st.FramesOut, st.NDAnswered, st.Neighbours)
 	if tr := e.Trace(); tr != nil {
 		if ferr := tr.Flush(); ferr != nil && runErr == nil {
-			runErr = ferr
-		}
-		if ferr := trw.Flush(); ferr != nil && runErr == nil {
 			runErr = ferr
 		}
 	}

@@ -261,6 +261,11 @@ func icmpv6Checksum(src, dst [16]byte, msg []byte) uint16 {
 	return ^uint16(sum)
 }
 
+// TraceFlushEvery is how often Run flushes the engine's trace (at the
+// next wake-up after it has passed), so the trace of a bridged run can be
+// read while it runs.
+const TraceFlushEvery = 200 * time.Millisecond
+
 // Run runs the engine in real time until ctx is done, for (if positive)
 // has passed, or the TAP fails: the virtual clock follows the wall clock
 // from the engine's current instant, and the loop sleeps until the next
@@ -307,7 +312,12 @@ func (b *Bridge) Run(ctx context.Context, dur time.Duration) error {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	lastFlush := time.Now()
 	for {
+		if tr := e.Trace(); tr != nil && time.Since(lastFlush) >= TraceFlushEvery {
+			_ = tr.Flush() // a live run's trace can be followed as it grows
+			lastFlush = time.Now()
+		}
 		now := vnow()
 		if now >= end {
 			e.RunUntil(end)
