@@ -113,3 +113,30 @@ func (br *bridgeProc) stop(t *testing.T) {
 	t.Logf("bridge: %s%s", br.out.String(), br.stderr.String())
 	require.NoError(t, err)
 }
+
+// TestBridgeControllerPairsMatterJSDevice is the bridge's test (c): the
+// virtual controller behind the bridge finds a matter.js device on the
+// real side by browsing, pairs with it over PASE (--pair-discriminator),
+// reads VendorName and closes the session.
+func TestBridgeControllerPairsMatterJSDevice(t *testing.T) {
+	RequireMatterJS(t)
+	bin := mattersimBinary(t)
+	ns := netns.New(t, "mtrbc")
+	br := startBridgeIn(t, ns, bin, "--pair-discriminator", "3999", "--pair-passcode", "20202021")
+	StartMatterJSDevice(t, ns, DeviceOptions{Port: 5550, AllAddrs: true, ExtraEnv: []string{"DISCRIMINATOR=3999"}})
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case l := <-br.lines:
+			if strings.Contains(l, "failed") {
+				t.Fatalf("bridge: %s", l)
+			}
+			if strings.Contains(l, "node 0 paired with [fd00:6d73:696d::ff00]:5550 over PASE") && strings.Contains(l, `VendorName "InteropVendor"`) {
+				br.stop(t)
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the virtual controller did not pair with the matter.js device: %s", br.out.String())
+		}
+	}
+}

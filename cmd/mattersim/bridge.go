@@ -39,6 +39,10 @@ type bridgeOpts struct {
 	// discriminator is the first virtual device's; device k has
 	// discriminator + k.
 	discriminator uint16
+	// pairDisc >= 0: the first virtual controller pairs with the device of
+	// that discriminator it finds on the link, with pairPasscode.
+	pairDisc     int
+	pairPasscode uint32
 }
 
 func newBridgeCommand() *cobra.Command {
@@ -81,6 +85,8 @@ CAP_NET_ADMIN, TAP missing or taken); 2 for bad flags or scenario.`,
 	f.StringVar(&o.pcap, "pcap", "", "write a capture of every switch frame to this file")
 	f.StringArrayVar(&o.set, "set", nil, "override a scenario parameter: name=value (repeatable)")
 	f.Uint16Var(&o.discriminator, "discriminator", 3840, "the first device's discriminator (device k: this + k), advertised over mDNS")
+	f.IntVar(&o.pairDisc, "pair-discriminator", -1, "the first virtual controller pairs (PASE + a read) with the device of this discriminator it discovers on the link")
+	f.Uint32Var(&o.pairPasscode, "pair-passcode", 20202021, "the passcode for --pair-discriminator")
 	f.StringVar(&o.network, "network", "", "network mode: netstack or direct (default: the scenario's)")
 	return c
 }
@@ -198,7 +204,7 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	for _, ad := range ads {
 		ad.r.Start(e.Now())
 	}
-	browsers, err := browseFromControllers(d, stdout)
+	browsers, err := browseFromControllers(d, stdout, o)
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
@@ -289,11 +295,12 @@ func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16) (ma
 // browser for _matterc._udp on the bridged link: each commissionable
 // device it hears of (a real one, or a virtual one) is printed and traced
 // ("bridge-discovered", with the MRP intervals its TXT advertises).
-func browseFromControllers(d *scenarios.Net, stdout io.Writer) ([]*dnssd.Browser, error) {
+func browseFromControllers(d *scenarios.Net, stdout io.Writer, o bridgeOpts) ([]*dnssd.Browser, error) {
 	var out []*dnssd.Browser
 	tr := d.Engine.Trace()
-	for _, i := range d.Controllers {
+	for c, i := range d.Controllers {
 		sn := d.Net.Node(i)
+		var pairer *realPairer
 		b := &dnssd.Browser{Service: dnssd.CommissionableService}
 		b.OnFound = func(now clock.Time, from netip.AddrPort, f dnssd.Found) {
 			m := f.MRP()
@@ -303,6 +310,14 @@ func browseFromControllers(d *scenarios.Net, stdout io.Writer) ([]*dnssd.Browser
 				tr.Event(now, i, "bridge-discovered", sim.Str("instance", f.Instance), sim.Str("from", from.Addr().String()),
 					sim.Str("D", f.TXT["D"]), sim.Str("VP", f.TXT["VP"]),
 					sim.Int("sii_ms", m.Idle.Milliseconds()), sim.Int("sai_ms", m.Active.Milliseconds()))
+			}
+			if c == 0 && o.pairDisc >= 0 && pairer == nil && f.Discriminator() == o.pairDisc {
+				var err error
+				if pairer, err = newRealPairer(sn, f, o.pairPasscode, stdout, tr); err != nil {
+					fmt.Fprintf(stdout, "node %d cannot pair with %s: %v\n", i, f.Instance, err)
+					return
+				}
+				pairer.start(now)
 			}
 		}
 		sock, err := sn.Bind(dnssd.Port, b)
