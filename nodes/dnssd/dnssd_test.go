@@ -242,3 +242,26 @@ func TestBrowse(t *testing.T) {
 		t.Errorf("found %+v", f)
 	}
 }
+
+// FuzzHandleDatagram: any datagram on the mDNS port, to a responder and to
+// a browser, neither panics nor makes them send anything but DNS.
+func FuzzHandleDatagram(f *testing.F) {
+	f.Add(query("_L3840._sub._matterc._udp.local.", dns.TypePTR))
+	r0 := NewResponder(testDevice.Records(testHost))
+	tr0 := &fakeTransport{}
+	r0.Attach(tr0)
+	r0.Start(0)
+	b0, _ := tr0.out[0].m.Pack()
+	f.Add(b0)
+	f.Add([]byte{0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := NewResponder(testDevice.Records(testHost))
+		tr := &fakeTransport{}
+		r.Attach(tr)
+		from := netip.MustParseAddrPort("[fe80::1]:5353")
+		r.HandleDatagram(0, from, b)
+		br := &Browser{Service: CommissionableService, OnFound: func(clock.Time, netip.AddrPort, Found) {}}
+		br.Attach(tr)
+		br.HandleDatagram(0, from, b)
+	})
+}

@@ -210,3 +210,21 @@ func TestIgnored(t *testing.T) {
 		t.Errorf("stats %+v, %d out", st, len(tap.out))
 	}
 }
+
+// FuzzInput: whatever arrives on the TAP, the bridge neither panics nor
+// writes anything but a well-formed advertisement.
+func FuzzInput(f *testing.F) {
+	f.Add(solicitation(realAddr, sim.Addr(0)))
+	f.Add(ether(DefaultMAC, ipv6(realAddr, sim.Addr(0), 58, 64, icmp(realAddr, sim.Addr(0), header.ICMPv6EchoRequest, []byte{1, 2, 3, 4}))))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		n, b, tap := newBridge(t, sim.ModeNetstack, 1)
+		b.Input(frame)
+		n.Engine().RunFor(10 * time.Millisecond)
+		for _, w := range tap.out {
+			if len(w) < 14+40 || binary.BigEndian.Uint16(w[12:14]) != 0x86dd {
+				t.Fatalf("malformed frame out: % x", w)
+			}
+		}
+	})
+}
