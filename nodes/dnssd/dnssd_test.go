@@ -30,11 +30,13 @@ type sent struct {
 type fakeTransport struct {
 	out   []sent
 	timer clock.Time
+	bad   int // datagrams that do not parse as DNS
 }
 
 func (f *fakeTransport) Send(to netip.AddrPort, b []byte) error {
 	m := new(dns.Msg)
 	if err := m.Unpack(b); err != nil {
+		f.bad++
 		return err
 	}
 	f.out = append(f.out, sent{to, m})
@@ -263,5 +265,8 @@ func FuzzHandleDatagram(f *testing.F) {
 		br := &Browser{Service: CommissionableService, OnFound: func(clock.Time, netip.AddrPort, Found) {}}
 		br.Attach(tr)
 		br.HandleDatagram(0, from, b)
+		if tr.bad > 0 {
+			t.Fatalf("%d datagrams sent that are not DNS", tr.bad)
+		}
 	})
 }
