@@ -40,4 +40,13 @@
 // Handlers (Socket applications, Timer callbacks, taps, schedules) run one
 // at a time on the loop and may schedule more events, send, or change the
 // network; they must not run the engine themselves.
+//
+// # External port
+//
+// Network.AddPort adds one node with no stack whose frames come from
+// outside (PortInput) and go out through a Port (bridge.go): the switch
+// routes to it what no virtual node owns and every multicast frame, and its
+// links take partitions and fault stages as any. sim/bridge attaches it to
+// a Linux TAP and runs the engine in real time; only that input is outside
+// the seed.
 package sim

@@ -102,6 +102,8 @@ type Network struct {
 
 	obs   []NetObserver
 	drops DropCounts
+
+	port *Node // the external port (AddPort), or nil
 }
 
 type group struct {
@@ -486,6 +488,9 @@ func (n *Network) ingress(from, forceTo int, data []byte, injected bool) {
 	to := forceTo
 	if !multicast && to < 0 {
 		to = n.nodeIndex(dst)
+		if to < 0 || (n.port != nil && to >= n.port.index) {
+			to = n.portRoute(from) // an address of the real side
+		}
 	}
 	shownTo := to
 	if multicast {
@@ -503,6 +508,10 @@ func (n *Network) ingress(from, forceTo int, data []byte, injected bool) {
 	}
 	if multicast {
 		g := n.groups[[16]byte(dst)]
+		if pt := n.portRoute(from); pt >= 0 {
+			p.To = pt // the real link hears every multicast frame
+			n.forward(now, p)
+		}
 		if g == nil {
 			return // no member: nothing to deliver, nothing lost
 		}
