@@ -346,8 +346,11 @@ func (e *SubscriptionEngine) NextDeadline() clock.Time {
 // report, a ReportData of their current values (chunked if needed; each
 // chunk expects a StatusResponse); for one with nothing to report whose
 // maximum interval has passed, an empty keep-alive ReportData carrying only
-// the SubscriptionId, with SuppressResponse set so no StatusResponse comes
-// back. Both open a new exchange and restart the intervals from now.
+// the SubscriptionId. Neither sets SuppressResponse: the SDK's Engine
+// (src/app/reporting/Engine.cpp, BuildAndSendSingleReportData) sets it only
+// for a Read, so a keep-alive too is answered by a StatusResponse, and a
+// subscriber that stops answering ends the subscription. Both open a new
+// exchange and restart the intervals from now.
 func (e *SubscriptionEngine) HandleTimeout(now clock.Time) {
 	for _, s := range e.subs {
 		if s.due() > now {
@@ -360,12 +363,11 @@ func (e *SubscriptionEngine) HandleTimeout(now clock.Time) {
 			s.dirty = s.dirty[:0]
 		}
 		if rep == nil || len(rep.AttributeReports) == 0 {
-			e.emit(SubOutput{Kind: SubSend, Subscription: s.id, Peer: s.peer, NewExchange: true, Opcode: OpReportData,
-				Payload: AppendReportData(nil, &ReportData{SubscriptionID: s.id, HasSubscriptionID: true,
-					SuppressResponse: true, Revision: e.Server.revision()})})
-			continue
+			s.chunks = [][]byte{AppendReportData(nil, &ReportData{SubscriptionID: s.id, HasSubscriptionID: true,
+				Revision: e.Server.revision()})}
+		} else {
+			s.chunks = SplitReport(rep, e.budget())
 		}
-		s.chunks = SplitReport(rep, e.budget())
 		s.state = SubReporting
 		e.sendChunk(s, true)
 	}
