@@ -440,6 +440,19 @@ func TestEngineTermination(t *testing.T) {
 		require.Equal(t, SubOutput{Kind: SubTerminated, Subscription: id1, Peer: 1}, out[0])
 		require.Equal(t, id1+1, out[1].Subscription)
 	})
+	// InteractionModelEngine.cpp drops them on reading KeepSubscriptions
+	// false, before the intervals are checked.
+	t.Run("a refused new subscription still ends the peer's old ones", func(t *testing.T) {
+		r := newEngineRig(t)
+		id1 := r.subscribe(0, 0, 10, onoff)
+		r.e.HandleSubscribeRequest(sec, 1, AppendSubscribeRequest(nil, NewSubscribeRequest(20, 10, onoff)))
+		out := r.drain()
+		require.Len(t, out, 2)
+		require.Equal(t, SubOutput{Kind: SubTerminated, Subscription: id1, Peer: 1}, out[0])
+		require.Equal(t, OpStatusResponse, out[1].Opcode)
+		require.Equal(t, StatusInvalidAction, out[1].Status)
+		require.Empty(t, r.e.Subscriptions())
+	})
 	t.Run("keep subscriptions", func(t *testing.T) {
 		r := newEngineRig(t)
 		r.subscribe(0, 0, 10, onoff)
