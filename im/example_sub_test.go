@@ -87,6 +87,7 @@ func ExampleSubscriptionClient() {
 	// 0.000000000s server → SubscribeResponse
 	// 0.000000000s client: established, max interval 10s
 	// 10.000000000s server → ReportData
+	// 10.000000000s client → StatusResponse
 	// 12.000000000s server → ReportData
 	// 12.000000000s client → StatusResponse
 	// 12.000000000s client: report, on=true

@@ -32,7 +32,9 @@ func (x *Exchange) Open() bool { return x.more }
 //     after the window gets StatusResponse UNSUPPORTED_ACCESS, as
 //     connectedhomeip's TimedHandler sends ("time is up", src/app/
 //     TimedHandler.cpp; arrival exactly at the limit is still in time);
-//     any other message after a TimedRequest gets INVALID_ACTION.
+//     any other message after a TimedRequest gets INVALID_ACTION within
+//     the window and UNSUPPORTED_ACCESS after it (the SDK checks the time
+//     first).
 //   - WriteRequest → WriteResponse (Server.Write), or StatusResponse
 //     TIMED_REQUEST_MISMATCH / INVALID_ACTION; no answer when
 //     SuppressResponse is set.
@@ -46,11 +48,13 @@ func (s *Server) HandleExchange(now clock.Time, x *Exchange, dst []byte, op Opco
 	x.more = false
 	if x.timed {
 		x.timed = false
-		if op != OpWriteRequest && op != OpInvokeRequest {
-			return s.status(dst, StatusInvalidAction)
-		}
+		// TimedHandler::OnMessageReceived checks the time limit first,
+		// then the message type.
 		if now > x.limit {
 			return s.status(dst, StatusUnsupportedAccess)
+		}
+		if op != OpWriteRequest && op != OpInvokeRequest {
+			return s.status(dst, StatusInvalidAction)
 		}
 		return s.action(dst, op, payload, true)
 	}

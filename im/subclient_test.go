@@ -173,8 +173,11 @@ func (l *link) pump(now clock.Time) {
 				}
 				continue
 			}
-			if o.Opcode == OpReportData && !o.ExpectResponse {
-				l.keepalives++
+			if o.Opcode == OpReportData {
+				var rd ReportData
+				if DecodeReportData(o.Payload, &rd) == nil && len(rd.AttributeReports) == 0 && !rd.MoreChunkedMessages {
+					l.keepalives++
+				}
 			}
 			l.c.HandleMessage(now, o.Opcode, o.Payload)
 		}

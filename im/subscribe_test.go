@@ -381,10 +381,15 @@ func TestEngineTiming(t *testing.T) {
 				case "keepalive":
 					require.Len(t, out, 1, "step %d", i)
 					require.True(t, out[0].NewExchange)
-					require.False(t, out[0].ExpectResponse)
+					// Engine.cpp sets SuppressResponse only for a Read: a
+					// keep-alive is answered like any subscription report.
+					require.True(t, out[0].ExpectResponse)
 					var rep ReportData
 					require.NoError(t, DecodeReportData(out[0].Payload, &rep))
-					require.Equal(t, ReportData{SubscriptionID: id, HasSubscriptionID: true, SuppressResponse: true, Revision: Revision}, rep)
+					require.Equal(t, ReportData{SubscriptionID: id, HasSubscriptionID: true, Revision: Revision}, rep)
+					require.Equal(t, SubReporting, r.e.Subscriptions()[0].State)
+					r.e.HandleStatusResponse(s.at, id, success())
+					require.Equal(t, SubActive, r.e.Subscriptions()[0].State)
 				case "data":
 					require.Len(t, out, 1, "step %d", i)
 					require.True(t, out[0].NewExchange)
@@ -435,6 +440,19 @@ func TestEngineTermination(t *testing.T) {
 		require.Equal(t, SubOutput{Kind: SubTerminated, Subscription: id1, Peer: 1}, out[0])
 		require.Equal(t, id1+1, out[1].Subscription)
 	})
+	// InteractionModelEngine.cpp drops them on reading KeepSubscriptions
+	// false, before the intervals are checked.
+	t.Run("a refused new subscription still ends the peer's old ones", func(t *testing.T) {
+		r := newEngineRig(t)
+		id1 := r.subscribe(0, 0, 10, onoff)
+		r.e.HandleSubscribeRequest(sec, 1, AppendSubscribeRequest(nil, NewSubscribeRequest(20, 10, onoff)))
+		out := r.drain()
+		require.Len(t, out, 2)
+		require.Equal(t, SubOutput{Kind: SubTerminated, Subscription: id1, Peer: 1}, out[0])
+		require.Equal(t, OpStatusResponse, out[1].Opcode)
+		require.Equal(t, StatusInvalidAction, out[1].Status)
+		require.Empty(t, r.e.Subscriptions())
+	})
 	t.Run("keep subscriptions", func(t *testing.T) {
 		r := newEngineRig(t)
 		r.subscribe(0, 0, 10, onoff)
@@ -459,7 +477,26 @@ func TestEngineZeroMaxInterval(t *testing.T) {
 	require.Equal(t, sec, r.e.NextDeadline())
 	r.e.HandleTimeout(sec)
 	require.Len(t, r.drain(), 1)
+	r.e.HandleStatusResponse(sec, r.e.Subscriptions()[0].ID, success())
 	require.Equal(t, 2*sec, r.e.NextDeadline())
+}
+
+// A keep-alive nobody answers ends the subscription, as the SDK's
+// ReadHandler closes when its report's exchange times out
+// (src/app/ReadHandler.cpp OnResponseTimeout).
+func TestEngineUnansweredKeepAliveEnds(t *testing.T) {
+	r := newEngineRig(t)
+	r.subscribe(0, 0, 10, AttributePathWildcard())
+	id := r.e.Subscriptions()[0].ID
+	r.e.HandleTimeout(10 * sec)
+	out := r.drain()
+	require.Len(t, out, 1)
+	require.True(t, out[0].ExpectResponse, "a keep-alive expects a StatusResponse")
+	r.e.HandleExchangeFailed(10*sec, id)
+	out = r.drain()
+	require.Len(t, out, 1)
+	require.Equal(t, SubTerminated, out[0].Kind)
+	require.Empty(t, r.e.Subscriptions())
 }
 
 func TestEngineDirtyOutsidePathsIgnored(t *testing.T) {

@@ -158,7 +158,8 @@ func (e *SubscriptionEngine) refuse(peer uint64, st Status) {
 // MinIntervalFloor above MaxIntervalCeiling (as the SDK's ReadHandler
 // refuses it), no paths, or a path a Read would refuse. Unless
 // KeepSubscriptions is set, peer's earlier subscriptions end first
-// (SubTerminated, spec 8.5). The negotiated MaxInterval is the client's
+// (SubTerminated, spec 8.5), even when the request is then refused, as in
+// the SDK; a request that does not decode leaves them. The negotiated MaxInterval is the client's
 // ceiling (the SDK's default publisher choice for a non-ICD device), never
 // below its floor and never below 1 s: a zero ceiling would otherwise ask
 // for a keep-alive at every instant (the spec lets the publisher choose up
@@ -168,6 +169,20 @@ func (e *SubscriptionEngine) HandleSubscribeRequest(now clock.Time, peer uint64,
 	if err := DecodeSubscribeRequest(payload, &req); err != nil {
 		e.refuse(peer, StatusInvalidAction)
 		return
+	}
+	// InteractionModelEngine::OnReadInitialRequest
+	// (src/app/InteractionModelEngine.cpp) drops the subscriber's earlier
+	// subscriptions as soon as it has read KeepSubscriptions false, before
+	// the ReadHandler checks the intervals and paths: a request refused
+	// below still ends them.
+	if !req.KeepSubscriptions {
+		for i := 0; i < len(e.subs); {
+			if e.subs[i].peer == peer {
+				e.terminate(i, StatusSuccess)
+				continue
+			}
+			i++
+		}
 	}
 	if req.MinIntervalFloor > req.MaxIntervalCeiling {
 		e.refuse(peer, StatusInvalidAction)
@@ -180,15 +195,6 @@ func (e *SubscriptionEngine) HandleSubscribeRequest(now clock.Time, peer uint64,
 	if st != StatusSuccess {
 		e.refuse(peer, st)
 		return
-	}
-	if !req.KeepSubscriptions {
-		for i := 0; i < len(e.subs); {
-			if e.subs[i].peer == peer {
-				e.terminate(i, StatusSuccess)
-				continue
-			}
-			i++
-		}
 	}
 	if e.nextID == 0 {
 		e.nextID = e.FirstID
@@ -346,8 +352,11 @@ func (e *SubscriptionEngine) NextDeadline() clock.Time {
 // report, a ReportData of their current values (chunked if needed; each
 // chunk expects a StatusResponse); for one with nothing to report whose
 // maximum interval has passed, an empty keep-alive ReportData carrying only
-// the SubscriptionId, with SuppressResponse set so no StatusResponse comes
-// back. Both open a new exchange and restart the intervals from now.
+// the SubscriptionId. Neither sets SuppressResponse: the SDK's Engine
+// (src/app/reporting/Engine.cpp, BuildAndSendSingleReportData) sets it only
+// for a Read, so a keep-alive too is answered by a StatusResponse, and a
+// subscriber that stops answering ends the subscription. Both open a new
+// exchange and restart the intervals from now.
 func (e *SubscriptionEngine) HandleTimeout(now clock.Time) {
 	for _, s := range e.subs {
 		if s.due() > now {
@@ -360,12 +369,11 @@ func (e *SubscriptionEngine) HandleTimeout(now clock.Time) {
 			s.dirty = s.dirty[:0]
 		}
 		if rep == nil || len(rep.AttributeReports) == 0 {
-			e.emit(SubOutput{Kind: SubSend, Subscription: s.id, Peer: s.peer, NewExchange: true, Opcode: OpReportData,
-				Payload: AppendReportData(nil, &ReportData{SubscriptionID: s.id, HasSubscriptionID: true,
-					SuppressResponse: true, Revision: e.Server.revision()})})
-			continue
+			s.chunks = [][]byte{AppendReportData(nil, &ReportData{SubscriptionID: s.id, HasSubscriptionID: true,
+				Revision: e.Server.revision()})}
+		} else {
+			s.chunks = SplitReport(rep, e.budget())
 		}
-		s.chunks = SplitReport(rep, e.budget())
 		s.state = SubReporting
 		e.sendChunk(s, true)
 	}

@@ -161,6 +161,8 @@ func TestServerTimed(t *testing.T) {
 		{"timed invoke", 100, 50 * ms, OpInvokeRequest, timedInvoke, OpInvokeResponse, StatusSuccess},
 		{"timed invoke too late", 100, 101 * ms, OpInvokeRequest, timedInvoke, OpStatusResponse, StatusUnsupportedAccess},
 		{"read after timed request", 100, 1 * ms, OpReadRequest, AppendReadRequest(nil, NewReadRequest(AttributePathWildcard())), OpStatusResponse, StatusInvalidAction},
+		// TimedHandler.cpp checks the time limit before the message type.
+		{"read after timed request too late", 100, 101 * ms, OpReadRequest, AppendReadRequest(nil, NewReadRequest(AttributePathWildcard())), OpStatusResponse, StatusUnsupportedAccess},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
