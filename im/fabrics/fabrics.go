@@ -215,12 +215,14 @@ func (s *Store) ArmFailSafe(now clock.Time, expiry time.Duration, accessing uint
 		return CommissioningBusyWithOtherAdmin, nil
 	}
 	if expiry == 0 {
+		// Expire at once; the command's breadcrumb is not applied, the
+		// expiry resets it (connectedhomeip general-commissioning-server.cpp
+		// HandleArmFailSafe; FailSafeContext::ForceFailSafeTimerExpiry is a
+		// no-op when nothing is armed).
 		if !s.armed {
-			s.breadcrumb = breadcrumb
 			return CommissioningOK, nil
 		}
 		e := s.expire()
-		s.breadcrumb = breadcrumb
 		return CommissioningOK, &e
 	}
 	if !s.armed {

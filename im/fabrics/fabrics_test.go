@@ -153,3 +153,23 @@ func TestTestAttestationKeyMatchesDAC(t *testing.T) {
 	require.NoError(t, dac.CheckSignatureFrom(pai))
 	require.Len(t, a.CD, 541)
 }
+
+// ArmFailSafe with ExpiryLengthSeconds 0 expires the fail-safe and leaves
+// the breadcrumb at 0 (or untouched when nothing was armed): the command's
+// Breadcrumb is not applied (connectedhomeip general-commissioning-server.cpp
+// HandleArmFailSafe: "Don't set the breadcrumb, since expiring the failsafe
+// should reset it anyway"; ForceFailSafeTimerExpiry is a no-op unarmed).
+func TestArmFailSafeZeroKeepsBreadcrumb(t *testing.T) {
+	s := newStore(t, 9)
+	s.SetBreadcrumb(5)
+	code, exp := s.ArmFailSafe(0, 0, 0, 42)
+	require.Equal(t, CommissioningOK, code)
+	require.Nil(t, exp)
+	require.Equal(t, uint64(5), s.Breadcrumb())
+	s.ArmFailSafe(0, time.Minute, 0, 7)
+	code, exp = s.ArmFailSafe(clock.Time(time.Second), 0, 0, 42)
+	require.Equal(t, CommissioningOK, code)
+	require.NotNil(t, exp)
+	require.False(t, s.Armed())
+	require.Zero(t, s.Breadcrumb())
+}
