@@ -268,13 +268,16 @@ func (s *Store) disarm() {
 }
 
 // CommissioningComplete is CommissioningComplete (spec 11.10.7.6) from
-// sub: it must come over CASE on the fabric added under the armed
-// fail-safe. Success commits that fabric and disarms.
+// sub: it must come over CASE on the fabric the armed fail-safe belongs to
+// (the fabric added under it, or the existing fabric that armed it; SDK
+// general-commissioning-server.cpp HandleCommissioningComplete checks
+// failSafe.MatchesFabricIndex). Success commits any fabric added under the
+// fail-safe and disarms.
 func (s *Store) CommissioningComplete(sub Subject) CommissioningError {
 	if !s.armed {
 		return CommissioningNoFailSafe
 	}
-	if sub.AuthMode != AuthCASE || s.added == 0 || sub.FabricIndex != s.added {
+	if sub.AuthMode != AuthCASE || sub.FabricIndex == 0 || sub.FabricIndex != s.armedBy {
 		return CommissioningInvalidAuth
 	}
 	s.disarm()

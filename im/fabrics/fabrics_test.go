@@ -173,3 +173,19 @@ func TestArmFailSafeZeroKeepsBreadcrumb(t *testing.T) {
 	require.False(t, s.Armed())
 	require.Zero(t, s.Breadcrumb())
 }
+
+// CommissioningComplete over CASE on the fabric that armed the fail-safe
+// succeeds even when no AddNOC ran under it (re-arm on an existing fabric):
+// the SDK checks only failSafe.MatchesFabricIndex and commits fabric data
+// when NocCommandHasBeenInvoked (general-commissioning-server.cpp
+// HandleCommissioningComplete).
+func TestCommissioningCompleteWithoutAddNOC(t *testing.T) {
+	s := newStore(t, 10)
+	s.ArmFailSafe(0, time.Minute, 2, 3)
+	require.Equal(t, CommissioningInvalidAuth, s.CommissioningComplete(Subject{AuthMode: AuthCASE, FabricIndex: 1}))
+	require.Equal(t, CommissioningInvalidAuth, s.CommissioningComplete(Subject{AuthMode: AuthPASE, FabricIndex: 2}))
+	require.True(t, s.Armed())
+	require.Equal(t, CommissioningOK, s.CommissioningComplete(Subject{AuthMode: AuthCASE, FabricIndex: 2}))
+	require.False(t, s.Armed())
+	require.Zero(t, s.Breadcrumb())
+}
