@@ -213,7 +213,11 @@ func (c *Commissioning) armFailSafe(v Value) (uint32, Value, Status) {
 }
 
 // setRegulatoryConfig: {0 NewRegulatoryConfig enum8, 1 CountryCode
-// string[2], 2 Breadcrumb} (spec 11.10.7.4). Any country is accepted.
+// string[2], 2 Breadcrumb} (spec 11.10.7.4). Any country is accepted. As
+// connectedhomeip general-commissioning-server.cpp HandleSetRegulatoryConfig:
+// no fail-safe is needed, a country code not of 2 characters is
+// CONSTRAINT_ERROR, a location past IndoorOutdoor or not in
+// LocationCapability is ErrorCode ValueOutsideRange.
 func (c *Commissioning) setRegulatoryConfig(v Value) (uint32, Value, Status) {
 	f, ok := parseFields(v)
 	loc, ok1 := f.uint(0)
@@ -222,11 +226,11 @@ func (c *Commissioning) setRegulatoryConfig(v Value) (uint32, Value, Status) {
 	if !ok || !ok1 || !ok2 || !ok3 {
 		return 0, nil, StatusInvalidCommand
 	}
-	if len(cc) != 2 || loc > 2 {
+	if len(cc) != 2 {
 		return 0, nil, StatusConstraintError
 	}
-	if !c.Store.Armed() {
-		return 0, nil, StatusFailsafeRequired
+	if loc > regulatoryIndoorOutdoor {
+		return gcResponse(GCCmdSetRegulatoryConfigResponse, fabrics.CommissioningValueOutsideRange, "unknown location")
 	}
 	if loc != c.location && c.location != regulatoryIndoorOutdoor {
 		return gcResponse(GCCmdSetRegulatoryConfigResponse, fabrics.CommissioningValueOutsideRange, "location not supported")

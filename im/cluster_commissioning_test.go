@@ -577,3 +577,31 @@ func FuzzCommissioningCommands(f *testing.F) {
 		}
 	})
 }
+
+// SetRegulatoryConfig needs no fail-safe, and a NewRegulatoryConfig past
+// IndoorOutdoor is answered with ErrorCode ValueOutsideRange, not a status
+// (connectedhomeip general-commissioning-server.cpp
+// HandleSetRegulatoryConfig: only the country code length is a
+// CONSTRAINT_ERROR status).
+func TestSetRegulatoryConfigSDKChecks(t *testing.T) {
+	e := newCommissionee(t)
+	require.Equal(t, fabrics.CommissioningOK, e.arm(0, 0))
+	require.False(t, e.store.Armed())
+	set := func(loc uint64) (map[uint8]any, im.Status) {
+		_, f, st := e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdSetRegulatoryConfig, func(w *tlv.Writer) {
+			w.PutUint(tlv.ContextTag(0), loc)
+			w.PutString(tlv.ContextTag(1), "DE")
+			w.PutUint(tlv.ContextTag(2), 4)
+		})
+		return f, st
+	}
+	f, st := set(3)
+	require.Equal(t, im.StatusSuccess, st)
+	require.Equal(t, uint64(fabrics.CommissioningValueOutsideRange), f[0])
+	f, st = set(1)
+	require.Equal(t, im.StatusSuccess, st)
+	require.Equal(t, uint64(fabrics.CommissioningOK), f[0])
+	v, err := e.read(im.ConcreteAttribute(0, im.ClusterGeneralCommissioning, im.GCAttrRegulatoryConfig)).Uint()
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), v)
+}
