@@ -42,6 +42,7 @@ const (
 	fabricIndexTag                 uint8  = 0xFE // fabric-scoped structs (spec 7.13.6)
 	regulatoryIndoorOutdoor        uint64 = 2
 	maxAttestationElements                = 900 // RESP_MAX (spec 11.18.4.6)
+	maxCertLen                            = 400 // connectedhomeip kMaxCHIPCertLength
 	attestationNonceLen                   = 32
 	revisionGeneralCommissioning   uint16 = 1
 	revisionOperationalCredentials uint16 = 1
@@ -409,6 +410,9 @@ func (c *Commissioning) csrRequest(v Value) (uint32, Value, Status) {
 			return 0, nil, StatusInvalidCommand // UpdateNOC is not supported
 		}
 	}
+	if !c.Store.ArmedFor(c.accessor().FabricIndex) {
+		return 0, nil, StatusFailsafeRequired // SDK HandleCSRRequest: IsFailSafeArmed(accessing fabric)
+	}
 	elements, err := c.Store.CSR(nonce)
 	if err != nil {
 		return 0, nil, storeStatus(err)
@@ -475,6 +479,15 @@ func (c *Commissioning) addNOC(v Value) (uint32, Value, Status) {
 		return 0, nil, StatusInvalidCommand
 	}
 	icac, _ := f.bytes(1)
+	// connectedhomeip OperationalCredentialsCluster.cpp HandleAddNOC: sizes
+	// and the IPK length first (INVALID_COMMAND), then the fail-safe armed by
+	// the accessing fabric (FAILSAFE_REQUIRED).
+	if len(noc) > maxCertLen || len(icac) > maxCertLen || len(ipk) != 16 {
+		return 0, nil, StatusInvalidCommand
+	}
+	if !c.Store.ArmedFor(c.accessor().FabricIndex) {
+		return 0, nil, StatusFailsafeRequired
+	}
 	idx, code, err := c.Store.AddNOC(c.Now, noc, icac, ipk, subj, uint16(vendor))
 	if err != nil {
 		return 0, nil, storeStatus(err)

@@ -605,3 +605,47 @@ func TestSetRegulatoryConfigSDKChecks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), v)
 }
+
+// CSRRequest and AddNOC follow connectedhomeip
+// OperationalCredentialsCluster.cpp HandleCSRRequest / HandleAddNOC: the
+// IPK length is checked first (INVALID_COMMAND), the fail-safe must be
+// armed by the accessing fabric (FAILSAFE_REQUIRED), and once AddNOC ran
+// under the fail-safe both answer CONSTRAINT_ERROR.
+func TestCSRAndAddNOCSDKStatuses(t *testing.T) {
+	e := newCommissionee(t)
+	require.Equal(t, fabrics.CommissioningOK, e.arm(60, 0))
+	pub := e.csr()
+	require.Equal(t, im.StatusSuccess, e.addRoot())
+	_, _, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdAddNOC, func(w *tlv.Writer) {
+		w.PutBytes(tlv.ContextTag(0), e.noc(pub, 0x77))
+		w.PutBytes(tlv.ContextTag(2), e.ca.IPK[:15])
+		w.PutUint(tlv.ContextTag(3), adminNode)
+		w.PutUint(tlv.ContextTag(4), 0xFFF1)
+	})
+	require.Equal(t, im.StatusInvalidCommand, st)
+	f, st := e.addNOC(e.noc(pub, 0x77))
+	require.Equal(t, im.StatusSuccess, st)
+	require.Equal(t, uint64(fabrics.NOCOK), f[0])
+	idx := uint8(f[1].(uint64))
+	csr := func() im.Status {
+		_, _, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdCSRRequest, func(w *tlv.Writer) {
+			w.PutBytes(tlv.ContextTag(0), nonce(3))
+		})
+		return st
+	}
+	require.Equal(t, im.StatusConstraintError, csr())
+	_, st = e.addNOC(e.noc(pub, 0x78))
+	require.Equal(t, im.StatusConstraintError, st)
+
+	// Complete, then a PASE session arms the fail-safe: a CASE admin of
+	// the fabric does not hold it.
+	e.caseAs(idx, adminNode)
+	_, f, _ = e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdCommissioningComplete, nil)
+	require.Equal(t, uint64(fabrics.CommissioningOK), f[0])
+	e.pase()
+	require.Equal(t, fabrics.CommissioningOK, e.arm(60, 0))
+	e.caseAs(idx, adminNode)
+	require.Equal(t, im.StatusFailsafeRequired, csr())
+	_, st = e.addNOC(e.noc(pub, 0x78))
+	require.Equal(t, im.StatusFailsafeRequired, st)
+}

@@ -196,6 +196,12 @@ func (s *Store) Breadcrumb() uint64 { return s.breadcrumb }
 // SetBreadcrumb sets it (commands that carry a Breadcrumb field).
 func (s *Store) SetBreadcrumb(b uint64) { s.breadcrumb = b }
 
+// ArmedFor reports whether the fail-safe is armed and belongs to the
+// accessing fabric (0 over PASE before AddNOC): connectedhomeip
+// FailSafeContext::IsFailSafeArmed(FabricIndex), required by CSRRequest and
+// AddNOC (OperationalCredentialsCluster.cpp).
+func (s *Store) ArmedFor(accessing uint8) bool { return s.armed && s.armedBy == accessing }
+
 // Armed reports whether the fail-safe is armed.
 func (s *Store) Armed() bool { return s.armed }
 
@@ -292,6 +298,11 @@ func (s *Store) CSR(nonce []byte) ([]byte, error) {
 	if !s.armed {
 		return nil, ErrFailSafeRequired
 	}
+	if s.added != 0 {
+		// connectedhomeip OperationalCredentialsCluster.cpp HandleCSRRequest:
+		// NocCommandHasBeenInvoked is CONSTRAINT_ERROR.
+		return nil, fmt.Errorf("%w: AddNOC already ran under this fail-safe", ErrConstraint)
+	}
 	if len(nonce) != 32 {
 		return nil, fmt.Errorf("%w: CSRNonce of %d octets, want 32", ErrConstraint, len(nonce))
 	}
@@ -365,8 +376,13 @@ func (s *Store) AddNOC(now clock.Time, noc, icac, ipk []byte, caseAdminSubject u
 	if !s.armed {
 		return 0, 0, ErrFailSafeRequired
 	}
+	if len(ipk) != 16 {
+		return 0, 0, fmt.Errorf("%w: IPKValue of %d octets, want 16", ErrInvalidCommand, len(ipk))
+	}
 	if s.added != 0 {
-		return 0, 0, ErrInvalidCommand // spec: one AddNOC/UpdateNOC per fail-safe
+		// One AddNOC/UpdateNOC per fail-safe: CONSTRAINT_ERROR
+		// (connectedhomeip OperationalCredentialsCluster.cpp HandleAddNOC).
+		return 0, 0, fmt.Errorf("%w: AddNOC already ran under this fail-safe", ErrConstraint)
 	}
 	if s.pendingKey == nil {
 		return 0, NOCMissingCSR, nil
@@ -374,14 +390,11 @@ func (s *Store) AddNOC(now clock.Time, noc, icac, ipk []byte, caseAdminSubject u
 	if s.pendingRCA == nil {
 		return 0, NOCInvalidNOC, nil
 	}
-	if len(ipk) != 16 {
-		return 0, 0, fmt.Errorf("%w: IPKValue of %d octets, want 16", ErrConstraint, len(ipk))
+	if !validAdminSubject(caseAdminSubject) {
+		return 0, NOCInvalidAdminSubject, nil
 	}
 	if len(s.fabrics) >= s.cfg.MaxFabrics {
 		return 0, NOCTableFull, nil
-	}
-	if !validAdminSubject(caseAdminSubject) {
-		return 0, NOCInvalidAdminSubject, nil
 	}
 	rc, err := cert.DecodeTLV(s.pendingRCA)
 	if err != nil {
