@@ -459,6 +459,12 @@ func (c *Commissioning) addTrustedRoot(v Value) (uint32, Value, Status) {
 	if !ok || !ok1 {
 		return 0, nil, StatusInvalidCommand
 	}
+	if len(rcac) > maxCertLen {
+		return 0, nil, StatusInvalidCommand // SDK HandleAddTrustedRootCertificate
+	}
+	if c.Store.Armed() && !c.Store.ArmedFor(c.accessor().FabricIndex) {
+		return 0, nil, StatusFailsafeRequired // IsFailSafeArmed(accessing fabric)
+	}
 	if err := c.Store.AddTrustedRoot(rcac); err != nil {
 		return 0, nil, storeStatus(err)
 	}

@@ -363,7 +363,13 @@ func TestCommissioningCommandErrors(t *testing.T) {
 		{"CSR no nonce", im.OCCmdCSRRequest, nil, im.StatusInvalidCommand},
 		{"attestation long nonce", im.OCCmdAttestationRequest, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), make([]byte, 33)) }, im.StatusInvalidCommand},
 		{"chain type 3", im.OCCmdCertificateChainRequest, func(w *tlv.Writer) { w.PutUint(tlv.ContextTag(0), 3) }, im.StatusInvalidCommand},
-		{"root not a cert", im.OCCmdAddTrustedRootCertificate, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), []byte{0x15, 0x18}) }, im.StatusConstraintError},
+		// connectedhomeip OperationalCredentialsCluster.cpp
+		// HandleAddTrustedRootCertificate: ValidateChipRCAC failing and a
+		// root over 400 octets are INVALID_COMMAND; HandleUpdateFabricLabel:
+		// a label over 32 is INVALID_COMMAND.
+		{"root not a cert", im.OCCmdAddTrustedRootCertificate, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), []byte{0x15, 0x18}) }, im.StatusInvalidCommand},
+		{"root too long", im.OCCmdAddTrustedRootCertificate, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), make([]byte, 401)) }, im.StatusInvalidCommand},
+		{"label too long", im.OCCmdUpdateFabricLabel, func(w *tlv.Writer) { w.PutString(tlv.ContextTag(0), string(make([]byte, 33))) }, im.StatusInvalidCommand},
 		{"NOC fields missing", im.OCCmdAddNOC, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), []byte{1}) }, im.StatusInvalidCommand},
 		{"remove index 0", im.OCCmdRemoveFabric, func(w *tlv.Writer) { w.PutUint(tlv.ContextTag(0), 0) }, im.StatusInvalidCommand},
 	} {
@@ -374,7 +380,7 @@ func TestCommissioningCommandErrors(t *testing.T) {
 	}
 	// AddNOC before CSR, with a NOC for the wrong key, and a repeat root.
 	require.Equal(t, im.StatusSuccess, e.addRoot())
-	require.Equal(t, im.StatusInvalidCommand, e.addRoot())
+	require.Equal(t, im.StatusConstraintError, e.addRoot()) // one root per fail-safe (SDK HandleAddTrustedRootCertificate)
 	f, _ := e.addNOC(e.noc(&e.ca.Nodes[0].Key.PublicKey, 0x77))
 	require.Equal(t, uint64(fabrics.NOCMissingCSR), f[0])
 	e.csr()

@@ -346,15 +346,18 @@ func (s *Store) AddTrustedRoot(rcac []byte) error {
 	if !s.armed {
 		return ErrFailSafeRequired
 	}
+	// One root per fail-safe, none after AddNOC: CONSTRAINT_ERROR; a root
+	// that does not validate: INVALID_COMMAND (connectedhomeip
+	// OperationalCredentialsCluster.cpp HandleAddTrustedRootCertificate).
 	if s.pendingRCA != nil || s.added != 0 {
-		return ErrInvalidCommand
+		return fmt.Errorf("%w: a root was already added under this fail-safe", ErrConstraint)
 	}
 	c, err := cert.DecodeTLV(rcac)
 	if err != nil {
-		return fmt.Errorf("%w: root certificate: %w", ErrConstraint, err)
+		return fmt.Errorf("%w: root certificate: %w", ErrInvalidCommand, err)
 	}
 	if err := c.CheckSignature(mustPub(c)); err != nil {
-		return fmt.Errorf("%w: root certificate is not self-signed: %w", ErrConstraint, err)
+		return fmt.Errorf("%w: root certificate is not self-signed: %w", ErrInvalidCommand, err)
 	}
 	s.pendingRCA = append([]byte(nil), rcac...)
 	return nil
@@ -479,7 +482,7 @@ func (s *Store) insert(f *Fabric) {
 // accessing fabric.
 func (s *Store) UpdateFabricLabel(accessing uint8, label string) (NOCStatus, error) {
 	if len(label) > MaxLabelLen {
-		return 0, ErrConstraint
+		return 0, ErrInvalidCommand // as connectedhomeip HandleUpdateFabricLabel
 	}
 	f := s.Fabric(accessing)
 	if f == nil {
