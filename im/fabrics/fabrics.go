@@ -356,19 +356,15 @@ func (s *Store) AddTrustedRoot(rcac []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: root certificate: %w", ErrInvalidCommand, err)
 	}
-	if err := c.CheckSignature(mustPub(c)); err != nil {
+	pub, err := c.PublicKeyECDSA()
+	if err != nil {
+		return fmt.Errorf("%w: root public key: %w", ErrInvalidCommand, err)
+	}
+	if err := c.CheckSignature(pub); err != nil {
 		return fmt.Errorf("%w: root certificate is not self-signed: %w", ErrInvalidCommand, err)
 	}
 	s.pendingRCA = append([]byte(nil), rcac...)
 	return nil
-}
-
-func mustPub(c *cert.Certificate) *ecdsa.PublicKey {
-	k, err := c.PublicKeyECDSA()
-	if err != nil {
-		return nil
-	}
-	return k
 }
 
 // AddNOC is AddNOC (spec 11.17.6.8): the NOC (and ICAC) must chain to the

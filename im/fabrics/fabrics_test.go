@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mattersim/clock"
+	"mattersim/session/cert"
+	"mattersim/session/cert/testca"
 	"mattersim/tlv"
 )
 
@@ -188,4 +190,24 @@ func TestCommissioningCompleteWithoutAddNOC(t *testing.T) {
 	require.Equal(t, CommissioningOK, s.CommissioningComplete(Subject{AuthMode: AuthCASE, FabricIndex: 2}))
 	require.False(t, s.Armed())
 	require.Zero(t, s.Breadcrumb())
+}
+
+// A root whose public key is not a P-256 point is refused with
+// ErrInvalidCommand (connectedhomeip HandleAddTrustedRootCertificate:
+// ValidateChipRCAC fails, INVALID_COMMAND), not a panic in the signature
+// check.
+func TestAddTrustedRootBadKey(t *testing.T) {
+	ca, err := testca.Mint(testca.Options{Seed: 1})
+	require.NoError(t, err)
+	c, err := cert.DecodeTLV(ca.RCAC.TLV)
+	require.NoError(t, err)
+	pk := append([]byte(nil), c.PublicKey...)
+	pk[10] ^= 1 // off the curve
+	c.PublicKey = pk
+	b, err := cert.AppendTLV(nil, c)
+	require.NoError(t, err)
+	s := newStore(t, 11)
+	s.ArmFailSafe(0, time.Minute, 0, 0)
+	require.ErrorIs(t, s.AddTrustedRoot(b), ErrInvalidCommand)
+	require.Nil(t, s.PendingRoot())
 }
