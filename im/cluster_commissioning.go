@@ -42,6 +42,7 @@ const (
 	fabricIndexTag                 uint8  = 0xFE // fabric-scoped structs (spec 7.13.6)
 	regulatoryIndoorOutdoor        uint64 = 2
 	maxAttestationElements                = 900 // RESP_MAX (spec 11.18.4.6)
+	maxCertLen                            = 400 // connectedhomeip kMaxCHIPCertLength
 	attestationNonceLen                   = 32
 	revisionGeneralCommissioning   uint16 = 1
 	revisionOperationalCredentials uint16 = 1
@@ -213,7 +214,11 @@ func (c *Commissioning) armFailSafe(v Value) (uint32, Value, Status) {
 }
 
 // setRegulatoryConfig: {0 NewRegulatoryConfig enum8, 1 CountryCode
-// string[2], 2 Breadcrumb} (spec 11.10.7.4). Any country is accepted.
+// string[2], 2 Breadcrumb} (spec 11.10.7.4). Any country is accepted. As
+// connectedhomeip general-commissioning-server.cpp HandleSetRegulatoryConfig:
+// no fail-safe is needed, a country code not of 2 characters is
+// CONSTRAINT_ERROR, a location past IndoorOutdoor or not in
+// LocationCapability is ErrorCode ValueOutsideRange.
 func (c *Commissioning) setRegulatoryConfig(v Value) (uint32, Value, Status) {
 	f, ok := parseFields(v)
 	loc, ok1 := f.uint(0)
@@ -222,11 +227,11 @@ func (c *Commissioning) setRegulatoryConfig(v Value) (uint32, Value, Status) {
 	if !ok || !ok1 || !ok2 || !ok3 {
 		return 0, nil, StatusInvalidCommand
 	}
-	if len(cc) != 2 || loc > 2 {
+	if len(cc) != 2 {
 		return 0, nil, StatusConstraintError
 	}
-	if !c.Store.Armed() {
-		return 0, nil, StatusFailsafeRequired
+	if loc > regulatoryIndoorOutdoor {
+		return gcResponse(GCCmdSetRegulatoryConfigResponse, fabrics.CommissioningValueOutsideRange, "unknown location")
 	}
 	if loc != c.location && c.location != regulatoryIndoorOutdoor {
 		return gcResponse(GCCmdSetRegulatoryConfigResponse, fabrics.CommissioningValueOutsideRange, "location not supported")
@@ -405,6 +410,9 @@ func (c *Commissioning) csrRequest(v Value) (uint32, Value, Status) {
 			return 0, nil, StatusInvalidCommand // UpdateNOC is not supported
 		}
 	}
+	if !c.Store.ArmedFor(c.accessor().FabricIndex) {
+		return 0, nil, StatusFailsafeRequired // SDK HandleCSRRequest: IsFailSafeArmed(accessing fabric)
+	}
 	elements, err := c.Store.CSR(nonce)
 	if err != nil {
 		return 0, nil, storeStatus(err)
@@ -451,6 +459,12 @@ func (c *Commissioning) addTrustedRoot(v Value) (uint32, Value, Status) {
 	if !ok || !ok1 {
 		return 0, nil, StatusInvalidCommand
 	}
+	if len(rcac) > maxCertLen {
+		return 0, nil, StatusInvalidCommand // SDK HandleAddTrustedRootCertificate
+	}
+	if c.Store.Armed() && !c.Store.ArmedFor(c.accessor().FabricIndex) {
+		return 0, nil, StatusFailsafeRequired // IsFailSafeArmed(accessing fabric)
+	}
 	if err := c.Store.AddTrustedRoot(rcac); err != nil {
 		return 0, nil, storeStatus(err)
 	}
@@ -471,6 +485,15 @@ func (c *Commissioning) addNOC(v Value) (uint32, Value, Status) {
 		return 0, nil, StatusInvalidCommand
 	}
 	icac, _ := f.bytes(1)
+	// connectedhomeip OperationalCredentialsCluster.cpp HandleAddNOC: sizes
+	// and the IPK length first (INVALID_COMMAND), then the fail-safe armed by
+	// the accessing fabric (FAILSAFE_REQUIRED).
+	if len(noc) > maxCertLen || len(icac) > maxCertLen || len(ipk) != 16 {
+		return 0, nil, StatusInvalidCommand
+	}
+	if !c.Store.ArmedFor(c.accessor().FabricIndex) {
+		return 0, nil, StatusFailsafeRequired
+	}
 	idx, code, err := c.Store.AddNOC(c.Now, noc, icac, ipk, subj, uint16(vendor))
 	if err != nil {
 		return 0, nil, storeStatus(err)

@@ -363,7 +363,13 @@ func TestCommissioningCommandErrors(t *testing.T) {
 		{"CSR no nonce", im.OCCmdCSRRequest, nil, im.StatusInvalidCommand},
 		{"attestation long nonce", im.OCCmdAttestationRequest, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), make([]byte, 33)) }, im.StatusInvalidCommand},
 		{"chain type 3", im.OCCmdCertificateChainRequest, func(w *tlv.Writer) { w.PutUint(tlv.ContextTag(0), 3) }, im.StatusInvalidCommand},
-		{"root not a cert", im.OCCmdAddTrustedRootCertificate, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), []byte{0x15, 0x18}) }, im.StatusConstraintError},
+		// connectedhomeip OperationalCredentialsCluster.cpp
+		// HandleAddTrustedRootCertificate: ValidateChipRCAC failing and a
+		// root over 400 octets are INVALID_COMMAND; HandleUpdateFabricLabel:
+		// a label over 32 is INVALID_COMMAND.
+		{"root not a cert", im.OCCmdAddTrustedRootCertificate, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), []byte{0x15, 0x18}) }, im.StatusInvalidCommand},
+		{"root too long", im.OCCmdAddTrustedRootCertificate, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), make([]byte, 401)) }, im.StatusInvalidCommand},
+		{"label too long", im.OCCmdUpdateFabricLabel, func(w *tlv.Writer) { w.PutString(tlv.ContextTag(0), string(make([]byte, 33))) }, im.StatusInvalidCommand},
 		{"NOC fields missing", im.OCCmdAddNOC, func(w *tlv.Writer) { w.PutBytes(tlv.ContextTag(0), []byte{1}) }, im.StatusInvalidCommand},
 		{"remove index 0", im.OCCmdRemoveFabric, func(w *tlv.Writer) { w.PutUint(tlv.ContextTag(0), 0) }, im.StatusInvalidCommand},
 	} {
@@ -374,7 +380,7 @@ func TestCommissioningCommandErrors(t *testing.T) {
 	}
 	// AddNOC before CSR, with a NOC for the wrong key, and a repeat root.
 	require.Equal(t, im.StatusSuccess, e.addRoot())
-	require.Equal(t, im.StatusInvalidCommand, e.addRoot())
+	require.Equal(t, im.StatusConstraintError, e.addRoot()) // one root per fail-safe (SDK HandleAddTrustedRootCertificate)
 	f, _ := e.addNOC(e.noc(&e.ca.Nodes[0].Key.PublicKey, 0x77))
 	require.Equal(t, uint64(fabrics.NOCMissingCSR), f[0])
 	e.csr()
@@ -576,4 +582,76 @@ func FuzzCommissioningCommands(f *testing.F) {
 			}
 		}
 	})
+}
+
+// SetRegulatoryConfig needs no fail-safe, and a NewRegulatoryConfig past
+// IndoorOutdoor is answered with ErrorCode ValueOutsideRange, not a status
+// (connectedhomeip general-commissioning-server.cpp
+// HandleSetRegulatoryConfig: only the country code length is a
+// CONSTRAINT_ERROR status).
+func TestSetRegulatoryConfigSDKChecks(t *testing.T) {
+	e := newCommissionee(t)
+	require.Equal(t, fabrics.CommissioningOK, e.arm(0, 0))
+	require.False(t, e.store.Armed())
+	set := func(loc uint64) (map[uint8]any, im.Status) {
+		_, f, st := e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdSetRegulatoryConfig, func(w *tlv.Writer) {
+			w.PutUint(tlv.ContextTag(0), loc)
+			w.PutString(tlv.ContextTag(1), "DE")
+			w.PutUint(tlv.ContextTag(2), 4)
+		})
+		return f, st
+	}
+	f, st := set(3)
+	require.Equal(t, im.StatusSuccess, st)
+	require.Equal(t, uint64(fabrics.CommissioningValueOutsideRange), f[0])
+	f, st = set(1)
+	require.Equal(t, im.StatusSuccess, st)
+	require.Equal(t, uint64(fabrics.CommissioningOK), f[0])
+	v, err := e.read(im.ConcreteAttribute(0, im.ClusterGeneralCommissioning, im.GCAttrRegulatoryConfig)).Uint()
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), v)
+}
+
+// CSRRequest and AddNOC follow connectedhomeip
+// OperationalCredentialsCluster.cpp HandleCSRRequest / HandleAddNOC: the
+// IPK length is checked first (INVALID_COMMAND), the fail-safe must be
+// armed by the accessing fabric (FAILSAFE_REQUIRED), and once AddNOC ran
+// under the fail-safe both answer CONSTRAINT_ERROR.
+func TestCSRAndAddNOCSDKStatuses(t *testing.T) {
+	e := newCommissionee(t)
+	require.Equal(t, fabrics.CommissioningOK, e.arm(60, 0))
+	pub := e.csr()
+	require.Equal(t, im.StatusSuccess, e.addRoot())
+	_, _, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdAddNOC, func(w *tlv.Writer) {
+		w.PutBytes(tlv.ContextTag(0), e.noc(pub, 0x77))
+		w.PutBytes(tlv.ContextTag(2), e.ca.IPK[:15])
+		w.PutUint(tlv.ContextTag(3), adminNode)
+		w.PutUint(tlv.ContextTag(4), 0xFFF1)
+	})
+	require.Equal(t, im.StatusInvalidCommand, st)
+	f, st := e.addNOC(e.noc(pub, 0x77))
+	require.Equal(t, im.StatusSuccess, st)
+	require.Equal(t, uint64(fabrics.NOCOK), f[0])
+	idx := uint8(f[1].(uint64))
+	csr := func() im.Status {
+		_, _, st := e.invoke(0, im.ClusterOperationalCredentials, im.OCCmdCSRRequest, func(w *tlv.Writer) {
+			w.PutBytes(tlv.ContextTag(0), nonce(3))
+		})
+		return st
+	}
+	require.Equal(t, im.StatusConstraintError, csr())
+	_, st = e.addNOC(e.noc(pub, 0x78))
+	require.Equal(t, im.StatusConstraintError, st)
+
+	// Complete, then a PASE session arms the fail-safe: a CASE admin of
+	// the fabric does not hold it.
+	e.caseAs(idx, adminNode)
+	_, f, _ = e.invoke(0, im.ClusterGeneralCommissioning, im.GCCmdCommissioningComplete, nil)
+	require.Equal(t, uint64(fabrics.CommissioningOK), f[0])
+	e.pase()
+	require.Equal(t, fabrics.CommissioningOK, e.arm(60, 0))
+	e.caseAs(idx, adminNode)
+	require.Equal(t, im.StatusFailsafeRequired, csr())
+	_, st = e.addNOC(e.noc(pub, 0x78))
+	require.Equal(t, im.StatusFailsafeRequired, st)
 }

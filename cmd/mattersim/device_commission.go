@@ -74,12 +74,19 @@ func (d *deviceLoop) commissioningNotices(m *session.Manager) {
 			d.closeSessions(m, func(a *im.Accessor) bool {
 				return a.AuthMode == fabrics.AuthPASE || (n.Fabric != 0 && a.FabricIndex == n.Fabric)
 			})
+			if n.Fabric != 0 {
+				d.cs.resume.DeleteFabric(n.Fabric)
+			}
 		case im.NoticeCommissioned:
 			d.logf("CommissioningComplete: fabric %d committed; closing the PASE sessions", n.Fabric)
 			d.closeSessions(m, func(a *im.Accessor) bool { return a.AuthMode == fabrics.AuthPASE })
 		case im.NoticeFabricRemoved:
 			d.logf("RemoveFabric: fabric %d removed; closing its sessions", n.Fabric)
 			d.closeSessions(m, func(a *im.Accessor) bool { return a.FabricIndex == n.Fabric })
+			// Its resumption records go too (connectedhomeip OnFabricRemoved:
+			// SessionResumptionStorage::DeleteAll), or a fabric reusing the
+			// index would accept them.
+			d.cs.resume.DeleteFabric(n.Fabric)
 		}
 		d.advertise()
 	}

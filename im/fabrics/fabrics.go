@@ -196,6 +196,12 @@ func (s *Store) Breadcrumb() uint64 { return s.breadcrumb }
 // SetBreadcrumb sets it (commands that carry a Breadcrumb field).
 func (s *Store) SetBreadcrumb(b uint64) { s.breadcrumb = b }
 
+// ArmedFor reports whether the fail-safe is armed and belongs to the
+// accessing fabric (0 over PASE before AddNOC): connectedhomeip
+// FailSafeContext::IsFailSafeArmed(FabricIndex), required by CSRRequest and
+// AddNOC (OperationalCredentialsCluster.cpp).
+func (s *Store) ArmedFor(accessing uint8) bool { return s.armed && s.armedBy == accessing }
+
 // Armed reports whether the fail-safe is armed.
 func (s *Store) Armed() bool { return s.armed }
 
@@ -215,12 +221,14 @@ func (s *Store) ArmFailSafe(now clock.Time, expiry time.Duration, accessing uint
 		return CommissioningBusyWithOtherAdmin, nil
 	}
 	if expiry == 0 {
+		// Expire at once; the command's breadcrumb is not applied, the
+		// expiry resets it (connectedhomeip general-commissioning-server.cpp
+		// HandleArmFailSafe; FailSafeContext::ForceFailSafeTimerExpiry is a
+		// no-op when nothing is armed).
 		if !s.armed {
-			s.breadcrumb = breadcrumb
 			return CommissioningOK, nil
 		}
 		e := s.expire()
-		s.breadcrumb = breadcrumb
 		return CommissioningOK, &e
 	}
 	if !s.armed {
@@ -266,13 +274,16 @@ func (s *Store) disarm() {
 }
 
 // CommissioningComplete is CommissioningComplete (spec 11.10.7.6) from
-// sub: it must come over CASE on the fabric added under the armed
-// fail-safe. Success commits that fabric and disarms.
+// sub: it must come over CASE on the fabric the armed fail-safe belongs to
+// (the fabric added under it, or the existing fabric that armed it; SDK
+// general-commissioning-server.cpp HandleCommissioningComplete checks
+// failSafe.MatchesFabricIndex). Success commits any fabric added under the
+// fail-safe and disarms.
 func (s *Store) CommissioningComplete(sub Subject) CommissioningError {
 	if !s.armed {
 		return CommissioningNoFailSafe
 	}
-	if sub.AuthMode != AuthCASE || s.added == 0 || sub.FabricIndex != s.added {
+	if sub.AuthMode != AuthCASE || sub.FabricIndex == 0 || sub.FabricIndex != s.armedBy {
 		return CommissioningInvalidAuth
 	}
 	s.disarm()
@@ -286,6 +297,11 @@ func (s *Store) CommissioningComplete(sub Subject) CommissioningError {
 func (s *Store) CSR(nonce []byte) ([]byte, error) {
 	if !s.armed {
 		return nil, ErrFailSafeRequired
+	}
+	if s.added != 0 {
+		// connectedhomeip OperationalCredentialsCluster.cpp HandleCSRRequest:
+		// NocCommandHasBeenInvoked is CONSTRAINT_ERROR.
+		return nil, fmt.Errorf("%w: AddNOC already ran under this fail-safe", ErrConstraint)
 	}
 	if len(nonce) != 32 {
 		return nil, fmt.Errorf("%w: CSRNonce of %d octets, want 32", ErrConstraint, len(nonce))
@@ -330,26 +346,25 @@ func (s *Store) AddTrustedRoot(rcac []byte) error {
 	if !s.armed {
 		return ErrFailSafeRequired
 	}
+	// One root per fail-safe, none after AddNOC: CONSTRAINT_ERROR; a root
+	// that does not validate: INVALID_COMMAND (connectedhomeip
+	// OperationalCredentialsCluster.cpp HandleAddTrustedRootCertificate).
 	if s.pendingRCA != nil || s.added != 0 {
-		return ErrInvalidCommand
+		return fmt.Errorf("%w: a root was already added under this fail-safe", ErrConstraint)
 	}
 	c, err := cert.DecodeTLV(rcac)
 	if err != nil {
-		return fmt.Errorf("%w: root certificate: %w", ErrConstraint, err)
+		return fmt.Errorf("%w: root certificate: %w", ErrInvalidCommand, err)
 	}
-	if err := c.CheckSignature(mustPub(c)); err != nil {
-		return fmt.Errorf("%w: root certificate is not self-signed: %w", ErrConstraint, err)
+	pub, err := c.PublicKeyECDSA()
+	if err != nil {
+		return fmt.Errorf("%w: root public key: %w", ErrInvalidCommand, err)
+	}
+	if err := c.CheckSignature(pub); err != nil {
+		return fmt.Errorf("%w: root certificate is not self-signed: %w", ErrInvalidCommand, err)
 	}
 	s.pendingRCA = append([]byte(nil), rcac...)
 	return nil
-}
-
-func mustPub(c *cert.Certificate) *ecdsa.PublicKey {
-	k, err := c.PublicKeyECDSA()
-	if err != nil {
-		return nil
-	}
-	return k
 }
 
 // AddNOC is AddNOC (spec 11.17.6.8): the NOC (and ICAC) must chain to the
@@ -360,8 +375,13 @@ func (s *Store) AddNOC(now clock.Time, noc, icac, ipk []byte, caseAdminSubject u
 	if !s.armed {
 		return 0, 0, ErrFailSafeRequired
 	}
+	if len(ipk) != 16 {
+		return 0, 0, fmt.Errorf("%w: IPKValue of %d octets, want 16", ErrInvalidCommand, len(ipk))
+	}
 	if s.added != 0 {
-		return 0, 0, ErrInvalidCommand // spec: one AddNOC/UpdateNOC per fail-safe
+		// One AddNOC/UpdateNOC per fail-safe: CONSTRAINT_ERROR
+		// (connectedhomeip OperationalCredentialsCluster.cpp HandleAddNOC).
+		return 0, 0, fmt.Errorf("%w: AddNOC already ran under this fail-safe", ErrConstraint)
 	}
 	if s.pendingKey == nil {
 		return 0, NOCMissingCSR, nil
@@ -369,14 +389,11 @@ func (s *Store) AddNOC(now clock.Time, noc, icac, ipk []byte, caseAdminSubject u
 	if s.pendingRCA == nil {
 		return 0, NOCInvalidNOC, nil
 	}
-	if len(ipk) != 16 {
-		return 0, 0, fmt.Errorf("%w: IPKValue of %d octets, want 16", ErrConstraint, len(ipk))
+	if !validAdminSubject(caseAdminSubject) {
+		return 0, NOCInvalidAdminSubject, nil
 	}
 	if len(s.fabrics) >= s.cfg.MaxFabrics {
 		return 0, NOCTableFull, nil
-	}
-	if !validAdminSubject(caseAdminSubject) {
-		return 0, NOCInvalidAdminSubject, nil
 	}
 	rc, err := cert.DecodeTLV(s.pendingRCA)
 	if err != nil {
@@ -461,7 +478,7 @@ func (s *Store) insert(f *Fabric) {
 // accessing fabric.
 func (s *Store) UpdateFabricLabel(accessing uint8, label string) (NOCStatus, error) {
 	if len(label) > MaxLabelLen {
-		return 0, ErrConstraint
+		return 0, ErrInvalidCommand // as connectedhomeip HandleUpdateFabricLabel
 	}
 	f := s.Fabric(accessing)
 	if f == nil {

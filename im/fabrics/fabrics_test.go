@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mattersim/clock"
+	"mattersim/session/cert"
+	"mattersim/session/cert/testca"
 	"mattersim/tlv"
 )
 
@@ -152,4 +154,60 @@ func TestTestAttestationKeyMatchesDAC(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, dac.CheckSignatureFrom(pai))
 	require.Len(t, a.CD, 541)
+}
+
+// ArmFailSafe with ExpiryLengthSeconds 0 expires the fail-safe and leaves
+// the breadcrumb at 0 (or untouched when nothing was armed): the command's
+// Breadcrumb is not applied (connectedhomeip general-commissioning-server.cpp
+// HandleArmFailSafe: "Don't set the breadcrumb, since expiring the failsafe
+// should reset it anyway"; ForceFailSafeTimerExpiry is a no-op unarmed).
+func TestArmFailSafeZeroKeepsBreadcrumb(t *testing.T) {
+	s := newStore(t, 9)
+	s.SetBreadcrumb(5)
+	code, exp := s.ArmFailSafe(0, 0, 0, 42)
+	require.Equal(t, CommissioningOK, code)
+	require.Nil(t, exp)
+	require.Equal(t, uint64(5), s.Breadcrumb())
+	s.ArmFailSafe(0, time.Minute, 0, 7)
+	code, exp = s.ArmFailSafe(clock.Time(time.Second), 0, 0, 42)
+	require.Equal(t, CommissioningOK, code)
+	require.NotNil(t, exp)
+	require.False(t, s.Armed())
+	require.Zero(t, s.Breadcrumb())
+}
+
+// CommissioningComplete over CASE on the fabric that armed the fail-safe
+// succeeds even when no AddNOC ran under it (re-arm on an existing fabric):
+// the SDK checks only failSafe.MatchesFabricIndex and commits fabric data
+// when NocCommandHasBeenInvoked (general-commissioning-server.cpp
+// HandleCommissioningComplete).
+func TestCommissioningCompleteWithoutAddNOC(t *testing.T) {
+	s := newStore(t, 10)
+	s.ArmFailSafe(0, time.Minute, 2, 3)
+	require.Equal(t, CommissioningInvalidAuth, s.CommissioningComplete(Subject{AuthMode: AuthCASE, FabricIndex: 1}))
+	require.Equal(t, CommissioningInvalidAuth, s.CommissioningComplete(Subject{AuthMode: AuthPASE, FabricIndex: 2}))
+	require.True(t, s.Armed())
+	require.Equal(t, CommissioningOK, s.CommissioningComplete(Subject{AuthMode: AuthCASE, FabricIndex: 2}))
+	require.False(t, s.Armed())
+	require.Zero(t, s.Breadcrumb())
+}
+
+// A root whose public key is not a P-256 point is refused with
+// ErrInvalidCommand (connectedhomeip HandleAddTrustedRootCertificate:
+// ValidateChipRCAC fails, INVALID_COMMAND), not a panic in the signature
+// check.
+func TestAddTrustedRootBadKey(t *testing.T) {
+	ca, err := testca.Mint(testca.Options{Seed: 1})
+	require.NoError(t, err)
+	c, err := cert.DecodeTLV(ca.RCAC.TLV)
+	require.NoError(t, err)
+	pk := append([]byte(nil), c.PublicKey...)
+	pk[10] ^= 1 // off the curve
+	c.PublicKey = pk
+	b, err := cert.AppendTLV(nil, c)
+	require.NoError(t, err)
+	s := newStore(t, 11)
+	s.ArmFailSafe(0, time.Minute, 0, 0)
+	require.ErrorIs(t, s.AddTrustedRoot(b), ErrInvalidCommand)
+	require.Nil(t, s.PendingRoot())
 }

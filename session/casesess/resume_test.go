@@ -227,3 +227,20 @@ func TestResumptionTableBound(t *testing.T) {
 	_, ok = nilTab.ByPeer(Peer{})
 	require.False(t, ok)
 }
+
+func TestResumptionDeleteFabric(t *testing.T) {
+	tab := NewResumption(0)
+	for i, p := range []Peer{{1, 10}, {1, 11}, {2, 10}} {
+		tab.Save(Record{Peer: p, ResumptionID: [ResumptionIDLen]byte{byte(i + 1)}, SharedSecret: []byte{1}})
+	}
+	tab.DeleteFabric(1)
+	require.Equal(t, 1, tab.Len())
+	_, ok := tab.ByID([ResumptionIDLen]byte{1})
+	require.False(t, ok)
+	_, ok = tab.ByPeer(Peer{1, 11})
+	require.False(t, ok)
+	_, ok = tab.ByPeer(Peer{2, 10})
+	require.True(t, ok)
+	var none *Resumption
+	none.DeleteFabric(1) // a nil table is empty
+}

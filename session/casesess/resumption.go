@@ -117,3 +117,19 @@ func (t *Resumption) Delete(p Peer) {
 		t.remove(e)
 	}
 }
+
+// DeleteFabric removes every record of fabric index: a removed fabric's
+// resumption state must not outlive it, or a later fabric given the same
+// index would accept a resumption minted on the old one (connectedhomeip
+// Server's fabric delegate OnFabricRemoved calls
+// SessionResumptionStorage::DeleteAll(fabricIndex)).
+func (t *Resumption) DeleteFabric(index uint8) {
+	if t == nil {
+		return
+	}
+	for p, e := range t.byPeer {
+		if p.FabricIndex == index {
+			t.remove(e)
+		}
+	}
+}
