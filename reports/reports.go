@@ -30,7 +30,9 @@ const SchemaVersion = 1
 type Report struct {
 	Scenario, Source string
 	Seed             uint64
-	Parameters       map[string]string
+	// Network is the network mode that ran: netstack or direct.
+	Network    string
+	Parameters map[string]string
 	// Version is mattersim's version (module version and VCS revision).
 	Version         string
 	BuildWall, Wall time.Duration
@@ -58,6 +60,7 @@ type jsonDoc struct {
 	Scenario      string                `json:"scenario"`
 	Source        string                `json:"source"`
 	Seed          uint64                `json:"seed"`
+	Network       string                `json:"network"`
 	Parameters    map[string]string     `json:"parameters"`
 	Version       string                `json:"mattersim_version"`
 	Wall          jsonWall              `json:"wall_time"`
@@ -111,6 +114,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		Scenario:      r.Scenario,
 		Source:        r.Source,
 		Seed:          r.Seed,
+		Network:       r.Network,
 		Parameters:    r.Parameters,
 		Version:       r.Version,
 		Wall:          jsonWall{Build: r.BuildWall.Seconds(), Run: r.Wall.Seconds()},
@@ -219,7 +223,7 @@ type junitFailure struct {
 func (r *Report) WriteJUnit(w io.Writer) error {
 	total := fmt.Sprintf("%.3f", (r.BuildWall + r.Wall).Seconds())
 	s := junitSuite{Name: r.Scenario, Time: total, Properties: []junitProperty{
-		{"source", r.Source}, {"seed", strconv.FormatUint(r.Seed, 10)},
+		{"source", r.Source}, {"seed", strconv.FormatUint(r.Seed, 10)}, {"network", r.Network},
 		{"mattersim_version", r.Version}, {"interrupted", strconv.FormatBool(r.Interrupted)},
 		{"virtual_time", r.Virtual.String()}, {"events", strconv.FormatUint(r.Events, 10)},
 	}}

@@ -29,7 +29,7 @@ func tinyReport(t *testing.T) *Report {
 	require.NoError(t, err)
 	vs, err := s.Evaluate(d.Metrics)
 	require.NoError(t, err)
-	return &Report{Scenario: s.Name, Source: s.Source(), Seed: s.Seed, Parameters: s.Parameters,
+	return &Report{Scenario: s.Name, Source: s.Source(), Seed: s.Seed, Network: s.Network.String(), Parameters: s.Parameters,
 		Version: "test", Virtual: sum.Virtual, Events: sum.Events, Verdicts: vs, Metrics: sum.Metrics}
 }
 

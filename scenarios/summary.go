@@ -91,6 +91,7 @@ type Summary struct {
 	BuildWall   time.Duration // wall-clock time of the build
 	Events      uint64        // simulator events processed
 	Establish   Establishment // how sessions were opened
+	Network     NetworkMode   // the network mode that ran (README "Network modes")
 	// Interrupted: the run was stopped before its end (RunConfig.Interrupt).
 	Interrupted bool
 	Attacker    bool // the scenario has adversary rules
@@ -129,6 +130,7 @@ func (d *Net) summary(wall time.Duration) Summary {
 		Wall:        wall,
 		Events:      d.Engine.Processed(),
 		Establish:   sc.Establishment.Method,
+		Network:     sc.Network,
 		Interrupted: d.Interrupted,
 		Attacker:    d.Attacker != nil,
 		Net:         d.Net.Stats(),
@@ -261,7 +263,13 @@ func (s Summary) WriteTable(w io.Writer) error {
 	if s.Source != "" {
 		name += " (" + s.Source + ")"
 	}
-	fmt.Fprintf(&b, "mattersim run: scenario %s, seed %d\n", name, s.Seed)
+	// The netstack mode is the default and goes unsaid, so outputs of
+	// the default mode stay as they were; a direct run says so.
+	mode := ""
+	if s.Network != NetworkNetstack {
+		mode = ", network " + s.Network.String()
+	}
+	fmt.Fprintf(&b, "mattersim run: scenario %s, seed %d%s\n", name, s.Seed, mode)
 	if s.Interrupted {
 		fmt.Fprintf(&b, "  INTERRUPTED at virtual time %s: the figures describe the run so far\n", round(s.Virtual))
 	}

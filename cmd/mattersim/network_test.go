@@ -33,6 +33,9 @@ func TestDirectEqualsNetstack(t *testing.T) {
 				// runs of the same mode).
 				require.Contains(t, doc, "wall_time")
 				delete(doc, "wall_time")
+				// network: the mode itself, which the report names.
+				require.Equal(t, mode, doc["network"])
+				delete(doc, "network")
 				docs[mode] = doc
 			}
 			ns, d := docs["netstack"], docs["direct"]
@@ -85,6 +88,7 @@ faults:
 		require.Contains(t, []int{0, 1}, code, "%s: %s", mode, stderr)
 		require.NoError(t, json.Unmarshal([]byte(out), &docs[i]))
 		delete(docs[i], "wall_time") // wall-clock seconds (see TestDirectEqualsNetstack)
+		delete(docs[i], "network")   // the mode itself
 	}
 	m := docs[0]["metrics"].(map[string]any)
 	value := func(name string) float64 { return m[name].(map[string]any)["value"].(float64) }
@@ -105,4 +109,18 @@ func TestSweepNetworkDirect(t *testing.T) {
 	}
 	require.NotEmpty(t, csv[0])
 	require.True(t, csv[0] == csv[1], "metrics.csv differs between the modes")
+}
+
+// The summary and the report name a direct run's mode (a netstack run is
+// the default and its summary line stays as it was).
+func TestRunNamesDirectMode(t *testing.T) {
+	code, out, stderr, dir := runOut(t, "--ci", "--network", "direct")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "mattersim run: scenario default (files/default.yaml), seed 1, network direct\n")
+	require.Contains(t, readFile(t, filepath.Join(dir, "metrics.json")), `"network": "direct"`)
+	require.Contains(t, readFile(t, filepath.Join(dir, "junit.xml")), `<property name="network" value="direct">`)
+	require.Contains(t, readFile(t, filepath.Join(dir, "report.html")), "<th>network mode</th><td>direct</td>")
+	code, out, stderr, _ = runOut(t, "--ci")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "mattersim run: scenario default (files/default.yaml), seed 1\n")
 }

@@ -296,7 +296,7 @@ func runScenario(cmd *cobra.Command, name string, o runOpts) (err error) {
 		return fmt.Errorf("run: %w", err)
 	}
 	rep := &reports.Report{
-		Scenario: s.Name, Source: s.Source(), Seed: s.Seed, Parameters: s.Parameters,
+		Scenario: s.Name, Source: s.Source(), Seed: s.Seed, Network: s.Network.String(), Parameters: s.Parameters,
 		Version: version(), BuildWall: sum.BuildWall, Wall: sum.Wall, Virtual: sum.Virtual,
 		Events: sum.Events, Interrupted: sum.Interrupted, Verdicts: verdicts, Metrics: sum.Metrics,
 	}

@@ -162,6 +162,7 @@ nav a { margin-right: 1em; }
 <table>
 <tr><th>scenario</th><td>{{.R.Scenario}} ({{.R.Source}})</td></tr>
 <tr><th>seed</th><td>{{seed .R.Seed}}</td></tr>
+<tr><th>network mode</th><td>{{.R.Network}}</td></tr>
 <tr><th>parameters</th><td>{{range $i, $p := .Params}}{{if $i}}, {{end}}<code>{{$p.Name}}={{$p.Value}}</code>{{else}}none{{end}}</td></tr>
 <tr><th>mattersim version</th><td>{{.R.Version}}</td></tr>
 <tr><th>wall time</th><td>{{.Wall}} run, {{.Build}} build</td></tr>

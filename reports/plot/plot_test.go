@@ -25,7 +25,7 @@ func tinyRun(t *testing.T) (*scenarios.Scenario, *reports.Report, Set) {
 	require.NoError(t, err)
 	set, err := Run(s, d.Metrics)
 	require.NoError(t, err)
-	rep := &reports.Report{Scenario: s.Name, Source: s.Source(), Seed: s.Seed, Parameters: s.Parameters,
+	rep := &reports.Report{Scenario: s.Name, Source: s.Source(), Seed: s.Seed, Network: s.Network.String(), Parameters: s.Parameters,
 		Version: "test", Virtual: sum.Virtual, Events: sum.Events, Verdicts: vs, Metrics: sum.Metrics}
 	return s, rep, set
 }
