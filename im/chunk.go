@@ -1,5 +1,7 @@
 package im
 
+import "errors"
+
 // Chunking (spec 8.4.3, and the Subscribe interaction, spec 8.5): a ReportData that does
 // not fit one message is sent as several, every one but the last with
 // MoreChunkedMessages set; the client answers each chunk with a
@@ -67,33 +69,51 @@ func SplitReport(rep *ReportData, budget int) [][]byte {
 type Reassembler struct {
 	acc     ReportData
 	pending bool
+	chunks  int
 }
+
+// MaxChunks bounds the chunks of one report a Reassembler holds (about
+// 1.2 MB of reports at DefaultMaxPayload): a publisher that never sends
+// the last chunk cannot make a client hold an unbounded report. The SDK's
+// ReadClient streams chunks to its callback and holds none; we join them,
+// so we need the bound.
+const MaxChunks = 1024
+
+// ErrTooManyChunks is returned by Reassembler.Add for the chunk after
+// MaxChunks of one report; the partial report is dropped.
+var ErrTooManyChunks = errors.New("im: chunked report longer than MaxChunks chunks")
 
 // Add takes one decoded chunk. It returns the whole report (and true) when
 // m is the last chunk (MoreChunkedMessages false), else nil and false. The
 // returned report owns its slices; SubscriptionID and SuppressResponse come
-// from the last chunk.
-func (r *Reassembler) Add(m *ReportData) (*ReportData, bool) {
+// from the last chunk. A report of more than MaxChunks chunks is dropped
+// with ErrTooManyChunks.
+func (r *Reassembler) Add(m *ReportData) (*ReportData, bool, error) {
 	if !r.pending {
 		r.acc = ReportData{}
 		r.pending = true
+		r.chunks = 0
+	}
+	if r.chunks++; r.chunks > MaxChunks {
+		r.Reset()
+		return nil, false, ErrTooManyChunks
 	}
 	r.acc.AttributeReports = append(r.acc.AttributeReports, m.AttributeReports...)
 	if m.EventReports != nil {
 		r.acc.EventReports = m.EventReports
 	}
 	if m.MoreChunkedMessages {
-		return nil, false
+		return nil, false, nil
 	}
 	r.acc.SubscriptionID, r.acc.HasSubscriptionID = m.SubscriptionID, m.HasSubscriptionID
 	r.acc.SuppressResponse, r.acc.Revision = m.SuppressResponse, m.Revision
 	out := r.acc
-	r.acc, r.pending = ReportData{}, false
-	return &out, true
+	r.acc, r.pending, r.chunks = ReportData{}, false, 0
+	return &out, true, nil
 }
 
 // Pending reports whether chunks have been added without the last one.
 func (r *Reassembler) Pending() bool { return r.pending }
 
 // Reset drops a partial report (the exchange failed).
-func (r *Reassembler) Reset() { r.acc, r.pending = ReportData{}, false }
+func (r *Reassembler) Reset() { r.acc, r.pending, r.chunks = ReportData{}, false, 0 }

@@ -36,7 +36,8 @@ func TestSplitReport(t *testing.T) {
 			require.Equal(t, !last, m.MoreChunkedMessages, "chunk %d", i)
 			require.Equal(t, last, m.SuppressResponse, "only the last chunk may suppress the response")
 			require.NotEmpty(t, m.AttributeReports)
-			full, done := ra.Add(&m)
+			full, done, err := ra.Add(&m)
+			require.NoError(t, err)
 			require.Equal(t, last, done)
 			if done {
 				got = full
@@ -94,7 +95,9 @@ func TestHandleExchangeChunkedRead(t *testing.T) {
 		var m ReportData
 		require.NoError(t, DecodeReportData(out, &m))
 		n++
-		if full, done := ra.Add(&m); done {
+		full, done, err := ra.Add(&m)
+		require.NoError(t, err)
+		if done {
 			require.Equal(t, fullRead(t, l).AttributeReports, full.AttributeReports)
 			require.False(t, x.Open())
 			break
@@ -156,4 +159,27 @@ func TestSubscribeChunkedPriming(t *testing.T) {
 	require.Equal(t, 1, l.reports)
 	require.Equal(t, 1, l.established)
 	require.Equal(t, ClientActive, l.c.State())
+}
+
+// A publisher that never sends the last chunk cannot make the client hold
+// an unbounded report: chunk MaxChunks+1 is refused and the partial report
+// dropped; the next report starts afresh.
+func TestReassemblerBounded(t *testing.T) {
+	var ra Reassembler
+	more := &ReportData{SubscriptionID: 1, HasSubscriptionID: true, MoreChunkedMessages: true,
+		AttributeReports: []AttributeReport{{}}}
+	for i := 0; i < MaxChunks; i++ {
+		_, done, err := ra.Add(more)
+		require.NoError(t, err, "chunk %d", i)
+		require.False(t, done)
+	}
+	_, done, err := ra.Add(more)
+	require.ErrorIs(t, err, ErrTooManyChunks)
+	require.False(t, done)
+	require.False(t, ra.Pending(), "the partial report is dropped")
+	last := &ReportData{SubscriptionID: 1, HasSubscriptionID: true, AttributeReports: []AttributeReport{{}}}
+	full, done, err := ra.Add(last)
+	require.NoError(t, err)
+	require.True(t, done)
+	require.Len(t, full.AttributeReports, 1)
 }

@@ -374,10 +374,17 @@ func (c *SubscriptionClient) handleReport(now clock.Time, payload []byte) {
 		c.status(StatusInvalidSubscription)
 		return
 	}
+	full, done, err := c.reasm.Add(&m)
+	if err != nil {
+		// A report the client will not hold: refuse it and end the
+		// subscription (a later resubscribe starts afresh).
+		c.status(StatusResourceExhausted)
+		c.lose(now, err)
+		return
+	}
 	if !m.SuppressResponse {
 		c.status(StatusSuccess)
 	}
-	full, done := c.reasm.Add(&m)
 	if !done {
 		return
 	}
