@@ -43,6 +43,8 @@ type commissionOpts struct {
 	asJSON          bool
 	noResume        bool
 	noSubscribe     bool
+	caseRepeat      int
+	caseResume      bool
 }
 
 func newCommissionCommand() *cobra.Command {
@@ -86,6 +88,9 @@ Exit status: 0 on success; 1 when a step fails; 2 for bad flags.`,
 			}
 			if o.timeout <= 0 {
 				return badInput("--timeout %v: must be positive", o.timeout)
+			}
+			if o.caseRepeat < 0 || (o.caseResume && o.caseRepeat == 0) {
+				return badInput("--case-repeat %d: want N > 0 (and --case-resume only with it)", o.caseRepeat)
 			}
 			if o.skipAttestation && o.paaDir != "" {
 				return badInput("--skip-attestation and --paa exclude each other")
@@ -134,6 +139,8 @@ Exit status: 0 on success; 1 when a step fails; 2 for bad flags.`,
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "bound on the whole run")
 	f.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
 	f.BoolVar(&o.noResume, "no-resume", false, "skip the CASE resumption on a second connection")
+	f.IntVar(&o.caseRepeat, "case-repeat", 0, "benchmark: do not commission; run N sequential CASE handshakes to a device already commissioned on the same fabric (--seed or --fabric) and --node-id, closing each session")
+	f.BoolVar(&o.caseResume, "case-resume", false, "with --case-repeat: one untimed full CASE, then N resumptions (Sigma2_Resume) instead of N full handshakes")
 	f.BoolVar(&o.noSubscribe, "no-subscribe", false, "skip the subscription to On/Off on endpoint 1 (and its two Toggles)")
 	return c
 }
@@ -176,6 +183,10 @@ type commissionResult struct {
 	ResumedVendorName   string `json:"resumedVendorName,omitempty"`
 	SubscriptionID      uint32 `json:"subscriptionId,omitempty"`
 	SubscriptionOnOff   []bool `json:"subscriptionOnOff,omitempty"` // priming, after Toggle 1, after Toggle 2
+	// With --case-repeat: the timed handshakes, their kind and wall time.
+	CASERepeat        int     `json:"caseRepeat,omitempty"`
+	CASERepeatResumed bool    `json:"caseRepeatResumed,omitempty"`
+	CASERepeatSeconds float64 `json:"caseRepeatSeconds,omitempty"`
 }
 
 // multiHandler routes events to the handshakes (their leftovers) and to
@@ -372,7 +383,15 @@ type lingerTarget struct {
 func runCommission(ctx context.Context, peer netip.AddrPort, o commissionOpts, fab *commissioner.Fabric,
 	paas []*x509.Certificate, log func(string, ...any), report func(*commissionResult) error) error {
 	var targets []lingerTarget
-	res, err := commissionSteps(ctx, peer, o, fab, paas, log, &targets)
+	var (
+		res *commissionResult
+		err error
+	)
+	if o.caseRepeat > 0 {
+		res, err = caseRepeat(ctx, peer, o, fab, log, &targets)
+	} else {
+		res, err = commissionSteps(ctx, peer, o, fab, paas, log, &targets)
+	}
 	if err == nil {
 		err = report(res)
 	}
@@ -568,6 +587,61 @@ func commissionSteps(ctx context.Context, peer netip.AddrPort, o commissionOpts,
 		return res, errors.New("the second CASE was a full handshake, not a resumption")
 	}
 	return res, nil
+}
+
+// caseRepeat is --case-repeat: o.caseRepeat sequential CASE handshakes
+// from one socket to an already commissioned device, each session closed
+// (CloseSession) before the next; with o.caseResume one untimed full
+// handshake first creates the resumption record and every timed one
+// resumes the one before. It measures the device's CASE cost (see
+// interop TestMatterJSCASECost and BENCHMARKS.md).
+func caseRepeat(ctx context.Context, peer netip.AddrPort, o commissionOpts, fab *commissioner.Fabric,
+	log func(string, ...any), targets *[]lingerTarget) (*commissionResult, error) {
+	caseFab, err := fab.CASEFabric(1)
+	if err != nil {
+		return nil, err
+	}
+	node, err := startNode(peer)
+	if err != nil {
+		return nil, err
+	}
+	h := &multiHandler{}
+	*targets = append(*targets, lingerTarget{node: node, h: h})
+	var resumption *casesess.Resumption
+	once := func() (bool, error) {
+		c, _, err := runCASE(ctx, node, h, commissioner.CASEConfig{Peer: peer, Fabric: caseFab,
+			PeerNodeID: o.nodeID, Rand: crand.Reader, Resumption: resumption})
+		if err != nil {
+			return false, err
+		}
+		ref, cres, _ := c.Session()
+		_ = node.Do(func(m *session.Manager, now clock.Time) { _ = m.CloseSession(now, ref) })
+		return cres.Resumed, nil
+	}
+	if o.caseResume {
+		resumption = casesess.NewResumption(casesess.DefaultResumptionCapacity)
+		if _, err := once(); err != nil {
+			return nil, fmt.Errorf("CASE (creating the resumption record): %w", err)
+		}
+	}
+	t0 := time.Now()
+	for i := 0; i < o.caseRepeat; i++ {
+		resumed, err := once()
+		if err != nil {
+			return nil, fmt.Errorf("CASE %d of %d: %w", i+1, o.caseRepeat, err)
+		}
+		if resumed != o.caseResume {
+			return nil, fmt.Errorf("CASE %d of %d: resumed=%v, want %v", i+1, o.caseRepeat, resumed, o.caseResume)
+		}
+	}
+	secs := time.Since(t0).Seconds()
+	kind := "full"
+	if o.caseResume {
+		kind = "resumed"
+	}
+	log("CASE repeat: %d %s handshakes in %.3f s (%.1f/s)", o.caseRepeat, kind, secs, float64(o.caseRepeat)/secs)
+	return &commissionResult{Peer: peer.String(), FabricID: fab.FabricID, NodeID: o.nodeID, Attestation: "skipped",
+		CASERepeat: o.caseRepeat, CASERepeatResumed: o.caseResume, CASERepeatSeconds: secs}, nil
 }
 
 func logStep(log func(string, ...any), s commissioner.Step, r commissioner.Result, o commissionOpts) {

@@ -25,6 +25,8 @@ func TestCommissionBadFlags(t *testing.T) {
 		{"commission", "--fabric", "/nonexistent"},
 		{"commission", "--paa", "/nonexistent"},
 		{"commission", "extra"},
+		{"commission", "--case-repeat", "-1"},
+		{"commission", "--case-resume"},
 	} {
 		code, _, errOut := runCLI(t, args...)
 		require.Equal(t, 2, code, "case %d %v: %s", i+1, args, errOut)
