@@ -112,7 +112,14 @@ func benchDriveResponder(b *testing.B, ini *Initiator, newResp func() *Responder
 // counterpart of the matter.js device's CPU per handshake measured by
 // interop TestMatterJSCASECost.
 func BenchmarkCASEResponder(b *testing.B) {
-	fab := mint(b, testca.Options{Seed: 5, ICAC: true})
+	b.Run("icac", func(b *testing.B) { benchCASEResponder(b, true) })
+	// Without an ICAC: the chain of a fabric mattersim commission builds
+	// (root → NOC), as on the matter.js device of TestMatterJSCASECost.
+	b.Run("no-icac", func(b *testing.B) { benchCASEResponder(b, false) })
+}
+
+func benchCASEResponder(b *testing.B, icac bool) {
+	fab := mint(b, testca.Options{Seed: 5, ICAC: icac})
 	iF, rF := fabricOf(b, fab, 1, 0), fabricOf(b, fab, 3, 1)
 	irand, rrand := seeded(1), seeded(2)
 	newResp := func() *Responder {
