@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"mattersim/scenarios"
 )
 
 // asCLIEnv makes the test binary behave as mattersim (TestMain), so tests
@@ -179,4 +181,29 @@ func TestParseShard(t *testing.T) {
 		}
 		require.Equal(t, tc.want, sh.String(), "case %d", i+1)
 	}
+}
+
+// merge draws the figures only from the scenario the shards ran: when its
+// file has changed since, it says so and writes the tables alone.
+func TestMergeScenarioChangedSkipsPlots(t *testing.T) {
+	dir := t.TempDir()
+	var data []byte
+	for _, sh := range scenarios.Shipped() {
+		if sh.Name == "mrp-loss" {
+			data = sh.Data
+		}
+	}
+	require.NotEmpty(t, data)
+	file := filepath.Join(dir, "mine.yaml")
+	require.NoError(t, os.WriteFile(file, data, 0o644))
+	code, _, stderr := runCLI(t, "sweep", file, "--ci", "--sweep", "loss=5%,10%", "--reps", "1", "--quiet", "--out", filepath.Join(dir, "s"))
+	require.Equal(t, 0, code, stderr)
+	require.NoError(t, os.WriteFile(file, append(data, "# edited\n"...), 0o644))
+	code, stdout, stderr := runCLI(t, "merge", filepath.Join(dir, "s"), "--out", filepath.Join(dir, "m"))
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "note: plots/ not drawn: "+file+" has changed since the shards ran")
+	_, err := os.Stat(filepath.Join(dir, "m", "metrics.csv"))
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(dir, "m", "plots"))
+	require.ErrorIs(t, err, os.ErrNotExist)
 }
