@@ -3,8 +3,8 @@ package casesess
 import (
 	"errors"
 	"fmt"
-	"io"
 
+	"mattersim/session/internal/tlvstruct"
 	"mattersim/session/message"
 	"mattersim/session/params"
 	"mattersim/tlv"
@@ -190,154 +190,18 @@ func AppendTBSData(b, noc, icac, senderPub, receiverPub []byte) []byte {
 	return w.Bytes()
 }
 
-// structWalker reads the members of a CASE message's top-level anonymous
-// structure in tag order, as connectedhomeip CASESession.cpp's Parse*
-// functions do: each required member with Next(ContextTag(n)) in sequence
-// (missing, out of order or preceded by an unknown tag is an error),
-// optional members only where they belong, whatever follows the known
-// members is skipped by ExitContainer ("future-proofing"). Bytes after the
+// structWalker reads a CASE message (tlvstruct.Walker); bytes after the
 // structure are refused (the SDK ignores them).
-type structWalker struct {
-	r   tlv.Reader
-	op  uint8
-	cur bool // an element is read and not consumed
-	end bool // the end of the structure was reached
-}
+type structWalker struct{ tlvstruct.Walker }
 
-func (s *structWalker) open(b []byte) error {
-	s.r.Reset(b)
-	if err := s.r.Next(); err != nil {
-		if err == io.EOF {
-			return s.fail("", "empty payload", nil)
-		}
-		return s.fail("", "bad TLV", err)
+// newWalker returns a walker whose errors are MessageErrors of opcode op.
+func newWalker(op uint8) *structWalker {
+	s := &structWalker{}
+	s.RefuseTrailing = true
+	s.Fail = func(field, reason string, err error) error {
+		return &MessageError{Opcode: op, Field: field, Reason: reason, Err: err}
 	}
-	if s.r.Type() != tlv.Struct || !s.r.Tag().IsAnonymous() {
-		return s.fail("", fmt.Sprintf("top element is %s with tag %s, want an anonymous structure", s.r.Type(), s.r.Tag()), nil)
-	}
-	if err := s.r.Enter(); err != nil {
-		return s.fail("", "bad TLV", err)
-	}
-	return nil
-}
-
-func (s *structWalker) read() (bool, error) {
-	if s.cur {
-		return true, nil
-	}
-	if s.end {
-		return false, nil
-	}
-	switch err := s.r.Next(); {
-	case err == io.EOF:
-		s.end = true
-		return false, nil
-	case err != nil:
-		return false, s.fail("", "bad TLV", err)
-	}
-	s.cur = true
-	return true, nil
-}
-
-func (s *structWalker) expect(n uint8, name string) error {
-	ok, err := s.read()
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return s.fail(name, "missing", nil)
-	}
-	if t := s.r.Tag(); t != ctx(n) {
-		return s.fail(name, fmt.Sprintf("want context tag %d next, found tag %s", n, t), nil)
-	}
-	s.cur = false
-	return nil
-}
-
-func (s *structWalker) optional(n uint8) (bool, error) {
-	ok, err := s.read()
-	if err != nil || !ok {
-		return false, err
-	}
-	if s.r.Tag() != ctx(n) {
-		return false, nil
-	}
-	s.cur = false
-	return true, nil
-}
-
-// close skips the members after the known ones, leaves the structure and
-// refuses anything after it.
-func (s *structWalker) close() error {
-	if err := s.r.Exit(); err != nil {
-		return s.fail("", "bad TLV", err)
-	}
-	switch err := s.r.Next(); {
-	case err == io.EOF:
-		return nil
-	case err != nil:
-		return s.fail("", "bad TLV after the structure", err)
-	}
-	return s.fail("", "bytes after the structure", nil)
-}
-
-func (s *structWalker) fail(field, reason string, err error) error {
-	return &MessageError{Opcode: s.op, Field: field, Reason: reason, Err: err}
-}
-
-func (s *structWalker) fixedBytes(dst []byte, name string) error {
-	b, err := s.r.Bytes()
-	if err != nil {
-		return s.fail(name, "not an octet string", err)
-	}
-	if len(b) != len(dst) {
-		return s.fail(name, fmt.Sprintf("%d bytes, want %d", len(b), len(dst)), nil)
-	}
-	copy(dst, b)
-	return nil
-}
-
-func (s *structWalker) expectBytes(n uint8, dst []byte, name string) error {
-	if err := s.expect(n, name); err != nil {
-		return err
-	}
-	return s.fixedBytes(dst, name)
-}
-
-// varBytes reads the current member as an octet string of minLen..maxLen
-// octets and copies it.
-func (s *structWalker) varBytes(name string, minLen, maxLen int) ([]byte, error) {
-	b, err := s.r.Bytes()
-	if err != nil {
-		return nil, s.fail(name, "not an octet string", err)
-	}
-	if len(b) < minLen || len(b) > maxLen {
-		return nil, s.fail(name, fmt.Sprintf("%d bytes, want %d..%d", len(b), minLen, maxLen), nil)
-	}
-	return append([]byte(nil), b...), nil
-}
-
-func (s *structWalker) expectU16(n uint8, name string) (uint16, error) {
-	if err := s.expect(n, name); err != nil {
-		return 0, err
-	}
-	v, err := s.r.Uint16()
-	if err != nil {
-		return 0, s.fail(name, "not an unsigned 16-bit integer", err)
-	}
-	return v, nil
-}
-
-func (s *structWalker) sessionParams(n uint8, name string) (*SessionParams, error) {
-	ok, err := s.optional(n)
-	if err != nil || !ok {
-		return nil, err
-	}
-	p, err := params.Decode(&s.r)
-	if err != nil {
-		return nil, s.fail(name, "bad session parameters", err)
-	}
-	return &p, nil
+	return s
 }
 
 // Decode parses a Sigma1 as the SDK's ParseSigma1 does: members 1-4 in
@@ -346,46 +210,46 @@ func (s *structWalker) sessionParams(n uint8, name string) (*SessionParams, erro
 // without the other is an error.
 func (m *Sigma1) Decode(b []byte) error {
 	*m = Sigma1{}
-	s := structWalker{op: OpSigma1}
-	if err := s.open(b); err != nil {
+	s := newWalker(OpSigma1)
+	if err := s.Open(b); err != nil {
 		return err
 	}
-	if err := s.expectBytes(1, m.InitiatorRandom[:], "initiatorRandom"); err != nil {
+	if err := s.ExpectBytes(1, m.InitiatorRandom[:], "initiatorRandom"); err != nil {
 		return err
 	}
 	var err error
-	if m.InitiatorSessionID, err = s.expectU16(2, "initiatorSessionId"); err != nil {
+	if m.InitiatorSessionID, err = s.ExpectU16(2, "initiatorSessionId"); err != nil {
 		return err
 	}
-	if err := s.expectBytes(3, m.DestinationID[:], "destinationId"); err != nil {
+	if err := s.ExpectBytes(3, m.DestinationID[:], "destinationId"); err != nil {
 		return err
 	}
-	if err := s.expectBytes(4, m.InitiatorEphPubKey[:], "initiatorEphPubKey"); err != nil {
+	if err := s.ExpectBytes(4, m.InitiatorEphPubKey[:], "initiatorEphPubKey"); err != nil {
 		return err
 	}
-	if m.Params, err = s.sessionParams(5, "initiatorSessionParams"); err != nil {
+	if m.Params, err = s.SessionParams(5, "initiatorSessionParams"); err != nil {
 		return err
 	}
-	if ok, err := s.optional(6); err != nil {
+	if ok, err := s.Optional(6); err != nil {
 		return err
 	} else if ok {
 		m.ResumptionID = new([ResumptionIDLen]byte)
-		if err := s.fixedBytes(m.ResumptionID[:], "resumptionID"); err != nil {
+		if err := s.FixedBytes(m.ResumptionID[:], "resumptionID"); err != nil {
 			return err
 		}
 	}
-	if ok, err := s.optional(7); err != nil {
+	if ok, err := s.Optional(7); err != nil {
 		return err
 	} else if ok {
 		m.ResumeMIC = new([MICLen]byte)
-		if err := s.fixedBytes(m.ResumeMIC[:], "initiatorResumeMIC"); err != nil {
+		if err := s.FixedBytes(m.ResumeMIC[:], "initiatorResumeMIC"); err != nil {
 			return err
 		}
 	}
 	if (m.ResumptionID == nil) != (m.ResumeMIC == nil) {
-		return s.fail("resumptionID", "resumptionID and initiatorResumeMIC must come together", nil)
+		return s.Fail("resumptionID", "resumptionID and initiatorResumeMIC must come together", nil)
 	}
-	return s.close()
+	return s.Close()
 }
 
 // ResumptionRequested reports whether m asks to resume a session.
@@ -395,71 +259,71 @@ func (m *Sigma1) ResumptionRequested() bool { return m.ResumptionID != nil && m.
 // longer than a MIC and at most MaxEncrypted2Len octets.
 func (m *Sigma2) Decode(b []byte) error {
 	*m = Sigma2{}
-	s := structWalker{op: OpSigma2}
-	if err := s.open(b); err != nil {
+	s := newWalker(OpSigma2)
+	if err := s.Open(b); err != nil {
 		return err
 	}
-	if err := s.expectBytes(1, m.ResponderRandom[:], "responderRandom"); err != nil {
+	if err := s.ExpectBytes(1, m.ResponderRandom[:], "responderRandom"); err != nil {
 		return err
 	}
 	var err error
-	if m.ResponderSessionID, err = s.expectU16(2, "responderSessionId"); err != nil {
+	if m.ResponderSessionID, err = s.ExpectU16(2, "responderSessionId"); err != nil {
 		return err
 	}
-	if err := s.expectBytes(3, m.ResponderEphPubKey[:], "responderEphPubKey"); err != nil {
+	if err := s.ExpectBytes(3, m.ResponderEphPubKey[:], "responderEphPubKey"); err != nil {
 		return err
 	}
-	if err := s.expect(4, "encrypted2"); err != nil {
+	if err := s.Expect(4, "encrypted2"); err != nil {
 		return err
 	}
-	if m.Encrypted2, err = s.varBytes("encrypted2", MICLen+1, MaxEncrypted2Len); err != nil {
+	if m.Encrypted2, err = s.VarBytes("encrypted2", MICLen+1, MaxEncrypted2Len); err != nil {
 		return err
 	}
-	if m.Params, err = s.sessionParams(5, "responderSessionParams"); err != nil {
+	if m.Params, err = s.SessionParams(5, "responderSessionParams"); err != nil {
 		return err
 	}
-	return s.close()
+	return s.Close()
 }
 
 // Decode parses a Sigma2_Resume (SDK ParseSigma2Resume).
 func (m *Sigma2Resume) Decode(b []byte) error {
 	*m = Sigma2Resume{}
-	s := structWalker{op: OpSigma2Resume}
-	if err := s.open(b); err != nil {
+	s := newWalker(OpSigma2Resume)
+	if err := s.Open(b); err != nil {
 		return err
 	}
-	if err := s.expectBytes(1, m.ResumptionID[:], "resumptionID"); err != nil {
+	if err := s.ExpectBytes(1, m.ResumptionID[:], "resumptionID"); err != nil {
 		return err
 	}
-	if err := s.expectBytes(2, m.Sigma2ResumeMIC[:], "sigma2ResumeMIC"); err != nil {
+	if err := s.ExpectBytes(2, m.Sigma2ResumeMIC[:], "sigma2ResumeMIC"); err != nil {
 		return err
 	}
 	var err error
-	if m.ResponderSessionID, err = s.expectU16(3, "responderSessionID"); err != nil {
+	if m.ResponderSessionID, err = s.ExpectU16(3, "responderSessionID"); err != nil {
 		return err
 	}
-	if m.Params, err = s.sessionParams(4, "responderSessionParams"); err != nil {
+	if m.Params, err = s.SessionParams(4, "responderSessionParams"); err != nil {
 		return err
 	}
-	return s.close()
+	return s.Close()
 }
 
 // Decode parses a Sigma3 (SDK ParseSigma3); encrypted3 must be longer than
 // a MIC and at most MaxEncrypted3Len octets.
 func (m *Sigma3) Decode(b []byte) error {
 	*m = Sigma3{}
-	s := structWalker{op: OpSigma3}
-	if err := s.open(b); err != nil {
+	s := newWalker(OpSigma3)
+	if err := s.Open(b); err != nil {
 		return err
 	}
-	if err := s.expect(1, "encrypted3"); err != nil {
+	if err := s.Expect(1, "encrypted3"); err != nil {
 		return err
 	}
 	var err error
-	if m.Encrypted3, err = s.varBytes("encrypted3", MICLen+1, MaxEncrypted3Len); err != nil {
+	if m.Encrypted3, err = s.VarBytes("encrypted3", MICLen+1, MaxEncrypted3Len); err != nil {
 		return err
 	}
-	return s.close()
+	return s.Close()
 }
 
 // DecodeTBEData parses a decrypted TBEData2 (withResumption) or TBEData3
@@ -469,34 +333,34 @@ func (m *Sigma3) Decode(b []byte) error {
 // skipped. op names the message for errors.
 func DecodeTBEData(op uint8, b []byte, withResumption bool) (*TBEData, error) {
 	m := &TBEData{}
-	s := structWalker{op: op}
-	if err := s.open(b); err != nil {
+	s := newWalker(op)
+	if err := s.Open(b); err != nil {
 		return nil, err
 	}
-	if err := s.expect(1, "TBEData.senderNOC"); err != nil {
+	if err := s.Expect(1, "TBEData.senderNOC"); err != nil {
 		return nil, err
 	}
 	var err error
-	if m.NOC, err = s.varBytes("TBEData.senderNOC", 1, MaxCertLen); err != nil {
+	if m.NOC, err = s.VarBytes("TBEData.senderNOC", 1, MaxCertLen); err != nil {
 		return nil, err
 	}
-	if ok, err := s.optional(2); err != nil {
+	if ok, err := s.Optional(2); err != nil {
 		return nil, err
 	} else if ok {
-		if m.ICAC, err = s.varBytes("TBEData.senderICAC", 1, MaxCertLen); err != nil {
+		if m.ICAC, err = s.VarBytes("TBEData.senderICAC", 1, MaxCertLen); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.expectBytes(3, m.Signature[:], "TBEData.signature"); err != nil {
+	if err := s.ExpectBytes(3, m.Signature[:], "TBEData.signature"); err != nil {
 		return nil, err
 	}
 	if withResumption {
 		m.ResumptionID = new([ResumptionIDLen]byte)
-		if err := s.expectBytes(4, m.ResumptionID[:], "TBEData.resumptionID"); err != nil {
+		if err := s.ExpectBytes(4, m.ResumptionID[:], "TBEData.resumptionID"); err != nil {
 			return nil, err
 		}
 	}
-	return m, s.close()
+	return m, s.Close()
 }
 
 // MessageError reports a malformed CASE message.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"mattersim/session/internal/tlvstruct"
 	"mattersim/session/message"
 	"mattersim/session/params"
 	"mattersim/session/spake2p"
@@ -143,181 +144,49 @@ func (m *Pake3) Append(b []byte) []byte {
 	return w.Bytes()
 }
 
-// structWalker reads the members of the top-level anonymous structure of
-// a PASE message in tag order, as connectedhomeip
-// src/protocols/secure_channel/PASESession.cpp does: each required member
-// with Next(ContextTag(n)) in sequence, so a member that is missing, out
-// of order or preceded by an unknown tag is an error (answered with
-// StatusReport FAILURE / INVALID_PARAMETER); the optional session
-// parameters are read only where they belong; whatever follows the known
-// members is skipped (ExitContainer), so unknown tags after them, from a
-// newer revision, stay accepted. Unlike the SDK, bytes after the
-// structure's end are refused.
-type structWalker struct {
-	r  tlv.Reader
-	op uint8
-	// cur: an element has been read and not consumed (after optional()).
-	cur bool
-	// end: the structure's end was reached.
-	end bool
-}
+// structWalker reads a PASE message (tlvstruct.Walker); bytes after the
+// structure are ignored, as the SDK's handlers stop at ExitContainer
+// (connectedhomeip PASESession.cpp).
+type structWalker struct{ tlvstruct.Walker }
 
-func (s *structWalker) open(b []byte) error {
-	s.r.Reset(b)
-	if err := s.r.Next(); err != nil {
-		if err == io.EOF {
-			return s.fail("", "empty payload", nil)
-		}
-		return s.fail("", "bad TLV", err)
+// newWalker returns a walker whose errors are MessageErrors of opcode op.
+func newWalker(op uint8) *structWalker {
+	s := &structWalker{}
+	s.RefuseTrailing = false
+	s.Fail = func(field, reason string, err error) error {
+		return &MessageError{Opcode: op, Field: field, Reason: reason, Err: err}
 	}
-	if s.r.Type() != tlv.Struct || !s.r.Tag().IsAnonymous() {
-		return s.fail("", fmt.Sprintf("top element is %s with tag %s, want an anonymous structure", s.r.Type(), s.r.Tag()), nil)
-	}
-	if err := s.r.Enter(); err != nil {
-		return s.fail("", "bad TLV", err)
-	}
-	return nil
-}
-
-// read moves to the next member unless one is pending; it reports false at
-// the end of the structure.
-func (s *structWalker) read() (bool, error) {
-	if s.cur {
-		return true, nil
-	}
-	if s.end {
-		return false, nil
-	}
-	switch err := s.r.Next(); {
-	case err == io.EOF:
-		s.end = true
-		return false, nil
-	case err != nil:
-		return false, s.fail("", "bad TLV", err)
-	}
-	s.cur = true
-	return true, nil
-}
-
-// expect reads the next member, which must have context tag n (SDK
-// TLVReader::Next(ContextTag(n))).
-func (s *structWalker) expect(n uint8, name string) error {
-	ok, err := s.read()
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return s.fail(name, "missing", nil)
-	}
-	if t := s.r.Tag(); t != ctx(n) {
-		return s.fail(name, fmt.Sprintf("want context tag %d next, found tag %s", n, t), nil)
-	}
-	s.cur = false
-	return nil
-}
-
-// optional reports whether the next member has context tag n, consuming
-// it if so; otherwise the member stays pending.
-func (s *structWalker) optional(n uint8) (bool, error) {
-	ok, err := s.read()
-	if err != nil || !ok {
-		return false, err
-	}
-	if s.r.Tag() != ctx(n) {
-		return false, nil
-	}
-	s.cur = false
-	return true, nil
-}
-
-// close skips the members after the known ones and the structure's end.
-// Bytes after the structure are ignored, as the SDK's handlers stop at
-// ExitContainer and never look further (connectedhomeip PASESession.cpp).
-func (s *structWalker) close() error {
-	if err := s.r.Exit(); err != nil {
-		return s.fail("", "bad TLV", err)
-	}
-	return nil
-}
-
-func (s *structWalker) fail(field, reason string, err error) error {
-	return &MessageError{Opcode: s.op, Field: field, Reason: reason, Err: err}
-}
-
-func (s *structWalker) fixedBytes(dst []byte, name string) error {
-	b, err := s.r.Bytes()
-	if err != nil {
-		return s.fail(name, "not an octet string", err)
-	}
-	if len(b) != len(dst) {
-		return s.fail(name, fmt.Sprintf("%d bytes, want %d", len(b), len(dst)), nil)
-	}
-	copy(dst, b)
-	return nil
-}
-
-// expectBytes reads member n as a fixed-length octet string.
-func (s *structWalker) expectBytes(n uint8, dst []byte, name string) error {
-	if err := s.expect(n, name); err != nil {
-		return err
-	}
-	return s.fixedBytes(dst, name)
-}
-
-func (s *structWalker) expectU16(n uint8, name string) (uint16, error) {
-	if err := s.expect(n, name); err != nil {
-		return 0, err
-	}
-	v, err := s.r.Uint16()
-	if err != nil {
-		return 0, s.fail(name, "not an unsigned 16-bit integer", err)
-	}
-	return v, nil
-}
-
-// sessionParams decodes the optional session-parameter structure at tag n
-// if it is the next member (SDK ReadSessionParamsIfPresent); absent
-// fields stay absent (spec 4.12.8).
-func (s *structWalker) sessionParams(n uint8, name string) (*SessionParams, error) {
-	ok, err := s.optional(n)
-	if err != nil || !ok {
-		return nil, err
-	}
-	p, err := params.Decode(&s.r)
-	if err != nil {
-		return nil, s.fail(name, "bad session parameters", err)
-	}
-	return &p, nil
+	return s
 }
 
 // Decode parses a PBKDFParamRequest: members 1-4 in order, then the
 // optional session parameters (5); integers of any width that fit.
 func (m *PBKDFParamRequest) Decode(b []byte) error {
 	*m = PBKDFParamRequest{}
-	s := structWalker{op: OpPBKDFParamRequest}
-	if err := s.open(b); err != nil {
+	s := newWalker(OpPBKDFParamRequest)
+	if err := s.Open(b); err != nil {
 		return err
 	}
-	if err := s.expectBytes(1, m.InitiatorRandom[:], "initiatorRandom"); err != nil {
+	if err := s.ExpectBytes(1, m.InitiatorRandom[:], "initiatorRandom"); err != nil {
 		return err
 	}
 	var err error
-	if m.InitiatorSessionID, err = s.expectU16(2, "initiatorSessionId"); err != nil {
+	if m.InitiatorSessionID, err = s.ExpectU16(2, "initiatorSessionId"); err != nil {
 		return err
 	}
-	if m.PasscodeID, err = s.expectU16(3, "passcodeId"); err != nil {
+	if m.PasscodeID, err = s.ExpectU16(3, "passcodeId"); err != nil {
 		return err
 	}
-	if err := s.expect(4, "hasPBKDFParameters"); err != nil {
+	if err := s.Expect(4, "hasPBKDFParameters"); err != nil {
 		return err
 	}
-	if m.HasPBKDFParameters, err = s.r.Bool(); err != nil {
-		return s.fail("hasPBKDFParameters", "not a boolean", err)
+	if m.HasPBKDFParameters, err = s.R.Bool(); err != nil {
+		return s.Fail("hasPBKDFParameters", "not a boolean", err)
 	}
-	if m.Params, err = s.sessionParams(5, "initiatorSessionParams"); err != nil {
+	if m.Params, err = s.SessionParams(5, "initiatorSessionParams"); err != nil {
 		return err
 	}
-	return s.close()
+	return s.Close()
 }
 
 // Decode parses a PBKDFParamResponse: members 1-3 in order, then the
@@ -349,30 +218,30 @@ const (
 
 func (m *PBKDFParamResponse) decode(b []byte, rule pbkdfRule) error {
 	*m = PBKDFParamResponse{}
-	s := structWalker{op: OpPBKDFParamResponse}
-	if err := s.open(b); err != nil {
+	s := newWalker(OpPBKDFParamResponse)
+	if err := s.Open(b); err != nil {
 		return err
 	}
-	if err := s.expectBytes(1, m.InitiatorRandom[:], "initiatorRandom"); err != nil {
+	if err := s.ExpectBytes(1, m.InitiatorRandom[:], "initiatorRandom"); err != nil {
 		return err
 	}
-	if err := s.expectBytes(2, m.ResponderRandom[:], "responderRandom"); err != nil {
+	if err := s.ExpectBytes(2, m.ResponderRandom[:], "responderRandom"); err != nil {
 		return err
 	}
 	var err error
-	if m.ResponderSessionID, err = s.expectU16(3, "responderSessionId"); err != nil {
+	if m.ResponderSessionID, err = s.ExpectU16(3, "responderSessionId"); err != nil {
 		return err
 	}
 	switch rule {
 	case pbkdfRequired:
-		if err := s.expect(4, "pbkdf_parameters"); err != nil {
+		if err := s.Expect(4, "pbkdf_parameters"); err != nil {
 			return err
 		}
 		if m.PBKDF, err = s.pbkdfParams(); err != nil {
 			return err
 		}
 	case pbkdfOptional:
-		ok, err := s.optional(4)
+		ok, err := s.Optional(4)
 		if err != nil {
 			return err
 		}
@@ -382,10 +251,10 @@ func (m *PBKDFParamResponse) decode(b []byte, rule pbkdfRule) error {
 			}
 		}
 	}
-	if m.Params, err = s.sessionParams(5, "responderSessionParams"); err != nil {
+	if m.Params, err = s.SessionParams(5, "responderSessionParams"); err != nil {
 		return err
 	}
-	return s.close()
+	return s.Close()
 }
 
 // pbkdfParams reads the pbkdf_parameters structure: iterations (1) then
@@ -393,22 +262,22 @@ func (m *PBKDFParamResponse) decode(b []byte, rule pbkdfRule) error {
 // Next(kSalt), ExitContainer).
 func (s *structWalker) pbkdfParams() (*PBKDFParams, error) {
 	const name = "pbkdf_parameters"
-	if s.r.Type() != tlv.Struct {
-		return nil, s.fail(name, fmt.Sprintf("is %s, want a structure", s.r.Type()), nil)
+	if s.R.Type() != tlv.Struct {
+		return nil, s.Fail(name, fmt.Sprintf("is %s, want a structure", s.R.Type()), nil)
 	}
-	if err := s.r.Enter(); err != nil {
-		return nil, s.fail(name, "bad TLV", err)
+	if err := s.R.Enter(); err != nil {
+		return nil, s.Fail(name, "bad TLV", err)
 	}
 	p := &PBKDFParams{}
 	next := func(n uint8, field string) error {
-		switch err := s.r.Next(); {
+		switch err := s.R.Next(); {
 		case err == io.EOF:
-			return s.fail(name+"."+field, "missing", nil)
+			return s.Fail(name+"."+field, "missing", nil)
 		case err != nil:
-			return s.fail(name, "bad TLV", err)
+			return s.Fail(name, "bad TLV", err)
 		}
-		if t := s.r.Tag(); t != ctx(n) {
-			return s.fail(name+"."+field, fmt.Sprintf("want context tag %d next, found tag %s", n, t), nil)
+		if t := s.R.Tag(); t != ctx(n) {
+			return s.Fail(name+"."+field, fmt.Sprintf("want context tag %d next, found tag %s", n, t), nil)
 		}
 		return nil
 	}
@@ -416,19 +285,19 @@ func (s *structWalker) pbkdfParams() (*PBKDFParams, error) {
 		return nil, err
 	}
 	var err error
-	if p.Iterations, err = s.r.Uint32(); err != nil {
-		return nil, s.fail(name+".iterations", "not an unsigned 32-bit integer", err)
+	if p.Iterations, err = s.R.Uint32(); err != nil {
+		return nil, s.Fail(name+".iterations", "not an unsigned 32-bit integer", err)
 	}
 	if err := next(2, "salt"); err != nil {
 		return nil, err
 	}
-	salt, err := s.r.Bytes()
+	salt, err := s.R.Bytes()
 	if err != nil {
-		return nil, s.fail(name+".salt", "not an octet string", err)
+		return nil, s.Fail(name+".salt", "not an octet string", err)
 	}
 	p.Salt = append([]byte(nil), salt...)
-	if err := s.r.Exit(); err != nil {
-		return nil, s.fail(name, "bad TLV", err)
+	if err := s.R.Exit(); err != nil {
+		return nil, s.Fail(name, "bad TLV", err)
 	}
 	return p, nil
 }
@@ -441,16 +310,16 @@ type field = struct {
 // decodeFixed parses the Pake messages: fixed-length octet strings at
 // context tags 1, 2, ... in order.
 func decodeFixed(op uint8, b []byte, fields []field, dsts [][]byte) error {
-	s := structWalker{op: op}
-	if err := s.open(b); err != nil {
+	s := newWalker(op)
+	if err := s.Open(b); err != nil {
 		return err
 	}
 	for i, f := range fields {
-		if err := s.expectBytes(f.n, dsts[i], f.name); err != nil {
+		if err := s.ExpectBytes(f.n, dsts[i], f.name); err != nil {
 			return err
 		}
 	}
-	return s.close()
+	return s.Close()
 }
 
 // Decode parses a Pake1; pA must be 65 bytes (curve membership is checked
