@@ -212,4 +212,14 @@ func TestMergeScenarioChangedSkipsPlots(t *testing.T) {
 	require.NotContains(t, string(page), "<svg")
 	_, err = os.Stat(filepath.Join(dir, "m", "plots"))
 	require.ErrorIs(t, err, os.ErrNotExist)
+
+	// Merged into an --out that holds an earlier sweep's figures, it
+	// removes them (they are not of this aggregate) and keeps the rest.
+	reused := filepath.Join(dir, "s")
+	require.FileExists(t, filepath.Join(reused, "plots", "latency-vs-loss.svg"))
+	require.NoError(t, os.WriteFile(filepath.Join(reused, "plots", "notes.txt"), []byte("mine"), 0o644))
+	code, _, stderr = runCLI(t, "merge", reused, "--out", reused, "--quiet")
+	require.Equal(t, 0, code, stderr)
+	require.NoFileExists(t, filepath.Join(reused, "plots", "latency-vs-loss.svg"))
+	require.FileExists(t, filepath.Join(reused, "plots", "notes.txt"))
 }

@@ -49,17 +49,19 @@ same deterministic simulation as mattersim run; runs go in parallel on
 depend on their number. Repetition r of a point uses a seed derived from
 the scenario's seed (or --seed), the point's values and r.
 
-Written to --out (default mattersim-out/NAME-sweep/): metrics.csv (per point
-and metric: n, mean and its 95% Student t interval, clipped to the
+Written to --out (default mattersim-out/NAME-sweep/): metrics.csv (per
+point and metric: n, mean and its 95% Student t interval, clipped to the
 metric's range), assertions.csv (per point and assertion: runs, held,
 pass rate and its 95% Wilson interval), aggregate.csv (the scenario's
 sweep.aggregate assertions, per point they apply at), sweep.json (the
 plan), runs/POINT-REP/metrics.json for every run, plots/ (the scenario's
-sweep figures, from the aggregate, as PNG and SVG) and report.html (one
-self-contained page: the scenario, the plan, the aggregate assertions'
-verdicts, the pass rates, the aggregate table and the figures). The
-summary lists per point the metrics asked for with --show and the
-assertions' pass counts, and ends with the path of report.html.
+sweep figures, from the aggregate, as PNG and SVG; figure files an
+earlier run or sweep left in a reused plots/ are removed, other files
+stay) and report.html (one self-contained page: the scenario, the plan,
+the aggregate assertions' verdicts, the pass rates, the aggregate table
+and the figures). The summary lists per point the metrics asked for with
+--show and the assertions' pass counts, and ends with the path of
+report.html.
 
 --shard i/n runs only the runs k·reps+r ≡ i (mod n) and writes them with
 sweep.json, without the aggregate; mattersim merge joins the shards'
@@ -307,7 +309,8 @@ type sweepScenario struct {
 // (from the plan and the aggregate only, so merged shards write the same
 // bytes), prints the summary and sets the exit status: what sweep and
 // merge share after the runs are in. When sc has no scenario (merge could
-// not reopen it) the figures are not drawn and report.html says why.
+// not reopen it) the figures are not drawn, an earlier sweep's in a
+// reused out are removed, and report.html says why.
 func finishSweep(stdout io.Writer, out, title string, res *sweep.Result, plan sweep.Plan, sc sweepScenario, show []string, quiet bool) error {
 	if err := writeSweepAggregate(out, res, plan); err != nil {
 		return err
@@ -319,6 +322,10 @@ func finishSweep(stdout io.Writer, out, title string, res *sweep.Result, plan sw
 			return err
 		}
 		page.Figures, page.ScenarioText = figs, string(sc.text)
+	} else if err := (plot.Set{}).RemoveStale(filepath.Join(out, "plots")); err != nil {
+		// No figures this time: none of an earlier sweep's may stay
+		// beside this aggregate.
+		return fmt.Errorf("sweep: %w", err)
 	}
 	htmlPath := filepath.Join(out, "report.html")
 	if err := writeFile(htmlPath, func(w io.Writer) error { return plot.WriteSweepHTML(w, page) }); err != nil {
