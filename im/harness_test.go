@@ -114,8 +114,9 @@ type vector struct {
 }
 
 // readVectors reads a vector file of testdata/: one vector a line, "name
-// opcode payload" (hex), # comments.
-func readVectors(t testing.TB, name string) map[string]vector {
+// opcode payload" (hex), # comments. It must hold at least min vectors,
+// so that a trimmed file does not pass silently.
+func readVectors(t testing.TB, name string, min int) map[string]vector {
 	t.Helper()
 	f, err := os.Open("testdata/" + name)
 	require.NoError(t, err)
@@ -136,6 +137,7 @@ func readVectors(t testing.TB, name string) map[string]vector {
 		out[fs[0]] = vector{Opcode(op), b}
 	}
 	require.NoError(t, sc.Err())
+	require.GreaterOrEqual(t, len(out), min, "im/testdata/"+name)
 	return out
 }
 
