@@ -157,41 +157,139 @@ const (
 	RegulatoryIndoorOutdoor uint8 = 2
 )
 
-// fieldsStruct encodes a command's fields: fn writes the members.
-func fieldsStruct(fn func(w *tlv.Writer)) Value {
-	return NewValue(func(w *tlv.Writer) {
-		w.StartStruct(tlv.AnonymousTag())
-		fn(w)
-		w.EndContainer()
-	})
+// ---- fields tables ----
+
+// member is one member of a command's fields structure (or of a signed
+// element payload), bound to the Go field it is encoded from and decoded
+// into: its context tag, its name in decode errors, whether a decoder
+// requires it, and how it is written and read. Each command below lists
+// its members once, in tag order, and both directions walk that list
+// (putMembers, decodeMembers), so a command's encoder and decoder cannot
+// disagree on a tag, a type or a constraint.
+type member struct {
+	tag  uint8
+	name string
+	need bool        // decoding fails with ErrMissingField without it
+	omit func() bool // true: not written (nil: always written)
+	put  func(w *tlv.Writer, t tlv.Tag)
+	get  func(d *dec) error
 }
 
-// decodeFields decodes a command's fields (an anonymous structure); need
-// is a bit mask of the required tags (bit n for tag n), checked after the
-// walk.
-func decodeFields(v Value, msg string, names []string, need uint32, member func(d *dec, tag uint8) error) error {
-	var seen uint32
-	err := decodeTop(v, msg, func(d *dec, tag uint8) error {
-		if tag < 32 {
-			seen |= 1 << tag
+// optional makes m one a decoder does without; omit (nil: never) says
+// when the encoder leaves it out.
+func (m member) optional(omit func() bool) member {
+	m.need, m.omit = false, omit
+	return m
+}
+
+// present makes m optional, written only when *has, and sets *has when a
+// decoder finds it.
+func (m member) present(has *bool) member {
+	get := m.get
+	m.get = func(d *dec) error {
+		err := get(d)
+		*has = err == nil
+		return err
+	}
+	return m.optional(func() bool { return !*has })
+}
+
+// newMember is a required member of Go type T, written by put and read
+// by read (a dec method, which names the member in its errors).
+func newMember[T any](tag uint8, name string, p *T, put func(*tlv.Writer, tlv.Tag, T), read func(*dec, string) (T, error)) member {
+	return member{tag: tag, name: name, need: true,
+		put: func(w *tlv.Writer, t tlv.Tag) { put(w, t, *p) },
+		get: func(d *dec) (err error) { *p, err = read(d, name); return err },
+	}
+}
+
+// sized fails a decoded member whose length (of *p) is not size, with
+// ErrConstraint; size 0 is any length.
+func sized[T []byte | string](m member, p *T, size int) member {
+	if size == 0 {
+		return m
+	}
+	get := m.get
+	m.get = func(d *dec) error {
+		err := get(d)
+		if err == nil && len(*p) != size {
+			err = d.fail(m.name, ErrConstraint)
 		}
-		return member(d, tag)
+		return err
+	}
+	return m
+}
+
+// uintMember is an unsigned integer; read is the dec method of its width,
+// which refuses a value that does not fit.
+func uintMember[T ~uint8 | ~uint16 | ~uint32 | ~uint64](tag uint8, name string, p *T, read func(*dec, string) (T, error)) member {
+	return newMember(tag, name, p, func(w *tlv.Writer, t tlv.Tag, v T) { w.PutUint(t, uint64(v)) }, read)
+}
+
+// octetsMember is an octet string of exactly size bytes (0: any length).
+func octetsMember(tag uint8, name string, p *[]byte, size int) member {
+	return sized(newMember(tag, name, p, (*tlv.Writer).PutBytes, (*dec).octets), p, size)
+}
+
+// stringMember is a character string of exactly size bytes (0: any length).
+func stringMember(tag uint8, name string, p *string, size int) member {
+	return sized(newMember(tag, name, p, (*tlv.Writer).PutString, (*dec).str), p, size)
+}
+
+// putMembers writes ms as an anonymous structure, in list order.
+func putMembers(w *tlv.Writer, ms []member) {
+	w.StartStruct(tlv.AnonymousTag())
+	for _, m := range ms {
+		if m.omit == nil || !m.omit() {
+			m.put(w, ctx(m.tag))
+		}
+	}
+	w.EndContainer()
+}
+
+// decodeMembers decodes b, one anonymous structure named msg in errors,
+// into ms: members of other tags are skipped, a member given twice keeps
+// its last value, and the first required member missing (in list order,
+// which is tag order) is reported after the walk.
+func decodeMembers(b []byte, msg string, ms []member) error {
+	var seen uint64 // bit i: ms[i]
+	err := decodeTop(b, msg, func(d *dec, tag uint8) error {
+		for i := range ms {
+			if ms[i].tag == tag {
+				seen |= 1 << i
+				return ms[i].get(d)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if miss := need &^ seen; miss != 0 {
-		for n := 0; n < 32; n++ {
-			if miss&(1<<n) != 0 {
-				name := ""
-				if n < len(names) {
-					name = names[n]
-				}
-				return &DecodeError{Message: msg, Field: name, Err: ErrMissingField}
-			}
+	for i, m := range ms {
+		if m.need && seen&(1<<i) == 0 {
+			return &DecodeError{Message: msg, Field: m.name, Err: ErrMissingField}
 		}
 	}
 	return nil
+}
+
+// fieldsOf is a command (a pointer to T) that lists its members.
+type fieldsOf[T any] interface {
+	*T
+	members() []member
+}
+
+// encodeCommand is every command's Fields.
+func encodeCommand(c interface{ members() []member }) Value {
+	return NewValue(func(w *tlv.Writer) { putMembers(w, c.members()) })
+}
+
+// decodeCommand is every command's Decode: c is zeroed first, so a member
+// absent from v reads as its zero value.
+func decodeCommand[T any, P fieldsOf[T]](c P, v Value, msg string) error {
+	var zero T
+	*c = zero
+	return decodeMembers(v, msg, c.members())
 }
 
 func (d *dec) octets(field string) ([]byte, error) {
@@ -200,14 +298,6 @@ func (d *dec) octets(field string) ([]byte, error) {
 		return nil, d.fail(field, err)
 	}
 	return append([]byte(nil), b...), nil
-}
-
-func (d *dec) fixedOctets(field string, n int) ([]byte, error) {
-	b, err := d.octets(field)
-	if err == nil && len(b) != n {
-		err = d.fail(field, ErrConstraint)
-	}
-	return b, err
 }
 
 func (d *dec) str(field string) (string, error) {
@@ -230,27 +320,18 @@ type ArmFailSafe struct {
 	Breadcrumb          uint64
 }
 
-// Fields encodes the command fields.
-func (c *ArmFailSafe) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) {
-		w.PutUint(ctx(0), uint64(c.ExpiryLengthSeconds))
-		w.PutUint(ctx(1), c.Breadcrumb)
-	})
+func (c *ArmFailSafe) members() []member {
+	return []member{
+		uintMember(0, "ExpiryLengthSeconds", &c.ExpiryLengthSeconds, (*dec).u16),
+		uintMember(1, "Breadcrumb", &c.Breadcrumb, (*dec).u64),
+	}
 }
 
+// Fields encodes the command fields.
+func (c *ArmFailSafe) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the command fields.
-func (c *ArmFailSafe) Decode(v Value) (err error) {
-	*c = ArmFailSafe{}
-	return decodeFields(v, "ArmFailSafe", []string{"ExpiryLengthSeconds", "Breadcrumb"}, 0b11, func(d *dec, tag uint8) error {
-		switch tag {
-		case 0:
-			c.ExpiryLengthSeconds, err = d.u16("ExpiryLengthSeconds")
-		case 1:
-			c.Breadcrumb, err = d.u64("Breadcrumb")
-		}
-		return err
-	})
-}
+func (c *ArmFailSafe) Decode(v Value) error { return decodeCommand(c, v, "ArmFailSafe") }
 
 // SetRegulatoryConfig is the SetRegulatoryConfig command (core spec
 // 11.10.7.4): tag 0 NewRegulatoryConfig (enum8), tag 1 CountryCode
@@ -261,32 +342,20 @@ type SetRegulatoryConfig struct {
 	Breadcrumb          uint64
 }
 
-// Fields encodes the command fields.
-func (c *SetRegulatoryConfig) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) {
-		w.PutUint(ctx(0), uint64(c.NewRegulatoryConfig))
-		w.PutString(ctx(1), c.CountryCode)
-		w.PutUint(ctx(2), c.Breadcrumb)
-	})
+func (c *SetRegulatoryConfig) members() []member {
+	return []member{
+		uintMember(0, "NewRegulatoryConfig", &c.NewRegulatoryConfig, (*dec).u8),
+		stringMember(1, "CountryCode", &c.CountryCode, 2),
+		uintMember(2, "Breadcrumb", &c.Breadcrumb, (*dec).u64),
+	}
 }
 
+// Fields encodes the command fields.
+func (c *SetRegulatoryConfig) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the command fields.
-func (c *SetRegulatoryConfig) Decode(v Value) (err error) {
-	*c = SetRegulatoryConfig{}
-	return decodeFields(v, "SetRegulatoryConfig", []string{"NewRegulatoryConfig", "CountryCode", "Breadcrumb"}, 0b111, func(d *dec, tag uint8) error {
-		switch tag {
-		case 0:
-			c.NewRegulatoryConfig, err = d.u8("NewRegulatoryConfig")
-		case 1:
-			c.CountryCode, err = d.str("CountryCode")
-			if err == nil && len(c.CountryCode) != 2 {
-				err = d.fail("CountryCode", ErrConstraint)
-			}
-		case 2:
-			c.Breadcrumb, err = d.u64("Breadcrumb")
-		}
-		return err
-	})
+func (c *SetRegulatoryConfig) Decode(v Value) error {
+	return decodeCommand(c, v, "SetRegulatoryConfig")
 }
 
 // CommissioningResponse is the common shape of ArmFailSafeResponse,
@@ -298,29 +367,22 @@ type CommissioningResponse struct {
 	DebugText string
 }
 
-// Fields encodes the response fields.
-func (c *CommissioningResponse) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) {
-		w.PutUint(ctx(0), uint64(c.ErrorCode))
-		w.PutString(ctx(1), c.DebugText)
-	})
+// members: DebugText is mandatory in the spec and always written, but
+// tolerated when absent.
+func (c *CommissioningResponse) members() []member {
+	return []member{
+		uintMember(0, "ErrorCode", (*uint8)(&c.ErrorCode), (*dec).u8),
+		stringMember(1, "DebugText", &c.DebugText, 0).optional(nil),
+	}
 }
+
+// Fields encodes the response fields.
+func (c *CommissioningResponse) Fields() Value { return encodeCommand(c) }
 
 // Decode decodes the response fields. DebugText is mandatory in the spec
 // but tolerated when absent.
-func (c *CommissioningResponse) Decode(v Value) (err error) {
-	*c = CommissioningResponse{}
-	return decodeFields(v, "CommissioningResponse", []string{"ErrorCode", "DebugText"}, 0b1, func(d *dec, tag uint8) error {
-		switch tag {
-		case 0:
-			var e uint8
-			e, err = d.u8("ErrorCode")
-			c.ErrorCode = CommissioningError(e)
-		case 1:
-			c.DebugText, err = d.str("DebugText")
-		}
-		return err
-	})
+func (c *CommissioningResponse) Decode(v Value) error {
+	return decodeCommand(c, v, "CommissioningResponse")
 }
 
 // ---- Operational Credentials ----
@@ -329,20 +391,16 @@ func (c *CommissioningResponse) Decode(v Value) (err error) {
 // 11.18.6.1): tag 0 AttestationNonce (octstr, 32).
 type AttestationRequest struct{ Nonce []byte }
 
-// Fields encodes the command fields.
-func (c *AttestationRequest) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) { w.PutBytes(ctx(0), c.Nonce) })
+func (c *AttestationRequest) members() []member {
+	return []member{octetsMember(0, "AttestationNonce", &c.Nonce, AttestationNonceLen)}
 }
 
+// Fields encodes the command fields.
+func (c *AttestationRequest) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the command fields.
-func (c *AttestationRequest) Decode(v Value) (err error) {
-	*c = AttestationRequest{}
-	return decodeFields(v, "AttestationRequest", []string{"AttestationNonce"}, 0b1, func(d *dec, tag uint8) error {
-		if tag == 0 {
-			c.Nonce, err = d.fixedOctets("AttestationNonce", AttestationNonceLen)
-		}
-		return err
-	})
+func (c *AttestationRequest) Decode(v Value) error {
+	return decodeCommand(c, v, "AttestationRequest")
 }
 
 // SignedElements is the shape of AttestationResponse and CSRResponse (core
@@ -353,66 +411,49 @@ type SignedElements struct {
 	Signature []byte
 }
 
-// Fields encodes the response fields.
-func (c *SignedElements) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) {
-		w.PutBytes(ctx(0), c.Elements)
-		w.PutBytes(ctx(1), c.Signature)
-	})
+func (c *SignedElements) members() []member {
+	return []member{
+		octetsMember(0, "Elements", &c.Elements, 0),
+		octetsMember(1, "AttestationSignature", &c.Signature, AttestationSigLen),
+	}
 }
 
+// Fields encodes the response fields.
+func (c *SignedElements) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the response fields.
-func (c *SignedElements) Decode(v Value) (err error) {
-	*c = SignedElements{}
-	return decodeFields(v, "SignedElements", []string{"Elements", "AttestationSignature"}, 0b11, func(d *dec, tag uint8) error {
-		switch tag {
-		case 0:
-			c.Elements, err = d.octets("Elements")
-		case 1:
-			c.Signature, err = d.fixedOctets("AttestationSignature", AttestationSigLen)
-		}
-		return err
-	})
-}
+func (c *SignedElements) Decode(v Value) error { return decodeCommand(c, v, "SignedElements") }
 
 // CertificateChainRequest is the CertificateChainRequest command (core
 // spec 11.18.6.3): tag 0 CertificateType (CertTypeDAC or CertTypePAI).
 type CertificateChainRequest struct{ CertificateType uint8 }
 
-// Fields encodes the command fields.
-func (c *CertificateChainRequest) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) { w.PutUint(ctx(0), uint64(c.CertificateType)) })
+func (c *CertificateChainRequest) members() []member {
+	return []member{uintMember(0, "CertificateType", &c.CertificateType, (*dec).u8)}
 }
 
+// Fields encodes the command fields.
+func (c *CertificateChainRequest) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the command fields.
-func (c *CertificateChainRequest) Decode(v Value) (err error) {
-	*c = CertificateChainRequest{}
-	return decodeFields(v, "CertificateChainRequest", []string{"CertificateType"}, 0b1, func(d *dec, tag uint8) error {
-		if tag == 0 {
-			c.CertificateType, err = d.u8("CertificateType")
-		}
-		return err
-	})
+func (c *CertificateChainRequest) Decode(v Value) error {
+	return decodeCommand(c, v, "CertificateChainRequest")
 }
 
 // CertificateChainResponse is the CertificateChainResponse command (core
 // spec 11.18.6.4): tag 0 Certificate (octstr, X.509 DER, max 600).
 type CertificateChainResponse struct{ Certificate []byte }
 
-// Fields encodes the response fields.
-func (c *CertificateChainResponse) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) { w.PutBytes(ctx(0), c.Certificate) })
+func (c *CertificateChainResponse) members() []member {
+	return []member{octetsMember(0, "Certificate", &c.Certificate, 0)}
 }
 
+// Fields encodes the response fields.
+func (c *CertificateChainResponse) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the response fields.
-func (c *CertificateChainResponse) Decode(v Value) (err error) {
-	*c = CertificateChainResponse{}
-	return decodeFields(v, "CertificateChainResponse", []string{"Certificate"}, 0b1, func(d *dec, tag uint8) error {
-		if tag == 0 {
-			c.Certificate, err = d.octets("Certificate")
-		}
-		return err
-	})
+func (c *CertificateChainResponse) Decode(v Value) error {
+	return decodeCommand(c, v, "CertificateChainResponse")
 }
 
 // CSRRequest is the CSRRequest command (core spec 11.18.6.5): tag 0
@@ -422,29 +463,19 @@ type CSRRequest struct {
 	IsForUpdateNOC bool
 }
 
-// Fields encodes the command fields; IsForUpdateNOC is sent only when true.
-func (c *CSRRequest) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) {
-		w.PutBytes(ctx(0), c.Nonce)
-		if c.IsForUpdateNOC {
-			w.PutBool(ctx(1), true)
-		}
-	})
+// members: IsForUpdateNOC is sent only when true.
+func (c *CSRRequest) members() []member {
+	return []member{
+		octetsMember(0, "CSRNonce", &c.Nonce, CSRNonceLen),
+		newMember(1, "IsForUpdateNOC", &c.IsForUpdateNOC, (*tlv.Writer).PutBool, (*dec).boolean).optional(func() bool { return !c.IsForUpdateNOC }),
+	}
 }
 
+// Fields encodes the command fields; IsForUpdateNOC is sent only when true.
+func (c *CSRRequest) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the command fields.
-func (c *CSRRequest) Decode(v Value) (err error) {
-	*c = CSRRequest{}
-	return decodeFields(v, "CSRRequest", []string{"CSRNonce", "IsForUpdateNOC"}, 0b1, func(d *dec, tag uint8) error {
-		switch tag {
-		case 0:
-			c.Nonce, err = d.fixedOctets("CSRNonce", CSRNonceLen)
-		case 1:
-			c.IsForUpdateNOC, err = d.boolean("IsForUpdateNOC")
-		}
-		return err
-	})
-}
+func (c *CSRRequest) Decode(v Value) error { return decodeCommand(c, v, "CSRRequest") }
 
 // AddNOC is the AddNOC command (core spec 11.18.6.8): tag 0 NOCValue
 // (Matter TLV certificate), tag 1 ICACValue (optional), tag 2 IPKValue
@@ -458,38 +489,21 @@ type AddNOC struct {
 	AdminVendorID    uint16
 }
 
-// Fields encodes the command fields.
-func (c *AddNOC) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) {
-		w.PutBytes(ctx(0), c.NOC)
-		if c.ICAC != nil {
-			w.PutBytes(ctx(1), c.ICAC)
-		}
-		w.PutBytes(ctx(2), c.IPK)
-		w.PutUint(ctx(3), c.CaseAdminSubject)
-		w.PutUint(ctx(4), uint64(c.AdminVendorID))
-	})
+func (c *AddNOC) members() []member {
+	return []member{
+		octetsMember(0, "NOCValue", &c.NOC, 0),
+		octetsMember(1, "ICACValue", &c.ICAC, 0).optional(func() bool { return c.ICAC == nil }),
+		octetsMember(2, "IPKValue", &c.IPK, IPKValueLen),
+		uintMember(3, "CaseAdminSubject", &c.CaseAdminSubject, (*dec).u64),
+		uintMember(4, "AdminVendorId", &c.AdminVendorID, (*dec).u16),
+	}
 }
 
+// Fields encodes the command fields.
+func (c *AddNOC) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the command fields.
-func (c *AddNOC) Decode(v Value) (err error) {
-	*c = AddNOC{}
-	return decodeFields(v, "AddNOC", []string{"NOCValue", "ICACValue", "IPKValue", "CaseAdminSubject", "AdminVendorId"}, 0b11101, func(d *dec, tag uint8) error {
-		switch tag {
-		case 0:
-			c.NOC, err = d.octets("NOCValue")
-		case 1:
-			c.ICAC, err = d.octets("ICACValue")
-		case 2:
-			c.IPK, err = d.fixedOctets("IPKValue", IPKValueLen)
-		case 3:
-			c.CaseAdminSubject, err = d.u64("CaseAdminSubject")
-		case 4:
-			c.AdminVendorID, err = d.u16("AdminVendorId")
-		}
-		return err
-	})
-}
+func (c *AddNOC) Decode(v Value) error { return decodeCommand(c, v, "AddNOC") }
 
 // NOCResponse is the NOCResponse command (core spec 11.18.6.10): tag 0
 // StatusCode (NodeOperationalCertStatusEnum), tag 1 FabricIndex
@@ -501,56 +515,34 @@ type NOCResponse struct {
 	DebugText      string
 }
 
-// Fields encodes the response fields.
-func (c *NOCResponse) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) {
-		w.PutUint(ctx(0), uint64(c.StatusCode))
-		if c.HasFabricIndex {
-			w.PutUint(ctx(1), uint64(c.FabricIndex))
-		}
-		if c.DebugText != "" {
-			w.PutString(ctx(2), c.DebugText)
-		}
-	})
+func (c *NOCResponse) members() []member {
+	return []member{
+		uintMember(0, "StatusCode", (*uint8)(&c.StatusCode), (*dec).u8),
+		uintMember(1, "FabricIndex", &c.FabricIndex, (*dec).u8).present(&c.HasFabricIndex),
+		stringMember(2, "DebugText", &c.DebugText, 0).optional(func() bool { return c.DebugText == "" }),
+	}
 }
 
+// Fields encodes the response fields.
+func (c *NOCResponse) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the response fields.
-func (c *NOCResponse) Decode(v Value) (err error) {
-	*c = NOCResponse{}
-	return decodeFields(v, "NOCResponse", []string{"StatusCode", "FabricIndex", "DebugText"}, 0b1, func(d *dec, tag uint8) error {
-		switch tag {
-		case 0:
-			var s uint8
-			s, err = d.u8("StatusCode")
-			c.StatusCode = NOCStatus(s)
-		case 1:
-			c.FabricIndex, err = d.u8("FabricIndex")
-			c.HasFabricIndex = err == nil
-		case 2:
-			c.DebugText, err = d.str("DebugText")
-		}
-		return err
-	})
-}
+func (c *NOCResponse) Decode(v Value) error { return decodeCommand(c, v, "NOCResponse") }
 
 // AddTrustedRootCertificate is the AddTrustedRootCertificate command (core
 // spec 11.18.6.13): tag 0 RootCACertificate (Matter TLV certificate).
 type AddTrustedRootCertificate struct{ RootCACertificate []byte }
 
-// Fields encodes the command fields.
-func (c *AddTrustedRootCertificate) Fields() Value {
-	return fieldsStruct(func(w *tlv.Writer) { w.PutBytes(ctx(0), c.RootCACertificate) })
+func (c *AddTrustedRootCertificate) members() []member {
+	return []member{octetsMember(0, "RootCACertificate", &c.RootCACertificate, 0)}
 }
 
+// Fields encodes the command fields.
+func (c *AddTrustedRootCertificate) Fields() Value { return encodeCommand(c) }
+
 // Decode decodes the command fields.
-func (c *AddTrustedRootCertificate) Decode(v Value) (err error) {
-	*c = AddTrustedRootCertificate{}
-	return decodeFields(v, "AddTrustedRootCertificate", []string{"RootCACertificate"}, 0b1, func(d *dec, tag uint8) error {
-		if tag == 0 {
-			c.RootCACertificate, err = d.octets("RootCACertificate")
-		}
-		return err
-	})
+func (c *AddTrustedRootCertificate) Decode(v Value) error {
+	return decodeCommand(c, v, "AddTrustedRootCertificate")
 }
 
 // ---- signed element payloads (core spec 11.18.4.7 and 11.18.4.9) ----
@@ -567,37 +559,26 @@ type AttestationElements struct {
 	FirmwareInformation      []byte
 }
 
+func (e *AttestationElements) members() []member {
+	return []member{
+		octetsMember(1, "certification_declaration", &e.CertificationDeclaration, 0),
+		octetsMember(2, "attestation_nonce", &e.Nonce, AttestationNonceLen),
+		uintMember(3, "timestamp", &e.Timestamp, (*dec).u32),
+		octetsMember(4, "firmware_information", &e.FirmwareInformation, 0).optional(func() bool { return e.FirmwareInformation == nil }),
+	}
+}
+
 // Append encodes the elements.
 func (e *AttestationElements) Append(b []byte) []byte {
 	w := tlv.NewWriter(b)
-	w.StartStruct(tlv.AnonymousTag())
-	w.PutBytes(ctx(1), e.CertificationDeclaration)
-	w.PutBytes(ctx(2), e.Nonce)
-	w.PutUint(ctx(3), uint64(e.Timestamp))
-	if e.FirmwareInformation != nil {
-		w.PutBytes(ctx(4), e.FirmwareInformation)
-	}
-	w.EndContainer()
+	putMembers(w, e.members())
 	return w.Bytes()
 }
 
 // DecodeAttestationElements decodes b.
 func DecodeAttestationElements(b []byte) (*AttestationElements, error) {
 	var e AttestationElements
-	err := decodeFields(Value(b), "AttestationElements", []string{"", "certification_declaration", "attestation_nonce", "timestamp"}, 0b1110, func(d *dec, tag uint8) (err error) {
-		switch tag {
-		case 1:
-			e.CertificationDeclaration, err = d.octets("certification_declaration")
-		case 2:
-			e.Nonce, err = d.fixedOctets("attestation_nonce", AttestationNonceLen)
-		case 3:
-			e.Timestamp, err = d.u32("timestamp")
-		case 4:
-			e.FirmwareInformation, err = d.octets("firmware_information")
-		}
-		return err
-	})
-	if err != nil {
+	if err := decodeCommand(&e, b, "AttestationElements"); err != nil {
 		return nil, err
 	}
 	return &e, nil
@@ -611,29 +592,24 @@ type NOCSRElements struct {
 	Nonce []byte
 }
 
+func (e *NOCSRElements) members() []member {
+	return []member{
+		octetsMember(1, "csr", &e.CSR, 0),
+		octetsMember(2, "CSRNonce", &e.Nonce, CSRNonceLen),
+	}
+}
+
 // Append encodes the elements.
 func (e *NOCSRElements) Append(b []byte) []byte {
 	w := tlv.NewWriter(b)
-	w.StartStruct(tlv.AnonymousTag())
-	w.PutBytes(ctx(1), e.CSR)
-	w.PutBytes(ctx(2), e.Nonce)
-	w.EndContainer()
+	putMembers(w, e.members())
 	return w.Bytes()
 }
 
 // DecodeNOCSRElements decodes b.
 func DecodeNOCSRElements(b []byte) (*NOCSRElements, error) {
 	var e NOCSRElements
-	err := decodeFields(Value(b), "NOCSRElements", []string{"", "csr", "CSRNonce"}, 0b110, func(d *dec, tag uint8) (err error) {
-		switch tag {
-		case 1:
-			e.CSR, err = d.octets("csr")
-		case 2:
-			e.Nonce, err = d.fixedOctets("CSRNonce", CSRNonceLen)
-		}
-		return err
-	})
-	if err != nil {
+	if err := decodeCommand(&e, b, "NOCSRElements"); err != nil {
 		return nil, err
 	}
 	return &e, nil

@@ -1,7 +1,6 @@
 package im
 
 import (
-	"reflect"
 	"testing"
 
 	"mattersim/clock"
@@ -22,38 +21,9 @@ func seedSubVectors(f *testing.F) {
 func FuzzIMSubCodecs(f *testing.F) {
 	seedSubVectors(f)
 	f.Fuzz(func(t *testing.T, _ uint8, b []byte) {
-		check := func(name string, decode func([]byte) (any, error), encode func(any) []byte) {
-			m, err := decode(b)
-			if err != nil {
-				return
-			}
-			enc := encode(m)
-			m2, err := decode(enc)
-			if err != nil {
-				t.Fatalf("%s: re-encoding does not decode: %v\nin  %x\nout %x", name, err, b, enc)
-			}
-			if !reflect.DeepEqual(m, m2) {
-				t.Fatalf("%s: round trip changed the message\n%#v\n%#v", name, m, m2)
-			}
-			if enc2 := encode(m2); string(enc2) != string(enc) {
-				t.Fatalf("%s: encoding not stable", name)
-			}
+		for _, op := range []Opcode{OpSubscribeRequest, OpSubscribeResponse, OpTimedRequest, OpWriteRequest, OpWriteResponse} {
+			checkRoundTrip(t, msgCodecs[op], b)
 		}
-		check("SubscribeRequest",
-			func(b []byte) (any, error) { var m SubscribeRequest; return &m, DecodeSubscribeRequest(b, &m) },
-			func(m any) []byte { return AppendSubscribeRequest(nil, m.(*SubscribeRequest)) })
-		check("SubscribeResponse",
-			func(b []byte) (any, error) { var m SubscribeResponse; return &m, DecodeSubscribeResponse(b, &m) },
-			func(m any) []byte { return AppendSubscribeResponse(nil, m.(*SubscribeResponse)) })
-		check("TimedRequest",
-			func(b []byte) (any, error) { var m TimedRequest; return &m, DecodeTimedRequest(b, &m) },
-			func(m any) []byte { return AppendTimedRequest(nil, m.(*TimedRequest)) })
-		check("WriteRequest",
-			func(b []byte) (any, error) { var m WriteRequest; return &m, DecodeWriteRequest(b, &m) },
-			func(m any) []byte { return AppendWriteRequest(nil, m.(*WriteRequest)) })
-		check("WriteResponse",
-			func(b []byte) (any, error) { var m WriteResponse; return &m, DecodeWriteResponse(b, &m) },
-			func(m any) []byte { return AppendWriteResponse(nil, m.(*WriteResponse)) })
 	})
 }
 
@@ -79,25 +49,8 @@ func FuzzIMExchange(f *testing.F) {
 			if !ok {
 				continue
 			}
-			var err error
-			switch rop {
-			case OpReportData:
-				var m ReportData
-				err = DecodeReportData(out, &m)
-			case OpInvokeResponse:
-				var m InvokeResponse
-				err = DecodeInvokeResponse(out, &m)
-			case OpWriteResponse:
-				var m WriteResponse
-				err = DecodeWriteResponse(out, &m)
-			case OpStatusResponse:
-				var m StatusResponse
-				err = DecodeStatusResponse(out, &m)
-			default:
-				t.Fatalf("step %d: unexpected response opcode %s", i, rop)
-			}
-			if err != nil {
-				t.Fatalf("step %d: response %s does not decode: %v", i, rop, err)
+			if err := checkDecodes(rop, out, OpReportData, OpInvokeResponse, OpWriteResponse, OpStatusResponse); err != nil {
+				t.Fatalf("step %d: response: %v", i, err)
 			}
 		}
 	})
@@ -123,22 +76,8 @@ func FuzzSubscriptionEngine(f *testing.F) {
 				if o.Kind != SubSend {
 					continue
 				}
-				var err error
-				switch o.Opcode {
-				case OpReportData:
-					var m ReportData
-					err = DecodeReportData(o.Payload, &m)
-				case OpSubscribeResponse:
-					var m SubscribeResponse
-					err = DecodeSubscribeResponse(o.Payload, &m)
-				case OpStatusResponse:
-					var m StatusResponse
-					err = DecodeStatusResponse(o.Payload, &m)
-				default:
-					t.Fatalf("unexpected opcode %s", o.Opcode)
-				}
-				if err != nil {
-					t.Fatalf("%s does not decode: %v", o.Opcode, err)
+				if err := checkDecodes(o.Opcode, o.Payload, OpReportData, OpSubscribeResponse, OpStatusResponse); err != nil {
+					t.Fatal(err)
 				}
 			}
 		}
@@ -191,19 +130,8 @@ func FuzzSubscriptionClient(f *testing.F) {
 				if o.Kind != ClientSend {
 					continue
 				}
-				var err error
-				switch o.Opcode {
-				case OpStatusResponse:
-					var m StatusResponse
-					err = DecodeStatusResponse(o.Payload, &m)
-				case OpSubscribeRequest:
-					var m SubscribeRequest
-					err = DecodeSubscribeRequest(o.Payload, &m)
-				default:
-					t.Fatalf("client sent %s", o.Opcode)
-				}
-				if err != nil {
-					t.Fatalf("client's %s does not decode: %v", o.Opcode, err)
+				if err := checkDecodes(o.Opcode, o.Payload, OpStatusResponse, OpSubscribeRequest); err != nil {
+					t.Fatalf("client sent: %v", err)
 				}
 			}
 			now += clock.Time(len(payload)) * sec

@@ -1,9 +1,6 @@
 package im
 
-import (
-	"reflect"
-	"testing"
-)
+import "testing"
 
 func seedVectors(f *testing.F) {
 	for _, v := range loadVectors(f) {
@@ -26,22 +23,8 @@ func FuzzIMServer(f *testing.F) {
 		if !ok {
 			return
 		}
-		var err error
-		switch rop {
-		case OpReportData:
-			var m ReportData
-			err = DecodeReportData(out, &m)
-		case OpInvokeResponse:
-			var m InvokeResponse
-			err = DecodeInvokeResponse(out, &m)
-		case OpStatusResponse:
-			var m StatusResponse
-			err = DecodeStatusResponse(out, &m)
-		default:
-			t.Fatalf("unexpected response opcode %s", rop)
-		}
-		if err != nil {
-			t.Fatalf("server response %s does not decode: %v (%x)", rop, err, out)
+		if err := checkDecodes(rop, out, OpReportData, OpInvokeResponse, OpStatusResponse); err != nil {
+			t.Fatalf("server response: %v", err)
 		}
 	})
 }
@@ -52,37 +35,8 @@ func FuzzIMServer(f *testing.F) {
 func FuzzIMCodecs(f *testing.F) {
 	seedVectors(f)
 	f.Fuzz(func(t *testing.T, _ uint8, b []byte) {
-		check := func(name string, decode func([]byte) (any, error), encode func(any) []byte) {
-			m, err := decode(b)
-			if err != nil {
-				return
-			}
-			enc := encode(m)
-			m2, err := decode(enc)
-			if err != nil {
-				t.Fatalf("%s: re-encoding does not decode: %v\nin  %x\nout %x", name, err, b, enc)
-			}
-			if !reflect.DeepEqual(m, m2) {
-				t.Fatalf("%s: round trip changed the message\n%#v\n%#v", name, m, m2)
-			}
-			if enc2 := encode(m2); string(enc2) != string(enc) {
-				t.Fatalf("%s: encoding not stable", name)
-			}
+		for _, op := range []Opcode{OpReadRequest, OpReportData, OpInvokeRequest, OpInvokeResponse, OpStatusResponse} {
+			checkRoundTrip(t, msgCodecs[op], b)
 		}
-		check("ReadRequest",
-			func(b []byte) (any, error) { var m ReadRequest; return &m, DecodeReadRequest(b, &m) },
-			func(m any) []byte { return AppendReadRequest(nil, m.(*ReadRequest)) })
-		check("ReportData",
-			func(b []byte) (any, error) { var m ReportData; return &m, DecodeReportData(b, &m) },
-			func(m any) []byte { return AppendReportData(nil, m.(*ReportData)) })
-		check("InvokeRequest",
-			func(b []byte) (any, error) { var m InvokeRequest; return &m, DecodeInvokeRequest(b, &m) },
-			func(m any) []byte { return AppendInvokeRequest(nil, m.(*InvokeRequest)) })
-		check("InvokeResponse",
-			func(b []byte) (any, error) { var m InvokeResponse; return &m, DecodeInvokeResponse(b, &m) },
-			func(m any) []byte { return AppendInvokeResponse(nil, m.(*InvokeResponse)) })
-		check("StatusResponse",
-			func(b []byte) (any, error) { var m StatusResponse; return &m, DecodeStatusResponse(b, &m) },
-			func(m any) []byte { return AppendStatusResponse(nil, m.(*StatusResponse)) })
 	})
 }

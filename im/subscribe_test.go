@@ -1,11 +1,7 @@
 package im
 
 import (
-	"bufio"
 	"encoding/hex"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,63 +10,10 @@ import (
 	"mattersim/clock"
 )
 
-// loadSubVectors reads testdata/subscribe_vectors.txt (sources named there).
+// loadSubVectors reads testdata/subscribe_vectors.txt (sources named
+// there): 9 matter.js vectors, each checked by TestSubscribeVectors.
 func loadSubVectors(t testing.TB) map[string]vector {
-	t.Helper()
-	f, err := os.Open("testdata/subscribe_vectors.txt")
-	require.NoError(t, err)
-	defer f.Close()
-	out := map[string]vector{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		fs := strings.Fields(line)
-		require.Len(t, fs, 3, line)
-		op, err := strconv.ParseUint(fs[1], 16, 8)
-		require.NoError(t, err, line)
-		b, err := hex.DecodeString(fs[2])
-		require.NoError(t, err, line)
-		out[fs[0]] = vector{Opcode(op), b}
-	}
-	require.NoError(t, sc.Err())
-	require.Len(t, out, 9, "testdata/subscribe_vectors.txt holds 9 matter.js vectors")
-	return out
-}
-
-// decodeAny decodes v by opcode and re-encodes it.
-func decodeAny(t *testing.T, v vector) (any, []byte) {
-	t.Helper()
-	switch v.op {
-	case OpSubscribeRequest:
-		var m SubscribeRequest
-		require.NoError(t, DecodeSubscribeRequest(v.payload, &m))
-		return &m, AppendSubscribeRequest(nil, &m)
-	case OpSubscribeResponse:
-		var m SubscribeResponse
-		require.NoError(t, DecodeSubscribeResponse(v.payload, &m))
-		return &m, AppendSubscribeResponse(nil, &m)
-	case OpReportData:
-		var m ReportData
-		require.NoError(t, DecodeReportData(v.payload, &m))
-		return &m, AppendReportData(nil, &m)
-	case OpTimedRequest:
-		var m TimedRequest
-		require.NoError(t, DecodeTimedRequest(v.payload, &m))
-		return &m, AppendTimedRequest(nil, &m)
-	case OpWriteRequest:
-		var m WriteRequest
-		require.NoError(t, DecodeWriteRequest(v.payload, &m))
-		return &m, AppendWriteRequest(nil, &m)
-	case OpWriteResponse:
-		var m WriteResponse
-		require.NoError(t, DecodeWriteResponse(v.payload, &m))
-		return &m, AppendWriteResponse(nil, &m)
-	}
-	t.Fatalf("no codec for %s", v.op)
-	return nil, nil
+	return readVectors(t, "subscribe_vectors.txt", 9)
 }
 
 func TestSubscribeVectors(t *testing.T) {
@@ -150,13 +93,13 @@ func TestSubscribeVectors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			v, ok := vs[c.name]
 			require.True(t, ok)
-			m, again := decodeAny(t, v)
+			m, again := decodeVector(t, v)
 			c.check(t, m)
 			if c.exact {
 				require.Equal(t, hex.EncodeToString(v.payload), hex.EncodeToString(again))
 			} else {
 				// Not byte-exact, but our encoding must decode to the same message.
-				m2, _ := decodeAny(t, vector{v.op, again})
+				m2, _ := decodeVector(t, vector{v.op, again})
 				require.Equal(t, m, m2)
 			}
 		})

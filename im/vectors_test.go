@@ -1,79 +1,21 @@
 package im
 
 import (
-	"bufio"
 	"encoding/hex"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-type vector struct {
-	op      Opcode
-	payload []byte
-}
+// loadVectors reads testdata/vectors.txt (sources named in the file): 2
+// wire captures and 6 matter.js encodings.
+func loadVectors(t testing.TB) map[string]vector { return readVectors(t, "vectors.txt", 8) }
 
-// loadVectors reads testdata/vectors.txt (sources named in the file).
-func loadVectors(t testing.TB) map[string]vector {
-	t.Helper()
-	f, err := os.Open("testdata/vectors.txt")
-	require.NoError(t, err)
-	defer f.Close()
-	out := map[string]vector{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		fs := strings.Fields(line)
-		require.Len(t, fs, 3, line)
-		op, err := strconv.ParseUint(fs[1], 16, 8)
-		require.NoError(t, err, line)
-		b, err := hex.DecodeString(fs[2])
-		require.NoError(t, err, line)
-		out[fs[0]] = vector{Opcode(op), b}
-	}
-	require.NoError(t, sc.Err())
-	// The file holds 8 vectors (2 wire captures, 6 matter.js encodings): a
-	// trimmed file must not pass silently.
-	require.GreaterOrEqual(t, len(out), 8, "im/testdata/vectors.txt")
-	return out
-}
-
-// roundTrip decodes v by its opcode, re-encodes it and returns the
-// decoded message.
+// roundTrip decodes v by its opcode, checks that re-encoding gives v's
+// bytes and returns the decoded message.
 func roundTrip(t *testing.T, v vector) any {
 	t.Helper()
-	var got []byte
-	var msg any
-	switch v.op {
-	case OpReadRequest:
-		var m ReadRequest
-		require.NoError(t, DecodeReadRequest(v.payload, &m))
-		got, msg = AppendReadRequest(nil, &m), &m
-	case OpReportData:
-		var m ReportData
-		require.NoError(t, DecodeReportData(v.payload, &m))
-		got, msg = AppendReportData(nil, &m), &m
-	case OpInvokeRequest:
-		var m InvokeRequest
-		require.NoError(t, DecodeInvokeRequest(v.payload, &m))
-		got, msg = AppendInvokeRequest(nil, &m), &m
-	case OpInvokeResponse:
-		var m InvokeResponse
-		require.NoError(t, DecodeInvokeResponse(v.payload, &m))
-		got, msg = AppendInvokeResponse(nil, &m), &m
-	case OpStatusResponse:
-		var m StatusResponse
-		require.NoError(t, DecodeStatusResponse(v.payload, &m))
-		got, msg = AppendStatusResponse(nil, &m), &m
-	default:
-		t.Fatalf("no codec for %s", v.op)
-	}
+	msg, got := decodeVector(t, v)
 	require.Equal(t, hex.EncodeToString(v.payload), hex.EncodeToString(got), "re-encoding must give the vector's bytes")
 	return msg
 }

@@ -140,13 +140,8 @@ func (c *CASE) Stats() CASEStats { return c.stats }
 // queued, running a handshake, and waiting out a retry backoff.
 func (c *CASE) Pending() (queued, active, waiting int) {
 	for _, a := range c.order {
-		queued += len(a.queue)
-		active += len(a.active)
-		for _, j := range a.waiting {
-			if j != nil {
-				waiting++
-			}
-		}
+		q, ac, w := a.ctl.pending()
+		queued, active, waiting = queued+q, active+ac, waiting+w
 	}
 	return queued, active, waiting
 }
@@ -170,27 +165,24 @@ func (c *CASE) Establish(now clock.Time, ctl, dev *Node, done func(now clock.Tim
 	c.stats.Establishments++
 	ctl.Emit(now, NodeEvent{Kind: PairingQueued, Peer: dev.index})
 	if _, err := c.agent(dev); err != nil {
-		c.giveUp(now, ctl, dev, done, 0, err)
+		c.policy().giveUp(now, ctl, dev, done, 0, err)
 		return
 	}
 	ca, err := c.agent(ctl)
 	if err != nil {
-		c.giveUp(now, ctl, dev, done, 0, err)
+		c.policy().giveUp(now, ctl, dev, done, 0, err)
 		return
 	}
-	j := &caseJob{dev: dev, done: done}
-	_ = ctl.Do(now, func(*session.Manager) error {
-		ca.queue = append(ca.queue, j)
-		ca.pump(now)
-		return nil
-	})
+	ca.ctl.add(now, &caseJob{dev: dev, done: done})
 }
 
-func (c *CASE) giveUp(now clock.Time, ctl, dev *Node, done func(clock.Time, Pair, error), attempt int, err error) {
-	c.stats.GaveUp++
-	err = fmt.Errorf("nodes: CASE %d→%d: %w", ctl.index, dev.index, err)
-	ctl.Emit(now, NodeEvent{Kind: PairingEnded, Peer: dev.index, Attempt: attempt, Outcome: PairingGaveUp, Err: err})
-	done(now, Pair{Initiator: ctl, Responder: dev}, err)
+// policy is the CASE schedule of every controller's establishLoop.
+func (c *CASE) policy() establishPolicy {
+	return establishPolicy{name: "CASE",
+		inFlight: positiveOr(c.InFlight, DefaultCASEInFlight), attempts: positiveOr(c.Attempts, DefaultCASEAttempts),
+		backoff: positiveOr(c.Backoff, DefaultCASEBackoff), maxBackoff: MaxCASEBackoff,
+		started: &c.stats.Attempts, failed: &c.stats.Failed, retries: &c.stats.Retries, gaveUp: &c.stats.GaveUp,
+	}
 }
 
 // agent returns n's CASE agent, installing it as n's Handshaker.
@@ -216,6 +208,7 @@ func (c *CASE) agent(n *Node) (*caseAgent, error) {
 	}
 	a := &caseAgent{c: c, n: n, rnd: c.Rand(n), fabric: fab,
 		serving: make(map[session.Exchange]*caseResp), closing: make(map[session.Exchange]session.Ref)}
+	a.ctl = establishLoop[caseAttempt]{n: n, hs: a}
 	capacity := 0
 	if c.ResumptionCapacity != nil {
 		capacity = c.ResumptionCapacity(n)
@@ -241,19 +234,18 @@ func (c *CASE) agent(n *Node) (*caseAgent, error) {
 var sigma1 = session.Unsolicited{Protocol: message.ProtocolSecureChannel, Opcode: casesess.OpSigma1}
 
 // caseJob is one establishment at one controller.
-type caseJob struct {
-	dev     *Node
-	done    func(now clock.Time, pr Pair, err error)
-	attempt int
-	first   clock.Time // the first attempt's start
-	started clock.Time
+type caseJob = establishment[caseAttempt]
 
-	// The attempt in flight.
+// caseAttempt is a controller's attempt in flight: the handshake, the
+// session id it reserved, and its unsecured session and exchange.
+type caseAttempt struct {
 	init    *casesess.Initiator
 	localID uint16
 	unsec   session.Ref
 	x       session.Exchange
 }
+
+func (h caseAttempt) Deadline() clock.Time { return h.init.Deadline() }
 
 // caseResp is one handshake a device serves.
 type caseResp struct {
@@ -279,10 +271,7 @@ type caseAgent struct {
 	lastEst session.Ref // the responder's last established session
 
 	// Controller role.
-	queue   []*caseJob // ready to start, FIFO
-	active  []*caseJob // in flight, in start order
-	retries timerQueue // jobs waiting out a backoff (key: index in waiting)
-	waiting []*caseJob
+	ctl establishLoop[caseAttempt]
 
 	// closing maps handshake exchanges (both roles) whose unsecured
 	// session is retired once the exchange is released.
@@ -290,8 +279,9 @@ type caseAgent struct {
 }
 
 var (
-	_ Handshaker = (*caseAgent)(nil)
-	_ Lifecycle  = (*caseAgent)(nil)
+	_ Handshaker              = (*caseAgent)(nil)
+	_ Lifecycle               = (*caseAgent)(nil)
+	_ handshakes[caseAttempt] = (*caseAgent)(nil)
 )
 
 func (a *caseAgent) params() *casesess.SessionParams {
@@ -308,33 +298,12 @@ func peerIntervals(p *casesess.SessionParams) mrp.Intervals {
 	return mrp.Intervals{Idle: e.IdleInterval, Active: e.ActiveInterval, ActiveThreshold: e.ActiveThreshold}
 }
 
-func (a *caseAgent) inFlight() int {
-	if a.c.InFlight > 0 {
-		return a.c.InFlight
-	}
-	return DefaultCASEInFlight
-}
-
-// pump starts queued jobs while slots are free.
-func (a *caseAgent) pump(now clock.Time) {
-	for !a.n.down && len(a.queue) > 0 && len(a.active) < a.inFlight() {
-		j := a.queue[0]
-		a.queue = a.queue[1:]
-		a.start(now, j)
-	}
-}
+func (a *caseAgent) policy() establishPolicy { return a.c.policy() }
 
 // start begins one attempt: a local session id reserved with the peer as
 // eviction hint (the SDK's AllocateSecureSession with the peer's
 // ScopedNodeId), an unsecured session and exchange to the device, Sigma1.
 func (a *caseAgent) start(now clock.Time, j *caseJob) {
-	j.attempt++
-	a.c.stats.Attempts++
-	if j.attempt == 1 {
-		j.first = now
-	}
-	j.started = now
-	a.n.Emit(now, NodeEvent{Kind: PairingStarted, Peer: j.dev.index, Attempt: j.attempt})
 	m := a.n.m
 	fail := func(err error) {
 		a.failed(now, j, err, false)
@@ -367,7 +336,6 @@ func (a *caseAgent) start(now clock.Time, j *caseJob) {
 		fail(err)
 		return
 	}
-	j.init, j.localID, j.unsec, j.x = init, id, ref, x
 	out, err := init.Start(now)
 	if err == nil {
 		err = a.send(now, x, out)
@@ -375,10 +343,23 @@ func (a *caseAgent) start(now clock.Time, j *caseJob) {
 	if init.Resuming() {
 		a.c.stats.ResumeOffered++
 	}
-	a.active = append(a.active, j)
+	a.ctl.activate(j, caseAttempt{init: init, localID: id, unsec: ref, x: x})
 	if err != nil {
-		a.end(now, len(a.active)-1, err)
+		a.end(now, len(a.ctl.active)-1, err)
 	}
+}
+
+func (a *caseAgent) timeout(now clock.Time, i int) bool {
+	if _, err := a.ctl.active[i].hs.init.HandleTimeout(now); err != nil {
+		a.end(now, i, err)
+		return true
+	}
+	return false
+}
+
+func (a *caseAgent) aborted(now clock.Time, j *caseJob) {
+	a.n.Emit(now, NodeEvent{Kind: CASEHandshake, Peer: j.dev.index, Attempt: j.attempt, Outcome: Failed,
+		Latency: now.Sub(j.started), ResumeOffered: j.hs.init.Resuming(), Cause: CauseAborted, Err: ErrDown})
 }
 
 func (a *caseAgent) send(now clock.Time, x session.Exchange, out casesess.Output) error {
@@ -391,10 +372,8 @@ func (a *caseAgent) send(now clock.Time, x session.Exchange, out casesess.Output
 
 // end finishes the active job at i: err nil installs the session.
 func (a *caseAgent) end(now clock.Time, i int, err error) {
-	j := a.active[i]
-	a.active = append(a.active[:i], a.active[i+1:]...)
-	init := j.init
-	j.init = nil
+	j, h := a.ctl.take(i)
+	init := h.init
 	m := a.n.m
 	var ref session.Ref
 	res, ok := init.Result()
@@ -413,11 +392,11 @@ func (a *caseAgent) end(now clock.Time, i int, err error) {
 			err = fmt.Errorf("installing the CASE session: %w", err)
 		}
 	}
-	a.retire(now, j.x)
+	a.retire(now, h.x)
 	if err != nil {
-		m.ReleaseLocalID(j.localID)
+		m.ReleaseLocalID(h.localID)
 		a.failed(now, j, err, init.Resuming())
-		a.pump(now)
+		a.ctl.pump(now)
 		return
 	}
 	s := &a.c.stats
@@ -442,45 +421,23 @@ func (a *caseAgent) end(now clock.Time, i int, err error) {
 		// stays zero.
 		pr.ResponderRef = da.lastEst
 	}
-	a.n.Emit(now, NodeEvent{Kind: PairingEnded, Peer: j.dev.index, Attempt: j.attempt,
-		Outcome: PairingSucceeded, Latency: now.Sub(j.first)})
-	j.done(now, pr, nil)
-	a.pump(now)
+	a.ctl.succeeded(now, j, pr)
+	a.ctl.pump(now)
 }
 
-// failed counts a failed attempt and retries it or gives up.
+// failed emits a failed attempt's CASEHandshake and retries it or gives
+// up.
 func (a *caseAgent) failed(now clock.Time, j *caseJob, err error, offered bool) {
-	s := &a.c.stats
-	s.Failed++
 	cause := caseCause(err)
 	a.n.Emit(now, NodeEvent{Kind: CASEHandshake, Peer: j.dev.index, Attempt: j.attempt, Outcome: Failed,
 		Latency: now.Sub(j.started), ResumeOffered: offered, Cause: cause, Err: err})
-	a.n.Emit(now, NodeEvent{Kind: PairingFailed, Peer: j.dev.index, Attempt: j.attempt, Cause: cause, Err: err})
-	attempts := a.c.Attempts
-	if attempts <= 0 {
-		attempts = DefaultCASEAttempts
-	}
-	if j.attempt >= attempts {
-		a.c.giveUp(now, a.n, j.dev, j.done, j.attempt, fmt.Errorf("gave up after %d attempts: %w", j.attempt, err))
-		return
-	}
-	s.Retries++
-	b := a.c.Backoff
-	if b <= 0 {
-		b = DefaultCASEBackoff
-	}
-	for k := 1; k < j.attempt && b < MaxCASEBackoff; k++ {
-		b *= 2
-	}
-	b = min(b, MaxCASEBackoff)
+	// A BUSY's requested delay bounds the retry's wait from below.
+	var wait time.Duration
 	var pse *casesess.PeerStatusError
 	if errors.As(err, &pse) && pse.Wait > 0 {
-		// OperationalSessionSetup::ScheduleSessionSetupReattempt takes the
-		// larger of its backoff and the requested busy delay.
-		b = max(b, pse.Wait)
+		wait = pse.Wait
 	}
-	a.waiting = append(a.waiting, j)
-	a.retries.push(timerEntry{at: now.Add(b), key: len(a.waiting) - 1})
+	a.ctl.failed(now, j, err, cause, false, wait)
 }
 
 // caseCause classifies a failed attempt: by the StatusReport that ended
@@ -535,8 +492,8 @@ func (a *caseAgent) HandleEvent(now clock.Time, _ *Node, ev *session.Event) bool
 			return true
 		}
 	}
-	for i, j := range a.active {
-		if ev.Session == j.unsec {
+	for i, j := range a.ctl.active {
+		if ev.Session == j.hs.unsec {
 			a.initiatorEvent(now, i, ev)
 			return true
 		}
@@ -556,21 +513,21 @@ func (a *caseAgent) HandleEvent(now clock.Time, _ *Node, ev *session.Event) bool
 }
 
 func (a *caseAgent) initiatorEvent(now clock.Time, i int, ev *session.Event) {
-	j := a.active[i]
+	j := a.ctl.active[i]
 	switch ev.Kind {
 	case session.EventMessage:
-		if ev.Exchange != j.x || ev.Protocol != message.ProtocolSecureChannel {
+		if ev.Exchange != j.hs.x || ev.Protocol != message.ProtocolSecureChannel {
 			return
 		}
-		out, err := j.init.Handle(now, ev.Opcode, ev.Payload)
-		if serr := a.send(now, j.x, out); err == nil && serr != nil {
+		out, err := j.hs.init.Handle(now, ev.Opcode, ev.Payload)
+		if serr := a.send(now, j.hs.x, out); err == nil && serr != nil {
 			err = serr
 		}
 		if err != nil || out.Done {
 			a.end(now, i, err)
 		}
 	case session.EventGiveUp:
-		if ev.Exchange == j.x {
+		if ev.Exchange == j.hs.x {
 			a.end(now, i, fmt.Errorf("%w: CASE message to node %d", pairing.ErrNoAck, j.dev.index))
 		}
 	case session.EventSessionClosed:
@@ -671,38 +628,14 @@ func (a *caseAgent) HandleTimer(now clock.Time, _ *Node) {
 		}
 		k++
 	}
-	for i := 0; i < len(a.active); {
-		j := a.active[i]
-		if j.init.Deadline() <= now {
-			if _, err := j.init.HandleTimeout(now); err != nil {
-				a.end(now, i, err)
-				continue
-			}
-		}
-		i++
-	}
-	for a.retries.len() > 0 && a.retries.top().at <= now {
-		t := a.retries.pop()
-		a.queue = append(a.queue, a.waiting[t.key])
-		a.waiting[t.key] = nil
-	}
-	if a.retries.len() == 0 {
-		a.waiting = a.waiting[:0]
-	}
-	a.pump(now)
+	a.ctl.handleTimer(now)
 }
 
 // Deadline returns the earliest handshake timeout or retry.
 func (a *caseAgent) Deadline() clock.Time {
-	t := clock.Never
+	t := a.ctl.deadline()
 	for _, cr := range a.resps {
 		t = min(t, cr.r.Deadline())
-	}
-	for _, j := range a.active {
-		t = min(t, j.init.Deadline())
-	}
-	if a.retries.len() > 0 {
-		t = min(t, a.retries.top().at)
 	}
 	return t
 }
@@ -718,23 +651,12 @@ func (a *caseAgent) PowerOff(now clock.Time, _ *Node) {
 	}
 	a.resps, a.lastEst = nil, session.Ref{}
 	clear(a.closing)
-	cut := a.active
-	a.active = nil
-	for _, j := range cut {
-		offered := j.init.Resuming()
-		j.init = nil
-		s := &a.c.stats
-		s.Failed++
-		a.n.Emit(now, NodeEvent{Kind: CASEHandshake, Peer: j.dev.index, Attempt: j.attempt, Outcome: Failed,
-			Latency: now.Sub(j.started), ResumeOffered: offered, Cause: CauseAborted, Err: ErrDown})
-		a.n.Emit(now, NodeEvent{Kind: PairingFailed, Peer: j.dev.index, Attempt: j.attempt, Cause: CauseAborted, Err: ErrDown})
-	}
-	a.queue = append(cut, a.queue...)
+	a.ctl.powerOff(now)
 }
 
 // Boot (Lifecycle): the new core answers Sigma1; a controller starts its
 // queued handshakes.
 func (a *caseAgent) Boot(now clock.Time, _ *Node) {
 	a.n.m.RegisterUnsolicited(sigma1)
-	a.pump(now)
+	a.ctl.pump(now)
 }

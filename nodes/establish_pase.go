@@ -141,12 +141,7 @@ func (p *PASE) Stats() PairingStats { return p.stats }
 func (p *PASE) Establish(now clock.Time, ctl, dev *Node, done func(now clock.Time, pr Pair, err error)) {
 	p.stats.Devices++
 	ctl.Emit(now, NodeEvent{Kind: PairingQueued, Peer: dev.index})
-	fail := func(err error) {
-		p.stats.GaveUp++
-		err = fmt.Errorf("nodes: PASE %d→%d: %w", ctl.index, dev.index, err)
-		ctl.Emit(now, NodeEvent{Kind: PairingEnded, Peer: dev.index, Outcome: PairingGaveUp, Err: err})
-		done(now, Pair{Initiator: ctl, Responder: dev}, err)
-	}
+	fail := func(err error) { p.policy().giveUp(now, ctl, dev, done, 0, err) }
 	if p.Rand == nil {
 		fail(errors.New("no random stream"))
 		return
@@ -165,12 +160,16 @@ func (p *PASE) Establish(now clock.Time, ctl, dev *Node, done func(now clock.Tim
 		fail(err)
 		return
 	}
-	j := &paseJob{dev: dev, done: done}
-	_ = ctl.Do(now, func(*session.Manager) error {
-		ca.queue = append(ca.queue, j)
-		ca.pump(now)
-		return nil
-	})
+	ca.ctl.add(now, &paseJob{dev: dev, done: done})
+}
+
+// policy is the PASE schedule of every controller's establishLoop.
+func (p *PASE) policy() establishPolicy {
+	return establishPolicy{name: "PASE",
+		inFlight: positiveOr(p.InFlight, DefaultPASEInFlight), attempts: positiveOr(p.Attempts, DefaultPASEAttempts),
+		backoff: positiveOr(p.Backoff, DefaultPASEBackoff), maxBackoff: MaxPASEBackoff,
+		started: &p.stats.Attempts, failed: &p.stats.Failed, retries: &p.stats.Retries, gaveUp: &p.stats.GaveUp,
+	}
 }
 
 // agent returns n's handshake agent, installing it as n's Handshaker.
@@ -185,6 +184,7 @@ func (p *PASE) agent(n *Node) (*paseAgent, error) {
 		p.agents = make(map[*Node]*paseAgent)
 	}
 	a := &paseAgent{p: p, n: n, rnd: p.Rand(n)}
+	a.ctl = establishLoop[*pairing.Initiator]{n: n, hs: a}
 	p.agents[n] = a
 	n.SetHandshaker(a)
 	return a, nil
@@ -238,16 +238,9 @@ func (p *PASE) device(a *paseAgent) error {
 	return nil
 }
 
-// paseJob is one device to pair, at one controller.
-type paseJob struct {
-	dev     *Node
-	done    func(now clock.Time, pr Pair, err error)
-	attempt int
-	init    *pairing.Initiator
-	started clock.Time
-	first   clock.Time // the first attempt's start
-	lastErr error
-}
+// paseJob is one device to pair, at one controller; its attempt in flight
+// is a pairing.Initiator.
+type paseJob = establishment[*pairing.Initiator]
 
 // paseAgent is a node's Handshaker: a device's responder and/or a
 // controller's initiators.
@@ -263,41 +256,19 @@ type paseAgent struct {
 	lastEst session.Ref             // the responder's last established session
 
 	// Controller role.
-	queue   []*paseJob           // ready to start, FIFO
-	active  []*paseJob           // in flight, in start order
+	ctl     establishLoop[*pairing.Initiator]
 	closing []*pairing.Initiator // finished, cleaning their unsecured session up
-	retries timerQueue           // jobs waiting out a backoff (key: index in waiting)
-	waiting []*paseJob
 }
 
 var (
-	_ Handshaker = (*paseAgent)(nil)
-	_ Lifecycle  = (*paseAgent)(nil)
+	_ Handshaker                     = (*paseAgent)(nil)
+	_ Lifecycle                      = (*paseAgent)(nil)
+	_ handshakes[*pairing.Initiator] = (*paseAgent)(nil)
 )
 
-func (a *paseAgent) inFlight() int {
-	if a.p.InFlight > 0 {
-		return a.p.InFlight
-	}
-	return DefaultPASEInFlight
-}
-
-// pump starts queued jobs while slots are free.
-func (a *paseAgent) pump(now clock.Time) {
-	for len(a.queue) > 0 && len(a.active) < a.inFlight() {
-		j := a.queue[0]
-		a.queue = a.queue[1:]
-		a.start(now, j)
-	}
-}
+func (a *paseAgent) policy() establishPolicy { return a.p.policy() }
 
 func (a *paseAgent) start(now clock.Time, j *paseJob) {
-	j.attempt++
-	a.p.stats.Attempts++
-	if j.attempt == 1 {
-		j.first = now
-	}
-	a.n.Emit(now, NodeEvent{Kind: PairingStarted, Peer: j.dev.index, Attempt: j.attempt})
 	init, err := pairing.StartInitiator(now, a.n.m, pairing.InitiatorConfig{
 		Peer: j.dev.Addr(), Passcode: a.p.Passcode, Rand: a.rnd, Timeout: a.p.Timeout,
 	})
@@ -305,23 +276,26 @@ func (a *paseAgent) start(now clock.Time, j *paseJob) {
 		a.failed(now, j, err, errors.Is(err, pase.ErrConfig))
 		return
 	}
-	j.init, j.started = init, now
-	a.active = append(a.active, j)
+	a.ctl.activate(j, init)
 }
+
+func (a *paseAgent) timeout(now clock.Time, i int) bool {
+	a.ctl.active[i].hs.HandleTimeout(now)
+	return a.check(now, i)
+}
+
+func (a *paseAgent) aborted(clock.Time, *paseJob) { a.p.stats.Aborted++ }
 
 // check ends the active job at i if its handshake is done; it reports
 // whether it did.
 func (a *paseAgent) check(now clock.Time, i int) bool {
-	j := a.active[i]
-	if !j.init.Done() {
+	if !a.ctl.active[i].hs.Done() {
 		return false
 	}
-	a.active = append(a.active[:i], a.active[i+1:]...)
-	if !j.init.Idle() {
-		a.closing = append(a.closing, j.init)
+	j, init := a.ctl.take(i)
+	if !init.Idle() {
+		a.closing = append(a.closing, init)
 	}
-	init := j.init
-	j.init = nil
 	if est, ok := init.Session(); ok {
 		s := &a.p.stats
 		s.Succeeded++
@@ -332,21 +306,19 @@ func (a *paseAgent) check(now clock.Time, i int) bool {
 		if da := a.p.agents[j.dev]; da != nil {
 			pr.ResponderRef = da.lastEst
 		}
-		a.n.Emit(now, NodeEvent{Kind: PairingEnded, Peer: j.dev.index, Attempt: j.attempt,
-			Outcome: PairingSucceeded, Latency: now.Sub(j.first)})
-		j.done(now, pr, nil)
+		a.ctl.succeeded(now, j, pr)
 	} else {
 		err := init.Err()
 		a.failed(now, j, err, errors.Is(err, pase.ErrWrongPasscode))
 	}
-	a.pump(now)
+	a.ctl.pump(now)
 	return true
 }
 
-// failed counts a failed attempt and retries it or gives the device up.
+// failed counts a failed attempt by cause and retries it or gives the
+// device up.
 func (a *paseAgent) failed(now clock.Time, j *paseJob, err error, final bool) {
 	s := &a.p.stats
-	s.Failed++
 	switch {
 	case errors.Is(err, pase.ErrWrongPasscode):
 		s.WrongPasscode++
@@ -359,38 +331,15 @@ func (a *paseAgent) failed(now clock.Time, j *paseJob, err error, final bool) {
 	default:
 		s.OtherFailures++
 	}
-	j.lastErr = err
-	a.n.Emit(now, NodeEvent{Kind: PairingFailed, Peer: j.dev.index, Attempt: j.attempt, Cause: pairingCause(err), Err: err})
-	attempts := a.p.Attempts
-	if attempts <= 0 {
-		attempts = DefaultPASEAttempts
-	}
-	if final || j.attempt >= attempts {
-		s.GaveUp++
-		err = fmt.Errorf("nodes: PASE %d→%d: gave up after %d attempts: %w", a.n.index, j.dev.index, j.attempt, err)
-		a.n.Emit(now, NodeEvent{Kind: PairingEnded, Peer: j.dev.index, Attempt: j.attempt, Outcome: PairingGaveUp, Err: err})
-		j.done(now, Pair{Initiator: a.n, Responder: j.dev}, err)
-		return
-	}
-	s.Retries++
-	b := a.p.Backoff
-	if b <= 0 {
-		b = DefaultPASEBackoff
-	}
-	for k := 1; k < j.attempt && b < MaxPASEBackoff; k++ {
-		b *= 2
-	}
-	b = min(b, MaxPASEBackoff)
+	// The device said when to come back: the retry waits at least that
+	// long.
+	var wait time.Duration
 	if w, ok := pairing.BusyWait(err); ok && w > 0 {
-		// The device said when to come back: wait at least that long
-		// (connectedhomeip OperationalSessionSetup
-		// ScheduleSessionSetupReattempt takes the larger of its backoff
-		// and the requested busy delay).
-		b = max(b, w)
+		wait = w
+	}
+	if a.ctl.failed(now, j, err, pairingCause(err), final, wait) && wait > 0 {
 		s.BusyRetries++
 	}
-	a.waiting = append(a.waiting, j)
-	a.retries.push(timerEntry{at: now.Add(b), key: len(a.waiting) - 1})
 }
 
 // HandleEvent offers ev to the responder, then to the initiators; events
@@ -403,8 +352,8 @@ func (a *paseAgent) HandleEvent(now clock.Time, _ *Node, ev *session.Event) bool
 		taken = a.resp.HandleEvent(now, *ev)
 		a.notices()
 	}
-	for i := 0; !taken && i < len(a.active); i++ {
-		if a.active[i].init.HandleEvent(now, *ev) {
+	for i := 0; !taken && i < len(a.ctl.active); i++ {
+		if a.ctl.active[i].hs.HandleEvent(now, *ev) {
 			taken = true
 			a.check(now, i)
 		}
@@ -454,37 +403,14 @@ func (a *paseAgent) HandleTimer(now clock.Time, _ *Node) {
 		a.resp.HandleTimeout(now)
 		a.notices()
 	}
-	for i := 0; i < len(a.active); {
-		if a.active[i].init.Deadline() <= now {
-			a.active[i].init.HandleTimeout(now)
-			if a.check(now, i) {
-				continue
-			}
-		}
-		i++
-	}
-	for a.retries.len() > 0 && a.retries.top().at <= now {
-		t := a.retries.pop()
-		a.queue = append(a.queue, a.waiting[t.key])
-		a.waiting[t.key] = nil
-	}
-	if a.retries.len() == 0 {
-		a.waiting = a.waiting[:0]
-	}
-	a.pump(now)
+	a.ctl.handleTimer(now)
 }
 
 // Deadline returns the earliest handshake timeout or retry.
 func (a *paseAgent) Deadline() clock.Time {
-	t := clock.Never
+	t := a.ctl.deadline()
 	if a.resp != nil {
-		t = a.resp.Deadline()
-	}
-	for _, j := range a.active {
-		t = min(t, j.init.Deadline())
-	}
-	if a.retries.len() > 0 {
-		t = min(t, a.retries.top().at)
+		t = min(t, a.resp.Deadline())
 	}
 	return t
 }
@@ -515,19 +441,7 @@ func pairingCause(err error) PairingCause {
 func (a *paseAgent) PowerOff(now clock.Time, _ *Node) {
 	a.resp, a.lastEst = nil, session.Ref{}
 	a.closing = nil
-	if len(a.active) == 0 {
-		return
-	}
-	cut := a.active
-	a.active = nil
-	for _, j := range cut {
-		j.init = nil
-		s := &a.p.stats
-		s.Failed++
-		s.Aborted++
-		a.n.Emit(now, NodeEvent{Kind: PairingFailed, Peer: j.dev.index, Attempt: j.attempt, Cause: CauseAborted, Err: ErrDown})
-	}
-	a.queue = append(cut, a.queue...)
+	a.ctl.powerOff(now)
 }
 
 // Boot (Lifecycle): a device gets a fresh responder on the new core; a
@@ -538,7 +452,7 @@ func (a *paseAgent) Boot(now clock.Time, _ *Node) {
 			a.resp = r
 		}
 	}
-	a.pump(now)
+	a.ctl.pump(now)
 }
 
 // Precompute prepares the PASE responders of devs before their first
@@ -664,13 +578,8 @@ func (p *PASE) Verifier(dev *Node) (spake2p.Verifier, bool) {
 // running a handshake, and waiting out a retry backoff.
 func (p *PASE) Pending() (queued, active, waiting int) {
 	for _, a := range p.agents { // sums: order does not matter
-		queued += len(a.queue)
-		active += len(a.active)
-		for _, j := range a.waiting {
-			if j != nil {
-				waiting++
-			}
-		}
+		q, ac, w := a.ctl.pending()
+		queued, active, waiting = queued+q, active+ac, waiting+w
 	}
 	return queued, active, waiting
 }
