@@ -142,7 +142,8 @@ nav a { margin-right: 1em; }
 .wide { overflow-x: auto; }
 `
 
-var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+// pageFuncs are the template functions of the run and sweep pages.
+var pageFuncs = template.FuncMap{
 	"css":  func() template.CSS { return pageCSS },
 	"seed": func(s uint64) string { return strconv.FormatUint(s, 10) },
 	"count": func(n int, what string) string {
@@ -151,7 +152,9 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%d %ss", n, what)
 	},
-}).Parse(`<!DOCTYPE html>
+}
+
+var pageTmpl = template.Must(template.New("report").Funcs(pageFuncs).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">

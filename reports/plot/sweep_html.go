@@ -235,16 +235,7 @@ func formatStat(k metrics.Kind, v float64) string {
 	return strconv.FormatFloat(v, 'g', 6, 64)
 }
 
-var sweepTmpl = template.Must(template.New("sweep").Funcs(template.FuncMap{
-	"css":  func() template.CSS { return pageCSS },
-	"seed": func(s uint64) string { return strconv.FormatUint(s, 10) },
-	"count": func(n int, what string) string {
-		if n == 1 {
-			return "1 " + what
-		}
-		return fmt.Sprintf("%d %ss", n, what)
-	},
-}).Parse(`<!DOCTYPE html>
+var sweepTmpl = template.Must(template.New("sweep").Funcs(pageFuncs).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
