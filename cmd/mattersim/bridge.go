@@ -317,10 +317,14 @@ func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16, epo
 		}
 		h := dnssd.Host{Name: fmt.Sprintf("MTRSIM%010X", i+1), Port: sim.MatterPort, Addrs: []netip.Addr{sn.Addr(), sn.LinkLocal()}}
 		ad := &deviceAd{node: i, comm: c, host: h, disc: c.Discriminator, passcode: s.Nodes[g].PasscodeOrDefault(), instance: c.Instance}
+		// The SDK test attestation's vendor and product ids; the vendor
+		// name the bridged devices always had.
+		info := im.InteropBasicInfo()
+		info.VendorName = "mattersim"
 		var err error
 		ad.dev, err = commissionee.NewHandshaker(d.Nodes[i], commissionee.Config{Passcode: ad.passcode,
 			Rand: seeds.ChaCha8(i, "commissionee/rand"), Epoch: func(clock.Time) cert.Time { return epoch },
-			Info: im.InteropBasicInfo(), DataVersion: uint32(sn.Rand("commissionee/dataversion").Uint64())})
+			Info: info, DataVersion: uint32(sn.Rand("commissionee/dataversion").Uint64())})
 		if err != nil {
 			return nil, fmt.Errorf("node %d: %w", i, err)
 		}
