@@ -7,6 +7,7 @@ package commissionee_test
 
 import (
 	"fmt"
+	"slices"
 	"net/netip"
 	"strings"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"mattersim/session/cert/testca"
 	"mattersim/session/message"
 	"mattersim/sim"
+	"mattersim/tlv"
 )
 
 // simWall is the wall time of virtual time 0 in the test: certificates
@@ -41,7 +43,7 @@ const (
 // (StartCASE) and CommissioningComplete over it, then a read of OnOff
 // over CASE. It is a sim.Handler; everything runs on virtual time.
 type simCommissioner struct {
-	t    *testing.T
+	t    testing.TB
 	m    *session.Manager
 	sock *sim.Socket
 	peer netip.AddrPort
@@ -57,6 +59,9 @@ type simCommissioner struct {
 	step commissioner.Step
 	// reading: the final OnOff read over CASE is in flight.
 	reading bool
+	// After the flow: the answer to a request sent with send.
+	replyOp      im.Opcode
+	replyPayload []byte
 
 	log        []string
 	err        error
@@ -236,6 +241,10 @@ func (c *simCommissioner) event(now clock.Time, ev session.Event) {
 		// before closing the exchange.
 		defer func(x session.Exchange) { _ = c.m.CloseExchange(now, x) }(c.x)
 		c.x = session.Exchange{}
+		if c.done {
+			c.replyOp, c.replyPayload = im.Opcode(ev.Opcode), slices.Clone(ev.Payload)
+			return
+		}
 		if c.reading {
 			rep, err := im.ParseReadResponse(im.Opcode(ev.Opcode), ev.Payload)
 			if err == nil {
@@ -268,7 +277,12 @@ func (c *simCommissioner) event(now clock.Time, ev session.Event) {
 // simRun builds a two-node network with seed, commissions the virtual
 // device from the virtual controller and returns the transcript (both
 // sides' lines with their virtual times), the controller and the device.
-func simRun(t *testing.T, seed uint64) ([]string, *simCommissioner, *commissionee.Handshaker) {
+func simRun(t testing.TB, seed uint64) ([]string, *simCommissioner, *commissionee.Handshaker) {
+	lines, c, h, _ := simRunEngine(t, seed)
+	return *lines, c, h
+}
+
+func simRunEngine(t testing.TB, seed uint64) (*[]string, *simCommissioner, *commissionee.Handshaker, *sim.Engine) {
 	t.Helper()
 	e := sim.New(seed)
 	sn, err := sim.NewNetwork(e, sim.NetConfig{})
@@ -292,9 +306,9 @@ func simRun(t *testing.T, seed uint64) ([]string, *simCommissioner, *commissione
 		Rand: seeds.ChaCha8(0, "commissionee/rand"), Epoch: func(clock.Time) cert.Time { return epoch },
 		Info: im.InteropBasicInfo(), DataVersion: uint32(seeds.Stream(0, "commissionee/dataversion").Uint64())})
 	require.NoError(t, err)
-	var lines []string
+	lines := new([]string)
 	h.Notify = func(now clock.Time, _ *nodes.Node, nt commissionee.Notice) {
-		lines = append(lines, fmt.Sprintf("%v dev %s: %s", time.Duration(now), nt.Kind, nt.Text))
+		*lines = append(*lines, fmt.Sprintf("%v dev %s: %s", time.Duration(now), nt.Kind, nt.Text))
 	}
 
 	// The controller, with a fabric minted from the seed.
@@ -311,8 +325,10 @@ func simRun(t *testing.T, seed uint64) ([]string, *simCommissioner, *commissione
 
 	c.start(e.Now())
 	e.RunUntil(clock.Time(2 * time.Minute))
-	// The device's lines, then the controller's, each with its time.
-	return append(lines, c.log...), c, h
+	// The device's lines, then the controller's, each with its time (the
+	// device's later lines are appended as they come).
+	*lines = append(*lines, c.log...)
+	return lines, c, h, e
 }
 
 // TestSimCommissioning: a virtual controller commissions a virtual device
@@ -347,4 +363,61 @@ func TestSimCommissioning(t *testing.T) {
 	require.Equal(t, a, b, "same seed, different runs")
 	other, _, _ := simRun(t, 8)
 	require.NotEqual(t, a, other, "the seed changes nothing")
+}
+
+// TestSimCommissioningWindow: after CommissioningComplete a new PASE
+// attempt gets no answer (the window is closed: the PBKDFParamRequest is
+// acked and ignored) and times out; RemoveFabric of the only fabric over
+// CASE re-opens the window, and PASE succeeds again.
+func TestSimCommissioningWindow(t *testing.T) {
+	lines, c, h, e := simRunEngine(t, 7)
+	require.True(t, c.done, "transcript:\n%s", strings.Join(*lines, "\n"))
+	d := h.Device()
+	require.False(t, d.WindowOpen())
+
+	pase := func() *pairing.Initiator {
+		now := e.Now()
+		p, err := pairing.StartInitiator(now, c.m, pairing.InitiatorConfig{Peer: c.peer, Passcode: simPasscode,
+			Rand: c.seed.ChaCha8(c.sock.Node().Index(), "test/pase2"), Timeout: 5 * time.Second})
+		require.NoError(t, err)
+		c.p = p
+		c.flush(now)
+		e.RunFor(20 * time.Second)
+		require.True(t, p.Done())
+		return p
+	}
+	require.Error(t, pase().Err(), "PASE succeeded with the window closed")
+
+	// RemoveFabric(1) over CASE.
+	now := e.Now()
+	c.send(now, c.cref, im.OpInvokeRequest, im.AppendInvokeRequest(nil, im.NewInvokeRequest(
+		im.CommandPath{Endpoint: 0, Cluster: im.ClusterOperationalCredentials, Command: im.OCCmdRemoveFabric},
+		im.NewValue(func(w *tlv.Writer) {
+			w.StartStruct(tlv.AnonymousTag())
+			w.PutUint(tlv.ContextTag(0), 1)
+			w.EndContainer()
+		}))))
+	c.flush(now)
+	e.RunFor(5 * time.Second)
+	require.Equal(t, im.OpInvokeResponse, c.replyOp)
+	require.Empty(t, d.Operational())
+	require.True(t, d.WindowOpen())
+	require.Contains(t, strings.Join(*lines, "\n"), "dev window-opened: commissioning window re-opened: no fabric left")
+
+	require.NoError(t, pase().Err(), "PASE failed with the window open again")
+	all := strings.Join(*lines, "\n")
+	require.Contains(t, all, "dev pase-refused: PASE request refused")
+	require.Equal(t, 2, strings.Count(all, "dev pase-established"), all)
+}
+
+// BenchmarkSimCommissioning: one whole commissioning inside the simulator
+// (network build, PBKDF2 verifier, PASE, the Flow with attestation, CASE,
+// CommissioningComplete, a read), CPU time per run.
+func BenchmarkSimCommissioning(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		_, c, _ := simRun(b, uint64(i))
+		if !c.done {
+			b.Fatalf("run %d: %v", i, c.err)
+		}
+	}
 }
