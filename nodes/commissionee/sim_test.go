@@ -7,8 +7,8 @@ package commissionee_test
 
 import (
 	"fmt"
-	"slices"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
