@@ -69,6 +69,14 @@ and fe80::N, N = node index + 1) and learns the real side's addresses; the
 scenario's faults, partitions and adversary apply to bridged frames in both
 directions, and the trace and capture show them.
 
+The devices left to real controllers (all of them in the built-in
+network) are commissionable: PASE, the commissioning clusters with the SDK
+test attestation, CASE, then reads, invokes and subscriptions over CASE
+(nodes/commissionee). Each advertises _matterc._udp while its
+commissioning window is open and _matter._tcp for each fabric it joins;
+the bridge prints a line per commissioning step. A scenario file's
+controllers keep the devices they serve.
+
 --create creates the TAP (it must not exist), sets its MTU to 1280 and
 brings it up; it disappears when bridge exits. Without --create the TAP
 must exist (ip tuntap add dev NAME mode tap). Both need CAP_NET_ADMIN.
@@ -166,7 +174,19 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
-	ads, err := advertiseDevices(d, s, o.discriminator, matterEpochAt(time.Now(), e.Now()), stdout)
+	// A scenario file's controllers run and keep the devices they serve
+	// (the scenario's PASE responder and workload); every other device is
+	// left to real controllers and is commissionable.
+	served := map[int]bool{}
+	if len(args) == 1 {
+		_, sv := s.Served()
+		for _, devs := range sv {
+			for _, i := range devs {
+				served[i] = true
+			}
+		}
+	}
+	ads, err := advertiseDevices(d, s, o.discriminator, served, matterEpochAt(time.Now(), e.Now()), stdout)
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
@@ -260,10 +280,10 @@ type deviceAd struct {
 // commissioning window is open, one _matter._tcp instance per fabric.
 func (ad *deviceAd) records() []dns.RR {
 	var rrs []dns.RR
-	d := ad.dev.Device()
-	if d == nil {
-		return nil
+	if ad.dev == nil || ad.dev.Device() == nil {
+		return ad.comm.Records(ad.host)
 	}
+	d := ad.dev.Device()
 	if d.WindowOpen() {
 		rrs = ad.comm.Records(ad.host)
 	}
@@ -275,7 +295,8 @@ func (ad *deviceAd) records() []dns.RR {
 	return rrs
 }
 
-// advertiseDevices makes every virtual device of d commissionable (a
+// advertiseDevices makes every virtual device of d but those in served
+// commissionable (a
 // commissionee.Device as its node's Handshaker, in place of the
 // scenario's PASE responder and IM workload, with its passcode and
 // randomness from the node's seeded streams) and gives it an mDNS
@@ -287,7 +308,8 @@ func (ad *deviceAd) records() []dns.RR {
 // withdraws _matterc._udp (dnssd goodbye), and says so on out; epoch is
 // the Matter epoch time of virtual time 0 (the run follows the wall
 // clock).
-func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16, epoch cert.Time, out io.Writer) (map[int]*deviceAd, error) {
+func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16, served map[int]bool, epoch cert.Time,
+	out io.Writer) (map[int]*deviceAd, error) {
 	ads := make(map[int]*deviceAd, len(d.Devices))
 	seeds := d.Engine.Seeds()
 	tr := d.Engine.Trace()
@@ -317,18 +339,20 @@ func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16, epo
 		}
 		h := dnssd.Host{Name: fmt.Sprintf("MTRSIM%010X", i+1), Port: sim.MatterPort, Addrs: []netip.Addr{sn.Addr(), sn.LinkLocal()}}
 		ad := &deviceAd{node: i, comm: c, host: h, disc: c.Discriminator, passcode: s.Nodes[g].PasscodeOrDefault(), instance: c.Instance}
-		// The SDK test attestation's vendor and product ids; the vendor
-		// name the bridged devices always had.
-		info := im.InteropBasicInfo()
-		info.VendorName = "mattersim"
-		var err error
-		ad.dev, err = commissionee.NewHandshaker(d.Nodes[i], commissionee.Config{Passcode: ad.passcode,
-			Rand: seeds.ChaCha8(i, "commissionee/rand"), Epoch: func(clock.Time) cert.Time { return epoch },
-			Info: info, DataVersion: uint32(sn.Rand("commissionee/dataversion").Uint64())})
-		if err != nil {
-			return nil, fmt.Errorf("node %d: %w", i, err)
+		if !served[i] {
+			// The SDK test attestation's vendor and product ids; the
+			// vendor name the bridged devices always had.
+			info := im.InteropBasicInfo()
+			info.VendorName = "mattersim"
+			var err error
+			ad.dev, err = commissionee.NewHandshaker(d.Nodes[i], commissionee.Config{Passcode: ad.passcode,
+				Rand: seeds.ChaCha8(i, "commissionee/rand"), Epoch: func(clock.Time) cert.Time { return epoch },
+				Info: info, DataVersion: uint32(sn.Rand("commissionee/dataversion").Uint64())})
+			if err != nil {
+				return nil, fmt.Errorf("node %d: %w", i, err)
+			}
+			ad.dev.Notify = func(now clock.Time, _ *nodes.Node, nt commissionee.Notice) { ad.notice(now, nt, out, tr) }
 		}
-		ad.dev.Notify = func(now clock.Time, _ *nodes.Node, nt commissionee.Notice) { ad.notice(now, nt, out, tr) }
 		ad.r = dnssd.NewResponder(c.Records(h))
 		sock, err := sn.Bind(dnssd.Port, ad.r)
 		if err != nil {
