@@ -29,9 +29,13 @@
 // StopAdvertisement: the commissionable advertisement stops and
 // PBKDFParamRequest is no longer served; here the request is acked and
 // ignored, as the pairing responder does with a closed window), and when
-// the last fabric is removed the basic window opens again (the SDK's
-// apps call OpenBasicCommissioningWindow from their kFabricRemoved
-// handler when FabricTable().FabricCount() == 0). One difference: the SDK
+// the last fabric is removed the basic window opens again. In the SDK
+// that last step is the application's: the example apps (ESP32 and
+// others) call CommissioningWindowManager::OpenBasicCommissioningWindow
+// from their DeviceEventType::kFabricRemoved handler when
+// FabricTable().FabricCount() == 0; the Server's own fabric delegate
+// (src/app/server/Server.h ServerFabricDelegate, in the version read)
+// only drops the fabric's sessions, groups and ACL. One difference: the SDK
 // already stops advertising at PASE establishment
 // (CommissioningWindowManager::OnSessionEstablished) and resumes if the
 // fail-safe expires; here the window stays open until
