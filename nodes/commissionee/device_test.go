@@ -186,3 +186,33 @@ func TestDeviceToggleOverPASE(t *testing.T) {
 	require.True(t, r.d.light.On())
 	require.Contains(t, r.log.String(), "invoke 1/0x0006/0x02 ")
 }
+
+// New refuses a bad Config with an error, never a panic.
+func TestNewConfigErrors(t *testing.T) {
+	epoch := func(clock.Time) cert.Time { return testca.DefaultNotBefore }
+	rnd := rand.NewChaCha8([32]byte{1})
+	m, err := session.New(session.Config{}, rand.NewChaCha8([32]byte{2}), rand.NewPCG(1, 2))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		m    *session.Manager
+		cfg  Config
+	}{
+		{"nil manager", nil, Config{Passcode: 20202021, Rand: rnd, Epoch: epoch}},
+		{"no rand", m, Config{Passcode: 20202021, Epoch: epoch}},
+		{"no epoch", m, Config{Passcode: 20202021, Rand: rnd}},
+		{"trivial passcode", m, Config{Passcode: 11111111, Rand: rnd, Epoch: epoch}},
+		{"short salt", m, Config{Passcode: 20202021, Salt: []byte{1, 2, 3}, Rand: rnd, Epoch: epoch}},
+		{"negative reopen", m, Config{Passcode: 20202021, Rand: rnd, Epoch: epoch, ReopenAfter: -time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.m, tc.cfg)
+			require.Error(t, err)
+		})
+	}
+	d, err := New(m, Config{Passcode: 20202021, Rand: rnd, Epoch: epoch})
+	require.NoError(t, err)
+	require.Len(t, d.Salt(), 32, "a salt is drawn when none is given")
+	require.True(t, d.WindowOpen())
+	require.Empty(t, d.Operational())
+}
