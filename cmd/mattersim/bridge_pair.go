@@ -25,12 +25,13 @@ const bridgePairPort = 5541
 // a session core of its own bound to bridgePairPort of the controller's
 // node, a read of BasicInformation VendorName, CloseSession. It is a
 // sim.Handler: everything runs on the engine's goroutine, on virtual time
-// (which follows the wall clock in a bridged run). The core's first
-// retransmission timers use the intervals the device advertises in its
-// TXT record (SII/SAI/SAT; spec 4.12.8, as the SDK's ResolvedNodeData) for
-// the handshake's unsecured session, from the retransmission after the
-// first PBKDFParamRequest, until PASE gives the device's session
-// parameters. Not safe for concurrent use.
+// (which follows the wall clock in a bridged run). The handshake's
+// unsecured session uses the intervals the device advertises in its TXT
+// record (SII/SAI/SAT; spec 4.3.4, 4.12.8) from the first
+// PBKDFParamRequest on (pairing.InitiatorConfig.PeerIntervals, as the SDK
+// creates the session with the resolved node's MRP config), until the
+// PBKDFParamResponse gives the device's session parameters. Not safe for
+// concurrent use.
 type realPairer struct {
 	node     int
 	m        *session.Manager
@@ -87,14 +88,11 @@ func (rp *realPairer) start(now clock.Time) {
 	seeds := rp.sock.Node().Network().Engine().Seeds()
 	var err error
 	rp.p, err = pairing.StartInitiator(now, rp.m, pairing.InitiatorConfig{Peer: rp.peer, Passcode: rp.passcode,
-		Rand: seeds.ChaCha8(rp.node, "bridge/pair/pase"), Timeout: 30 * time.Second})
+		Rand: seeds.ChaCha8(rp.node, "bridge/pair/pase"), Timeout: 30 * time.Second, PeerIntervals: rp.advertised})
 	if err != nil {
 		rp.finish(now, err)
 		return
 	}
-	// The handshake's unsecured session uses the advertised intervals
-	// until the device's session parameters arrive (PBKDFParamResponse).
-	_ = rp.m.SetPeerIntervals(rp.p.Exchange().Session, rp.advertised)
 	rp.flush(now)
 }
 

@@ -19,14 +19,14 @@ import (
 
 // The report in a real browser: headless Chromium, driven over the
 // DevTools protocol on a pipe (--remote-debugging-pipe: JSON messages
-// separated by NUL bytes on file descriptors 3 and 4), loads report.html
-// and the test fails on a console error, an exception, a log entry of
-// level error (a resource that failed to load), a broken image or an
-// empty figure. It keeps a full-page screenshot as a CI artefact, in the
-// directory named by $MATTERSIM_ARTEFACTS (else the test's temporary
-// directory), and logs its path. Without Chromium the test skips, except
-// under CI=true, where it fails (scripts/setup.sh installs Debian's
-// chromium as root).
+// separated by NUL bytes on file descriptors 3 and 4), loads the
+// report.html of a run and of a sweep, and the test fails on a console
+// error, an exception, a log entry of level error (a resource that failed
+// to load), a broken image or an empty figure. It keeps a full-page
+// screenshot of each as a CI artefact, in the directory named by
+// $MATTERSIM_ARTEFACTS (else the test's temporary directory), and logs
+// its path. Without Chromium the test skips, except under CI=true, where
+// it fails (scripts/setup.sh installs Debian's chromium as root).
 
 // chromiumPath returns the browser to drive, or "".
 func chromiumPath() string {
@@ -239,36 +239,43 @@ func TestReportInBrowser(t *testing.T) {
 	code, _, stderr := runCLI(t, "run", "--set", "devices=9", "--duration", "10s", "--quiet", "--out", out)
 	require.Equal(t, 0, code, stderr)
 
-	c := startChromium(t, bin)
-	c.open(filepath.Join(out, "report.html"))
-	problems, figures := c.pageProblems()
-	require.Empty(t, problems, "report.html in Chromium")
-	entries, err := os.ReadDir(filepath.Join(out, "plots"))
-	require.NoError(t, err)
-	require.Equal(t, len(entries)/2, figures, "every figure of plots/ is on the page")
+	sweepOut := filepath.Join(t.TempDir(), "sweep")
+	code, _, stderr = runCLI(t, "sweep", "mrp-loss", "--ci", "--sweep", "loss=5%,30%", "--reps", "1", "--quiet", "--out", sweepOut)
+	require.Equal(t, 0, code, stderr)
 
-	var shot struct {
-		Data string `json:"data"`
-	}
-	c.call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true}, &shot)
-	png, err := base64.StdEncoding.DecodeString(shot.Data)
-	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(string(png), "\x89PNG"), "a PNG screenshot")
+	c := startChromium(t, bin)
 	dir := os.Getenv("MATTERSIM_ARTEFACTS")
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	path := filepath.Join(dir, "report-screenshot.png")
-	require.NoError(t, os.WriteFile(path, png, 0o644))
-	t.Logf("screenshot of report.html: %s (set MATTERSIM_ARTEFACTS to keep it)", path)
+	for _, pg := range []struct{ out, shot string }{{out, "report-screenshot.png"}, {sweepOut, "sweep-report-screenshot.png"}} {
+		c.open(filepath.Join(pg.out, "report.html"))
+		problems, figures := c.pageProblems()
+		require.Empty(t, problems, "%s in Chromium", filepath.Join(pg.out, "report.html"))
+		entries, err := os.ReadDir(filepath.Join(pg.out, "plots"))
+		require.NoError(t, err)
+		require.NotZero(t, figures)
+		require.Equal(t, len(entries)/2, figures, "every figure of %s/plots/ is on the page", pg.out)
+
+		var shot struct {
+			Data string `json:"data"`
+		}
+		c.call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true}, &shot)
+		png, err := base64.StdEncoding.DecodeString(shot.Data)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(string(png), "\x89PNG"), "a PNG screenshot")
+		path := filepath.Join(dir, pg.shot)
+		require.NoError(t, os.WriteFile(path, png, 0o644))
+		t.Logf("screenshot of %s: %s (set MATTERSIM_ARTEFACTS to keep it)", filepath.Join(pg.out, "report.html"), path)
+	}
 
 	// The check itself catches what it looks for: a page with a missing
 	// image and a script error fails it.
 	bad := filepath.Join(t.TempDir(), "bad.html")
 	require.NoError(t, os.WriteFile(bad, []byte(`<!DOCTYPE html><html><body><img src="missing.png"><script>console.error("boom")</script></body></html>`), 0o644))
 	c.open(bad)
-	problems, _ = c.pageProblems()
+	problems, _ := c.pageProblems()
 	joined := strings.Join(problems, "\n")
 	require.Contains(t, joined, "broken image")
 	require.Contains(t, joined, "console error")

@@ -28,10 +28,12 @@ func newMergeCommand() *cobra.Command {
 written by mattersim sweep --shard i/n: sweep.json and
 runs/POINT-REP/metrics.json) and writes to --out what the unsharded sweep
 writes: every run's metrics.json, sweep.json, metrics.csv,
-assertions.csv and aggregate.csv, aggregated from the runs' metrics.json
-read back, as the sweep itself aggregates, so they are byte for byte the
-unsharded sweep's (a run's metrics.json differs only in its measured
-wall_time).
+assertions.csv, aggregate.csv, plots/ and report.html, aggregated from the
+runs' metrics.json read back, as the sweep itself aggregates, so they are
+byte for byte the unsharded sweep's (a run's metrics.json differs only in
+its measured wall_time). The figures and the scenario text need the
+scenario the shards ran, unchanged: when merge cannot reopen it, it says
+so and writes the rest.
 
 It refuses, in one line naming what is wrong, outputs of different sweeps
 (scenario digest, seed, axes, reps, overrides, aggregate assertions or
@@ -82,19 +84,20 @@ func runMerge(cmd *cobra.Command, dirs []string, o mergeOpts) error {
 		return err
 	}
 	title := fmt.Sprintf("mattersim merge: %s from %d outputs", m.Plan.Scenario, len(dirs))
-	s, why := mergedScenario(m.Plan)
-	if s == nil && !o.quiet {
-		fmt.Fprintf(cmd.OutOrStdout(), "note: plots/ not drawn: %s\n", why)
+	sc := mergedScenario(m.Plan)
+	if sc.s == nil && !o.quiet {
+		fmt.Fprintf(cmd.OutOrStdout(), "note: plots/ not drawn, report.html without the figures and the scenario: %s\n", sc.why)
 	}
-	return finishSweep(cmd.OutOrStdout(), o.out, title, m.Result, m.Plan, s, o.show, o.quiet)
+	return finishSweep(cmd.OutOrStdout(), o.out, title, m.Result, m.Plan, sc, o.show, o.quiet)
 }
 
 // mergedScenario reopens the scenario the shards ran, for the figures its
-// plots: block declares: the plan's source file, else the shipped scenario
-// of its name, resolved with the shards' overrides. The file must still be
-// the one the shards ran (same digest); otherwise it returns nil and why,
-// and the figures are not drawn (the CSV aggregate does not need it).
-func mergedScenario(p sweep.Plan) (*scenarios.Scenario, string) {
+// plots: block declares and for report.html: the plan's source file, else
+// the shipped scenario of its name, resolved with the shards' overrides.
+// The file must still be the one the shards ran (same digest); otherwise
+// the result has no scenario and says why, and neither the figures nor
+// the scenario text are written (the CSV aggregate does not need them).
+func mergedScenario(p sweep.Plan) sweepScenario {
 	var file *scenarios.File
 	var err error
 	for _, name := range []string{p.Source, p.Scenario} {
@@ -106,22 +109,22 @@ func mergedScenario(p sweep.Plan) (*scenarios.Scenario, string) {
 		}
 	}
 	if file == nil {
-		return nil, fmt.Sprintf("cannot open scenario %q: %v", p.Scenario, err)
+		return sweepScenario{why: fmt.Sprintf("cannot open scenario %q: %v", p.Scenario, err)}
 	}
 	if file.Digest() != p.Digest {
-		return nil, fmt.Sprintf("%s has changed since the shards ran (digest %s, shards %s)", file.Name(), file.Digest(), p.Digest)
+		return sweepScenario{why: fmt.Sprintf("%s has changed since the shards ran (digest %s, shards %s)", file.Name(), file.Digest(), p.Digest)}
 	}
 	o := scenarios.Overrides{Set: p.Set, CI: p.CI, Force: p.Force, Seed: &p.Seed}
 	if p.Network != "" {
 		mode, err := scenarios.ParseNetworkMode(p.Network)
 		if err != nil {
-			return nil, fmt.Sprintf("network mode %q: %v", p.Network, err)
+			return sweepScenario{why: fmt.Sprintf("network mode %q: %v", p.Network, err)}
 		}
 		o.Network = &mode
 	}
 	s, err := file.Resolve(o)
 	if err != nil {
-		return nil, err.Error()
+		return sweepScenario{why: err.Error()}
 	}
-	return s, ""
+	return sweepScenario{s: s, text: file.Text()}
 }

@@ -57,9 +57,9 @@ func readTree(t *testing.T, dir string) map[string]string {
 
 // Three shards run as separate processes with JOB_COMPLETION_INDEX set,
 // as the pods of a Kubernetes Indexed Job do; merge joins them into
-// exactly the unsharded sweep: metrics.csv, assertions.csv and sweep.json
-// byte for byte, and the same runs/ tree (metrics.json byte for byte but
-// for the measured wall times).
+// exactly the unsharded sweep: metrics.csv, assertions.csv, aggregate.csv,
+// sweep.json, the figures and report.html byte for byte, and the same runs/
+// tree (metrics.json byte for byte but for the measured wall times).
 func TestShardsMergeToTheUnshardedSweep(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"sweep", "mrp-loss", "--ci", "--sweep", "loss=5%..25%/10%", "--sweep", "burst_r=30%,50%", "--reps", "2", "--workers", "1", "--quiet"}
@@ -97,16 +97,18 @@ func TestShardsMergeToTheUnshardedSweep(t *testing.T) {
 			}
 		}
 	})
-	// 12 runs, sweep.json, metrics.csv, assertions.csv, aggregate.csv and
-	// mrp-loss's two sweep figures as PNG and SVG, drawn by merge from the
-	// aggregate as by the sweep.
-	require.Len(t, names, 12+4+4)
+	// 12 runs, sweep.json, metrics.csv, assertions.csv, aggregate.csv,
+	// report.html and mrp-loss's two sweep figures as PNG and SVG, drawn
+	// by merge from the aggregate as by the sweep.
+	require.Len(t, names, 12+5+4)
 	require.Contains(t, names, "plots/latency-vs-loss.svg")
+	require.Contains(t, names, "report.html")
+	require.Contains(t, full["report.html"], `<figure id="fig-latency-vs-loss">`)
 	require.Equal(t, len(full), len(merged))
 	for _, name := range names {
 		require.Equal(t, full[name], merged[name], name)
 	}
-	for _, f := range []string{"metrics.csv", "assertions.csv", "aggregate.csv", "sweep.json"} {
+	for _, f := range []string{"metrics.csv", "assertions.csv", "aggregate.csv", "sweep.json", "report.html"} {
 		a, err := os.ReadFile(filepath.Join(dir, "full", f))
 		require.NoError(t, err)
 		b, err := os.ReadFile(filepath.Join(dir, "merged", f))
@@ -201,9 +203,23 @@ func TestMergeScenarioChangedSkipsPlots(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, append(data, "# edited\n"...), 0o644))
 	code, stdout, stderr := runCLI(t, "merge", filepath.Join(dir, "s"), "--out", filepath.Join(dir, "m"))
 	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stdout, "note: plots/ not drawn: "+file+" has changed since the shards ran")
+	require.Contains(t, stdout, "note: plots/ not drawn, report.html without the figures and the scenario: "+file+" has changed since the shards ran")
 	_, err := os.Stat(filepath.Join(dir, "m", "metrics.csv"))
 	require.NoError(t, err)
+	page, err := os.ReadFile(filepath.Join(dir, "m", "report.html"))
+	require.NoError(t, err)
+	require.Contains(t, string(page), "<p>Not drawn: "+file+" has changed since the shards ran")
+	require.NotContains(t, string(page), "<svg")
 	_, err = os.Stat(filepath.Join(dir, "m", "plots"))
 	require.ErrorIs(t, err, os.ErrNotExist)
+
+	// Merged into an --out that holds an earlier sweep's figures, it
+	// removes them (they are not of this aggregate) and keeps the rest.
+	reused := filepath.Join(dir, "s")
+	require.FileExists(t, filepath.Join(reused, "plots", "latency-vs-loss.svg"))
+	require.NoError(t, os.WriteFile(filepath.Join(reused, "plots", "notes.txt"), []byte("mine"), 0o644))
+	code, _, stderr = runCLI(t, "merge", reused, "--out", reused, "--quiet")
+	require.Equal(t, 0, code, stderr)
+	require.NoFileExists(t, filepath.Join(reused, "plots", "latency-vs-loss.svg"))
+	require.FileExists(t, filepath.Join(reused, "plots", "notes.txt"))
 }

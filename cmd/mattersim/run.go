@@ -77,7 +77,8 @@ The report goes to --out (default mattersim-out/NAME/): metrics.json
 (versioned, docs/metrics-json.md), metrics.csv (name,group,value),
 junit.xml (one test case per assertion), plots/ (every figure as PNG and
 SVG: latency CDFs, MRP retransmissions and give-ups, window verdicts,
-network drops, and the scenario's own plots), report.html (one
+network drops, and the scenario's own plots; figure files an earlier run
+left in a reused plots/ are removed, other files stay), report.html (one
 self-contained page: scenario, run, assertions, figures, metrics; its
 path is printed last), and with --trace / --pcap trace.jsonl and
 capture.pcap. --pcap-plaintext FILE writes the capture with every secure

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mattersim/reports/plot"
 	"mattersim/reports/sweep"
 	"mattersim/scenarios"
 	"mattersim/scenarios/metrics"
@@ -48,14 +49,19 @@ same deterministic simulation as mattersim run; runs go in parallel on
 depend on their number. Repetition r of a point uses a seed derived from
 the scenario's seed (or --seed), the point's values and r.
 
-Written to --out (default mattersim-out/NAME-sweep/): metrics.csv (per point
-and metric: n, mean and its 95% Student t interval, clipped to the
+Written to --out (default mattersim-out/NAME-sweep/): metrics.csv (per
+point and metric: n, mean and its 95% Student t interval, clipped to the
 metric's range), assertions.csv (per point and assertion: runs, held,
 pass rate and its 95% Wilson interval), aggregate.csv (the scenario's
 sweep.aggregate assertions, per point they apply at), sweep.json (the
-plan) and runs/POINT-REP/metrics.json for every run. The summary lists
-per point the metrics asked for with --show and the assertions' pass
-counts.
+plan), runs/POINT-REP/metrics.json for every run, plots/ (the scenario's
+sweep figures, from the aggregate, as PNG and SVG; figure files an
+earlier run or sweep left in a reused plots/ are removed, other files
+stay) and report.html (one self-contained page: the scenario, the plan,
+the aggregate assertions' verdicts, the pass rates, the aggregate table
+and the figures). The summary lists per point the metrics asked for with
+--show and the assertions' pass counts, and ends with the path of
+report.html.
 
 --shard i/n runs only the runs k·reps+r ≡ i (mod n) and writes them with
 sweep.json, without the aggregate; mattersim merge joins the shards'
@@ -249,7 +255,7 @@ func runSweep(cmd *cobra.Command, name string, o sweepOpts) error {
 		}
 		return nil
 	}
-	return finishSweep(stdout, out, "mattersim sweep: "+s0.Name, res, plan, s0, o.show, o.quiet)
+	return finishSweep(stdout, out, "mattersim sweep: "+s0.Name, res, plan, sweepScenario{s: s0, text: file.Text()}, o.show, o.quiet)
 }
 
 // checkShow checks the --show metric names.
@@ -290,20 +296,40 @@ func writeSweepAggregate(out string, res *sweep.Result, plan sweep.Plan) error {
 	return nil
 }
 
-// finishSweep writes the aggregate and the sweep's figures (from the
-// aggregate only, so merged shards draw the same), prints the summary and
-// sets the exit status: what sweep and merge share after the runs are in.
-// s is the resolved scenario whose plots: block names the figures; nil
-// when merge could not open it, and then the figures are not drawn and
-// the summary says so.
-func finishSweep(stdout io.Writer, out, title string, res *sweep.Result, plan sweep.Plan, s *scenarios.Scenario, show []string, quiet bool) error {
+// sweepScenario is the scenario a sweep ran, for its figures (the plots:
+// block of s) and report.html (its text): both nil when merge could not
+// reopen it, and why then says why.
+type sweepScenario struct {
+	s    *scenarios.Scenario
+	text []byte
+	why  string
+}
+
+// finishSweep writes the aggregate, the sweep's figures and report.html
+// (from the plan and the aggregate only, so merged shards write the same
+// bytes), prints the summary and sets the exit status: what sweep and
+// merge share after the runs are in. When sc has no scenario (merge could
+// not reopen it) the figures are not drawn, an earlier sweep's in a
+// reused out are removed, and report.html says why.
+func finishSweep(stdout io.Writer, out, title string, res *sweep.Result, plan sweep.Plan, sc sweepScenario, show []string, quiet bool) error {
 	if err := writeSweepAggregate(out, res, plan); err != nil {
 		return err
 	}
-	if s != nil {
-		if err := writeSweepPlots(out, s, res); err != nil {
+	page := plot.SweepPage{Plan: plan, Result: res, NoScenario: sc.why}
+	if sc.s != nil {
+		figs, err := writeSweepPlots(out, sc.s, res)
+		if err != nil {
 			return err
 		}
+		page.Figures, page.ScenarioText = figs, string(sc.text)
+	} else if err := (plot.Set{}).RemoveStale(filepath.Join(out, "plots")); err != nil {
+		// No figures this time: none of an earlier sweep's may stay
+		// beside this aggregate.
+		return fmt.Errorf("sweep: %w", err)
+	}
+	htmlPath := filepath.Join(out, "report.html")
+	if err := writeFile(htmlPath, func(w io.Writer) error { return plot.WriteSweepHTML(w, page) }); err != nil {
+		return fmt.Errorf("sweep: %w", err)
 	}
 	failed := 0
 	for _, pa := range res.Agg {
@@ -317,6 +343,7 @@ func finishSweep(stdout io.Writer, out, title string, res *sweep.Result, plan sw
 			return err
 		}
 		fmt.Fprintf(stdout, "results: %s%c\n", filepath.Clean(out), filepath.Separator)
+		fmt.Fprintf(stdout, "report: %s\n", htmlPath)
 	}
 	aggFailed := res.ChecksFailed()
 	switch {

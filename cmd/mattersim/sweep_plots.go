@@ -10,11 +10,11 @@ import (
 )
 
 // writeSweepPlots draws a sweep's figures from its aggregate
-// (plot.Sweep) into out/plots/ as PNG and SVG.
-func writeSweepPlots(out string, s *scenarios.Scenario, res *sweep.Result) error {
+// (plot.Sweep) into out/plots/ as PNG and SVG and returns them.
+func writeSweepPlots(out string, s *scenarios.Scenario, res *sweep.Result) (plot.Set, error) {
 	set, err := plot.Sweep(s, res)
 	if err != nil {
-		return fmt.Errorf("sweep: %w", err)
+		return plot.Set{}, fmt.Errorf("sweep: %w", err)
 	}
-	return set.Write(filepath.Join(out, "plots"))
+	return set, set.Write(filepath.Join(out, "plots"))
 }

@@ -19,10 +19,13 @@ func TestSweepCommand(t *testing.T) {
 	require.Contains(t, stdout, "mattersim sweep: mrp-loss, 2 points × 2 runs")
 	require.Contains(t, stdout, "point 1  loss=30%  (2 runs)")
 	require.Contains(t, stdout, "read_latency.p99")
-	for _, f := range []string{"metrics.csv", "assertions.csv", "runs/0-0/metrics.json", "runs/1-1/metrics.json"} {
+	for _, f := range []string{"metrics.csv", "assertions.csv", "report.html", "runs/0-0/metrics.json", "runs/1-1/metrics.json"} {
 		_, err := os.Stat(filepath.Join(out, f))
 		require.NoError(t, err, f)
 	}
+	// The page's path comes last, as run prints it.
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Equal(t, "report: "+filepath.Join(out, "report.html"), lines[len(lines)-1])
 	for i, tc := range []struct {
 		args []string
 		want string
@@ -66,4 +69,12 @@ func TestSweepFileBlock(t *testing.T) {
 	require.Contains(t, stdout, "1 points × 1 runs")
 	require.Contains(t, stdout, "✗ read_latency.p99.mean <= 1ms at loss=10% holds at 0/1 points; fails at loss=10% (")
 	require.Contains(t, stderr, "sweep: 1 aggregate checks failed (aggregate.csv)")
+	// report.html gives the same verdict.
+	page, err := os.ReadFile(filepath.Join(dir, "b", "report.html"))
+	require.NoError(t, err)
+	for _, want := range []string{`— <span class="failed">failed</span></h1>`,
+		`<p class="failed">✗ <code>read_latency.p99.mean &lt;= 1ms at loss=10%</code>: holds at 0 of 1 points</p>`,
+		`<tr><th>axis <code>loss</code></th><td>10%</td></tr>`, "<tr><th>repetitions</th><td>1 per point: 1 point, 1 run</td></tr>"} {
+		require.Contains(t, string(page), want)
+	}
 }

@@ -31,6 +31,17 @@ type CASEConfig struct {
 	// Timeout bounds each wait for the device (casesess.DefaultStepTimeout
 	// when 0).
 	Timeout time.Duration
+	// PeerIntervals are the node's MRP intervals known before the
+	// handshake: the SII/SAI/SAT keys of its operational DNS-SD TXT record
+	// (spec 4.3.4). The unsecured session takes them before Sigma1 goes
+	// out, so its first retransmission already follows them, as the SDK
+	// creates the session with the resolved node's config (connectedhomeip
+	// src/app/OperationalSessionSetup.cpp OnNodeAddressResolved passes
+	// ResolveResult.mrpRemoteConfig on; src/app/CASEClient.cpp
+	// EstablishSession: CreateUnauthenticatedSession(peerAddress,
+	// remoteMRPConfig)). The installed session takes Sigma2's session
+	// parameters instead. Zero fields mean the spec defaults.
+	PeerIntervals mrp.Intervals
 }
 
 // CASE runs one initiator CASE handshake on a session.Manager, over an
@@ -54,8 +65,8 @@ type CASE struct {
 	err     error
 }
 
-// StartCASE reserves a session id, opens the unsecured session and sends
-// Sigma1 (offering a resumption when cfg.Resumption has a record).
+// StartCASE reserves a session id, opens the unsecured session (with
+// cfg.PeerIntervals) and sends Sigma1 (offering a resumption when cfg.Resumption has a record).
 func StartCASE(now clock.Time, m *session.Manager, cfg CASEConfig) (*CASE, error) {
 	if m == nil || !cfg.Peer.IsValid() {
 		return nil, fmt.Errorf("%w: nil Manager or invalid peer", ErrConfig)
@@ -80,6 +91,7 @@ func StartCASE(now clock.Time, m *session.Manager, cfg CASEConfig) (*CASE, error
 		m.ReleaseLocalID(id)
 		return nil, err
 	}
+	_ = m.SetPeerIntervals(ref, cfg.PeerIntervals)
 	x, err := m.NewExchange(ref)
 	if err != nil {
 		m.ReleaseLocalID(id)

@@ -346,8 +346,31 @@ func (r *Responder) HandleDatagram(now clock.Time, from netip.AddrPort, payload 
 	to := netip.AddrPortFrom(Group, Port)
 	if from.Port() != Port {
 		resp.Id, resp.Question, to = m.Id, m.Question, from
+		resp.Answer, resp.Extra = legacyUnicast(resp.Answer), legacyUnicast(resp.Extra)
 	}
 	r.send(to, resp)
+}
+
+// legacyTTL caps the TTL of records in a legacy unicast response: the
+// querier is a plain DNS resolver that caches them without mDNS's
+// maintenance (RFC 6762 section 6.7: "SHOULD NOT be greater than ten
+// seconds").
+const legacyTTL = 10
+
+// legacyUnicast returns copies of rrs for a legacy unicast response: TTL at
+// most legacyTTL and no cache-flush bit, which a conventional resolver
+// would read as part of the class (RFC 6762 sections 6.7 and 10.2). The
+// responder's own records are not changed.
+func legacyUnicast(rrs []dns.RR) []dns.RR {
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		c := dns.Copy(rr)
+		h := c.Header()
+		h.Class &^= cacheFlush
+		h.Ttl = min(h.Ttl, legacyTTL)
+		out[i] = c
+	}
+	return out
 }
 
 func (r *Responder) send(to netip.AddrPort, m *dns.Msg) {

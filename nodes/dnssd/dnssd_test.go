@@ -199,6 +199,27 @@ func TestAnnounceAndLegacyUnicast(t *testing.T) {
 	if last.to != from || last.m.Id != 0x1234 || len(last.m.Question) != 1 {
 		t.Errorf("legacy unicast answer to %s id %#x questions %d", last.to, last.m.Id, len(last.m.Question))
 	}
+	// Section 6.7: TTL at most 10 s and no cache-flush bit in any record of
+	// it, while the responder's own records keep theirs.
+	for _, rr := range append(append([]dns.RR{}, last.m.Answer...), last.m.Extra...) {
+		if h := rr.Header(); h.Ttl > 10 || h.Class&cacheFlush != 0 {
+			t.Errorf("legacy unicast record %s: ttl %d class %#x", h.Name, h.Ttl, h.Class)
+		}
+	}
+	if len(last.m.Extra) == 0 {
+		t.Error("legacy unicast PTR answer without additional records")
+	}
+	flushed := 0
+	for _, rr := range r.Records() {
+		if h := rr.Header(); h.Ttl != TTL {
+			t.Errorf("record %s ttl changed to %d", h.Name, h.Ttl)
+		} else if h.Class&cacheFlush != 0 {
+			flushed++
+		}
+	}
+	if flushed == 0 {
+		t.Error("the responder's unique records lost their cache-flush bit")
+	}
 	// Garbage and responses are not answered.
 	n := len(tr.out)
 	r.HandleDatagram(0, from, []byte{1, 2, 3})

@@ -10,6 +10,7 @@ import (
 	"mattersim/clock"
 	"mattersim/session"
 	"mattersim/session/message"
+	"mattersim/session/mrp"
 	"mattersim/session/pase"
 	"mattersim/session/status"
 )
@@ -37,6 +38,16 @@ type InitiatorConfig struct {
 	// wait for the peer. 0 means DefaultTimeout; negative disables it (MRP
 	// give-up still ends a handshake with a silent peer).
 	Timeout time.Duration
+	// PeerIntervals are the peer's MRP intervals known before the
+	// handshake: the SII/SAI/SAT keys of its DNS-SD TXT record (spec
+	// 4.3.4). The unsecured session takes them before the
+	// PBKDFParamRequest goes out, so its first retransmission already
+	// follows them, as the SDK creates the session with the resolved
+	// node's config (connectedhomeip CHIPDeviceController.cpp
+	// EstablishPASEConnection: CreateUnauthenticatedSession(peerAddress,
+	// params.GetMRPConfig())). The PBKDFParamResponse's session
+	// parameters replace them. Zero fields mean the spec defaults.
+	PeerIntervals mrp.Intervals
 }
 
 // Established describes a PASE session a handshake installed.
@@ -75,8 +86,8 @@ type Initiator struct {
 }
 
 // StartInitiator reserves a local session id, opens an unsecured session
-// and an exchange towards cfg.Peer and sends the PBKDFParamRequest, with R
-// set. Errors returned here are configuration or table errors; handshake
+// (with cfg.PeerIntervals) and an exchange towards cfg.Peer and sends the
+// PBKDFParamRequest, with R set. Errors returned here are configuration or table errors; handshake
 // failures come later through Err.
 func StartInitiator(now clock.Time, m *session.Manager, cfg InitiatorConfig) (*Initiator, error) {
 	if m == nil {
@@ -112,6 +123,7 @@ func StartInitiator(now clock.Time, m *session.Manager, cfg InitiatorConfig) (*I
 		m.ReleaseLocalID(id)
 		return nil, err
 	}
+	_ = m.SetPeerIntervals(ref, cfg.PeerIntervals)
 	// PASESession::Pair: "the peer is assumed to be active", so the first
 	// retry of PBKDFParamRequest uses the active interval.
 	_ = m.MarkPeerActive(now, ref)

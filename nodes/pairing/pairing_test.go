@@ -13,6 +13,7 @@ import (
 	"mattersim/im"
 	"mattersim/session"
 	"mattersim/session/message"
+	"mattersim/session/mrp"
 	"mattersim/session/pase"
 	"mattersim/session/spake2p"
 )
@@ -687,6 +688,52 @@ func TestCloseAndReopen(t *testing.T) {
 			p = startPair(t, n, ctl, dev, testPasscode, 5, 0)
 			n.runUntil(p.Done, 10*time.Second)
 			require.NoError(t, p.Err())
+		})
+	}
+}
+
+// Spec 4.12.2.1, 4.3.4: intervals known before the handshake (a TXT
+// record's SII/SAI) time the first retransmission of PBKDFParamRequest
+// already, as the SDK creates the unsecured session with the resolved
+// node's MRP config; without them it follows the spec defaults. The peer
+// is taken as active (PASESession::Pair), so the base is the active
+// interval. The jitter comes from the Manager's seeded stream, hence bounds.
+func TestFirstRetransmissionUsesPeerIntervals(t *testing.T) {
+	cases := []struct {
+		name string
+		iv   mrp.Intervals
+		base time.Duration // the interval the first backoff multiplies
+	}{
+		{"advertised 2s", mrp.Intervals{Idle: 2 * time.Second, Active: 2 * time.Second}, 2 * time.Second},
+		{"advertised active only", mrp.Intervals{Active: 1500 * time.Millisecond}, 1500 * time.Millisecond},
+		{"idle long, active short", mrp.Intervals{Idle: 5 * time.Second, Active: 800 * time.Millisecond}, 800 * time.Millisecond},
+		{"none: spec defaults", mrp.Intervals{}, mrp.DefaultActiveInterval},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNet(t)
+			ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+			nowhere := netipMust("[fd00::99]:5540")
+			var sends []clock.Time
+			n.lose = func(p pkt) bool {
+				if p.to == nowhere {
+					sends = append(sends, p.at.Add(-latency))
+				}
+				return true
+			}
+			start := n.now
+			n.do(ctl, func(now clock.Time) {
+				p, err := StartInitiator(now, ctl.m, InitiatorConfig{Peer: nowhere, Passcode: testPasscode,
+					Rand: seededReader(3), Timeout: time.Minute, PeerIntervals: tc.iv})
+				require.NoError(t, err)
+				ctl.glue = append(ctl.glue, p)
+			})
+			n.runUntil(func() bool { return len(sends) >= 2 }, 10*time.Second)
+			require.Equal(t, start, sends[0])
+			c := mrp.Config{}.Normalize()
+			lo, hi := start.Add(c.Backoff(tc.base, 0, 0)), start.Add(c.Backoff(tc.base, 0, 1))
+			require.GreaterOrEqual(t, sends[1], lo, "first retransmission before the %s-based backoff", tc.base)
+			require.Less(t, sends[1], hi, "first retransmission after the %s-based backoff", tc.base)
 		})
 	}
 }

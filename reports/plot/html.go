@@ -127,7 +127,23 @@ func kindOf(name string) metrics.Kind {
 	return metrics.Value
 }
 
+// pageCSS is the style sheet of report.html, of a run and of a sweep.
+const pageCSS = `
+body { font-family: sans-serif; margin: 1.5em auto; max-width: 60em; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+th, td { border: 1px solid #ddd; padding: 0.2em 0.6em; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.passed { color: #1a7f37; } .failed, .interrupted { color: #cf222e; }
+figure { margin: 1em 0 2em; } figure svg { max-width: 100%; height: auto; display: block; }
+figcaption { font-size: 0.9em; color: #555; }
+pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+nav a { margin-right: 1em; }
+.wide { overflow-x: auto; }
+`
+
 var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"css":  func() template.CSS { return pageCSS },
 	"seed": func(s uint64) string { return strconv.FormatUint(s, 10) },
 	"count": func(n int, what string) string {
 		if n == 1 {
@@ -141,18 +157,7 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>mattersim: {{.R.Scenario}} ({{.Status}})</title>
-<style>
-body { font-family: sans-serif; margin: 1.5em auto; max-width: 60em; padding: 0 1em; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; margin: 0.5em 0; }
-th, td { border: 1px solid #ddd; padding: 0.2em 0.6em; text-align: left; vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.passed { color: #1a7f37; } .failed, .interrupted { color: #cf222e; }
-figure { margin: 1em 0 2em; } figure svg { max-width: 100%; height: auto; display: block; }
-figcaption { font-size: 0.9em; color: #555; }
-pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-nav a { margin-right: 1em; }
-</style>
+<style>{{css}}</style>
 </head>
 <body>
 <h1>mattersim run: {{.R.Scenario}} — <span class="{{.Status}}">{{.Status}}</span></h1>

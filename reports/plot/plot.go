@@ -19,12 +19,15 @@ package plot
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image/color"
 	stdpng "image/png"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -65,7 +68,10 @@ const (
 	height = 3.5 * vg.Inch
 )
 
-// Write writes every figure to dir as NAME.svg and NAME.png, creating dir.
+// Write writes every figure to dir as NAME.svg and NAME.png, creating
+// dir, then removes the figure files of an earlier run or sweep in dir
+// that this set does not write (RemoveStale), so a reused --out holds
+// only this run's figures.
 func (s Set) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -78,6 +84,39 @@ func (s Set) Write(dir string) error {
 			if err := os.WriteFile(filepath.Join(dir, f.Name+out.ext), out.data, 0o644); err != nil {
 				return err
 			}
+		}
+	}
+	return s.RemoveStale(dir)
+}
+
+// figureFile matches the file names Write gives figures: NAME.png and
+// NAME.svg, NAME as scenarios.Plot.Name allows it (which the built-in
+// figures and a sweep's default "sweep-METRIC" figures follow too).
+var figureFile = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*\.(png|svg)$`)
+
+// RemoveStale removes from dir the regular files named as Write names
+// figures (figureFile) that are not figures of s: what an earlier run or
+// sweep drew there and this one does not. Any other file (another name
+// or extension, a subdirectory, a symbolic link) is the user's and stays.
+// A missing dir is not an error and is not created.
+func (s Set) RemoveStale(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ours := make(map[string]bool, 2*len(s.Figures))
+	for _, f := range s.Figures {
+		ours[f.Name+".png"], ours[f.Name+".svg"] = true, true
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || ours[e.Name()] || !figureFile.MatchString(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
 	}
 	return nil

@@ -3,6 +3,8 @@ package plot
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -148,4 +150,39 @@ func TestTitle(t *testing.T) {
 	} {
 		require.Equal(t, tc.want, Title(&tc.pl))
 	}
+}
+
+// A reused plots/ keeps only this set's figures: the figure files an
+// earlier run wrote that this one does not are removed, files of any
+// other name, subdirectories and links are left alone, and a missing
+// directory is neither an error nor created.
+func TestWriteRemovesStaleFigures(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "plots")
+	fig := func(name string) Figure { return Figure{Name: name, SVG: []byte("<svg/>"), PNG: []byte("png " + name)} }
+	require.NoError(t, Set{Figures: []Figure{fig("old-figure"), fig("kept")}}.Write(dir))
+	user := []string{"notes.txt", "My Figure.png", "old-figure.png.bak", "README.md", "UPPER.svg", ".hidden.png"}
+	for _, f := range user {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("mine"), 0o644))
+	}
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub.png"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub.png", "inner.png"), []byte("mine"), 0o644))
+	target := filepath.Join(t.TempDir(), "target.png")
+	require.NoError(t, os.WriteFile(target, []byte("mine"), 0o644))
+	require.NoError(t, os.Symlink(target, filepath.Join(dir, "link.png")))
+
+	require.NoError(t, Set{Figures: []Figure{fig("kept"), fig("new_one")}}.Write(dir))
+	var got []string
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	want := append([]string{"kept.png", "kept.svg", "new_one.png", "new_one.svg", "sub.png", "link.png"}, user...)
+	require.ElementsMatch(t, want, got)
+	require.FileExists(t, filepath.Join(dir, "sub.png", "inner.png"))
+	require.FileExists(t, target)
+
+	missing := filepath.Join(t.TempDir(), "none")
+	require.NoError(t, Set{}.RemoveStale(missing))
+	require.NoDirExists(t, missing)
 }
