@@ -140,3 +140,75 @@ func TestBridgeControllerPairsMatterJSDevice(t *testing.T) {
 		}
 	}
 }
+
+// TestBridgeMatterJSCommissions: the matter.js controller
+// (interop/commission.mjs) commissions a BRIDGED virtual device: PASE
+// with the device's address on the bridged link, the whole commissioning
+// flow (attestation with the SDK test DAC/PAI/CD, CSR, root, AddNOC), the
+// node found by operational mDNS (_matter._tcp, advertised by the
+// bridge's dnssd responder once AddNOC added the fabric), CASE and
+// CommissioningComplete over it; then VendorName and OnOff over CASE, a
+// subscription, Toggle reported, an ACL write. The bridge prints the
+// commissioning on stdout, and afterwards a fresh matter.js finds no
+// commissionable device (_matterc._udp withdrawn with the window).
+func TestBridgeMatterJSCommissions(t *testing.T) {
+	node := RequireMatterJS(t)
+	bin := mattersimBinary(t)
+	ns := netns.New(t, "mtrbk")
+	br := startBridgeIn(t, ns, bin, "--discriminator", "3002")
+	require.Contains(t, br.out.String(), "node 1 device: [fd00:6d73:696d::2]:5540")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	env := append(matterEnv(t, "info"), "HOST=fd00:6d73:696d::2", "PORT=5540", "PASSCODE=20202021",
+		"DISCRIMINATOR=3002", "MATTER_MDNS_IPV4=false")
+	ctl := StartPeer(t, ns, "matter.js commissioner", env, node, "commission.mjs")
+	require.NoError(t, ctl.Wait(ctx), "matter.js commissioner failed:\n%s\nbridge:\n%s", ctl.Output(), br.out.String())
+	for want, value := range map[string]string{
+		"INTEROP: VendorName over CASE":          `"mattersim"`,
+		"INTEROP: OnOff over CASE":               "false",
+		"INTEROP: subscription reported OnOff =": "true",
+		"INTEROP: OnOff after toggle":            "true",
+		"INTEROP: ACL entries after write =":     "= 2",
+	} {
+		line, err := ctl.WaitLine(ctx, want)
+		require.NoError(t, err)
+		require.Contains(t, line, value)
+	}
+	line, err := ctl.WaitLine(ctx, "INTEROP: commissioned")
+	require.NoError(t, err)
+	t.Log(line)
+
+	// The bridge's stdout: AddNOC, CASE, commissioned with the operational
+	// instance, the window closed.
+	var lines []string
+	wantLines := []string{"node 1 AddNOC: fabric 1 added", "node 1 CASE session with", "node 1 commissioned: fabric 1 node id 0x",
+		"node 1 commissioning window closed (commissioned): _matterc._udp withdrawn"}
+	deadline := time.After(10 * time.Second)
+	for seen := 0; seen < len(wantLines); {
+		select {
+		case l := <-br.lines:
+			lines = append(lines, l)
+			if strings.Contains(l, wantLines[seen]) {
+				if seen == 2 {
+					require.Regexp(t, `CASE reachable as [0-9A-F]{16}-[0-9A-F]{16}\._matter\._tcp`, l)
+				}
+				seen++
+			}
+		case <-deadline:
+			t.Fatalf("bridge stdout lacks %q: %s", wantLines[seen], strings.Join(lines, "\n"))
+		}
+	}
+
+	t.Logf("bridge lines after ready:\n%s", strings.Join(lines, "\n"))
+
+	// A fresh matter.js no longer discovers the device (_matterc._udp is
+	// gone); discover.mjs gives up after 20 s.
+	p := StartPeer(t, ns, "matter.js discover", append(matterEnv(t, "info"), "DISCRIMINATOR=3002"), node, "discover.mjs")
+	wctx, wcancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer wcancel()
+	err = p.Wait(wctx)
+	require.Error(t, err, "matter.js still discovered the commissioned device: %s", p.Output())
+	require.Contains(t, p.Output(), "no device with discriminator 3002 found by mDNS")
+	br.stop(t)
+}

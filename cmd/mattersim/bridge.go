@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	_ "embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,11 +14,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
 	"mattersim/clock"
+	"mattersim/im"
+	"mattersim/nodes"
+	"mattersim/nodes/commissionee"
 	"mattersim/nodes/dnssd"
 	"mattersim/scenarios"
+	"mattersim/session/cert"
 	"mattersim/session/mrp"
 	"mattersim/sim"
 	"mattersim/sim/bridge"
@@ -62,6 +68,14 @@ neighbour solicitations for the virtual nodes' addresses (fd00:6d73:696d::N
 and fe80::N, N = node index + 1) and learns the real side's addresses; the
 scenario's faults, partitions and adversary apply to bridged frames in both
 directions, and the trace and capture show them.
+
+The devices left to real controllers (all of them in the built-in
+network) are commissionable: PASE, the commissioning clusters with the SDK
+test attestation, CASE, then reads, invokes and subscriptions over CASE
+(nodes/commissionee). Each advertises _matterc._udp while its
+commissioning window is open and _matter._tcp for each fabric it joins;
+the bridge prints a line per commissioning step. A scenario file's
+controllers keep the devices they serve.
 
 --create creates the TAP (it must not exist), sets its MTU to 1280 and
 brings it up; it disappears when bridge exits. Without --create the TAP
@@ -160,7 +174,19 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
-	ads, err := advertiseDevices(d, s, o.discriminator)
+	// A scenario file's controllers run and keep the devices they serve
+	// (the scenario's PASE responder and workload); every other device is
+	// left to real controllers and is commissionable.
+	served := map[int]bool{}
+	if len(args) == 1 {
+		_, sv := s.Served()
+		for _, devs := range sv {
+			for _, i := range devs {
+				served[i] = true
+			}
+		}
+	}
+	ads, err := advertiseDevices(d, s, o.discriminator, served, matterEpochAt(time.Now(), e.Now()), stdout)
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
@@ -237,21 +263,56 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	return nil
 }
 
-// deviceAd is one virtual device's mDNS responder.
+// deviceAd is one virtual device's mDNS responder and its commissionable
+// Device.
 type deviceAd struct {
+	node     int
 	r        *dnssd.Responder
+	comm     dnssd.Commissionable
+	host     dnssd.Host
 	disc     uint16
 	passcode uint32
 	instance string
+	dev      *commissionee.Handshaker
 }
 
-// advertiseDevices gives every virtual device of d an mDNS responder on
-// port 5353 (joined to ff02::fb) advertising _matterc._udp with its
-// discriminator, the test vendor and product (0xFFF1, 0x8000) and the MRP
-// intervals its sessions advertise (spec 4.3.1). The instance name is drawn
-// from the device's seeded stream "dnssd/instance".
-func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16) (map[int]*deviceAd, error) {
+// records is what the device advertises: _matterc._udp while its
+// commissioning window is open, one _matter._tcp instance per fabric.
+func (ad *deviceAd) records() []dns.RR {
+	var rrs []dns.RR
+	if ad.dev == nil || ad.dev.Device() == nil {
+		return ad.comm.Records(ad.host)
+	}
+	d := ad.dev.Device()
+	if d.WindowOpen() {
+		rrs = ad.comm.Records(ad.host)
+	}
+	for _, op := range d.Operational() {
+		o := dnssd.Operational{CompressedFabricID: binary.BigEndian.Uint64(op.CompressedFabricID[:]), NodeID: op.NodeID,
+			MRP: ad.comm.MRP}
+		rrs = append(rrs, o.Records(ad.host)...)
+	}
+	return rrs
+}
+
+// advertiseDevices makes every virtual device of d but those in served
+// commissionable (a
+// commissionee.Device as its node's Handshaker, in place of the
+// scenario's PASE responder and IM workload, with its passcode and
+// randomness from the node's seeded streams) and gives it an mDNS
+// responder on port 5353 (joined to ff02::fb) advertising _matterc._udp
+// with its discriminator, the test vendor and product (0xFFF1, 0x8000) and
+// the MRP intervals its sessions advertise (spec 4.3.1). The instance name
+// is drawn from the device's seeded stream "dnssd/instance". Once
+// commissioned the device advertises _matter._tcp per fabric and
+// withdraws _matterc._udp (dnssd goodbye), and says so on out; epoch is
+// the Matter epoch time of virtual time 0 (the run follows the wall
+// clock).
+func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16, served map[int]bool, epoch cert.Time,
+	out io.Writer) (map[int]*deviceAd, error) {
 	ads := make(map[int]*deviceAd, len(d.Devices))
+	seeds := d.Engine.Seeds()
+	tr := d.Engine.Trace()
 	for k, i := range d.Devices {
 		g := s.GroupOf(i)
 		iv := s.Nodes[g].Session.Intervals()
@@ -277,18 +338,71 @@ func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16) (ma
 			MRP:           mrpv,
 		}
 		h := dnssd.Host{Name: fmt.Sprintf("MTRSIM%010X", i+1), Port: sim.MatterPort, Addrs: []netip.Addr{sn.Addr(), sn.LinkLocal()}}
-		r := dnssd.NewResponder(c.Records(h))
-		sock, err := sn.Bind(dnssd.Port, r)
+		ad := &deviceAd{node: i, comm: c, host: h, disc: c.Discriminator, passcode: s.Nodes[g].PasscodeOrDefault(), instance: c.Instance}
+		if !served[i] {
+			// The SDK test attestation's vendor and product ids; the
+			// vendor name the bridged devices always had.
+			info := im.InteropBasicInfo()
+			info.VendorName = "mattersim"
+			var err error
+			ad.dev, err = commissionee.NewHandshaker(d.Nodes[i], commissionee.Config{Passcode: ad.passcode,
+				Rand: seeds.ChaCha8(i, "commissionee/rand"), Epoch: func(clock.Time) cert.Time { return epoch },
+				Info: info, DataVersion: uint32(sn.Rand("commissionee/dataversion").Uint64())})
+			if err != nil {
+				return nil, fmt.Errorf("node %d: %w", i, err)
+			}
+			ad.dev.Notify = func(now clock.Time, _ *nodes.Node, nt commissionee.Notice) { ad.notice(now, nt, out, tr) }
+		}
+		ad.r = dnssd.NewResponder(c.Records(h))
+		sock, err := sn.Bind(dnssd.Port, ad.r)
 		if err != nil {
 			return nil, err
 		}
 		if err := sn.JoinGroup(dnssd.Group); err != nil {
 			return nil, err
 		}
-		r.Attach(sock)
-		ads[i] = &deviceAd{r: r, disc: c.Discriminator, passcode: s.Nodes[g].PasscodeOrDefault(), instance: c.Instance}
+		ad.r.Attach(sock)
+		ads[i] = ad
 	}
 	return ads, nil
+}
+
+// notice prints a line per commissioning event of the device, traces
+// every notice ("commissionee", with its kind and text) and updates the
+// mDNS records when what the device advertises changes.
+func (ad *deviceAd) notice(now clock.Time, nt commissionee.Notice, out io.Writer, tr *sim.Trace) {
+	if tr != nil {
+		tr.Event(now, ad.node, "commissionee", sim.Str("kind", nt.Kind.String()), sim.Str("text", nt.Text))
+	}
+	line := ""
+	switch nt.Kind {
+	case commissionee.NoticePASEEstablished:
+		line = fmt.Sprintf("PASE session established with %s", nt.Peer)
+	case commissionee.NoticeFabricAdded:
+		line = fmt.Sprintf("AddNOC: fabric %d added (fabric id 0x%016X, node id 0x%016X), pending CommissioningComplete",
+			nt.Fabric, nt.FabricID, nt.NodeID)
+	case commissionee.NoticeCASEEstablished:
+		line = fmt.Sprintf("CASE session with %s (fabric %d, peer node 0x%016X)", nt.Peer, nt.Fabric, nt.NodeID)
+	case commissionee.NoticeCommissioned:
+		line = fmt.Sprintf("commissioned: fabric %d node id 0x%016X", nt.Fabric, nt.NodeID)
+		for _, op := range ad.dev.Device().Operational() {
+			if op.Fabric == nt.Fabric {
+				line += fmt.Sprintf(" (CASE reachable as %s._matter._tcp)", op.Name())
+			}
+		}
+	case commissionee.NoticeFailSafeExpired, commissionee.NoticeFabricRemoved:
+		line = nt.Text
+	case commissionee.NoticeWindowClosed:
+		line = fmt.Sprintf("commissioning window closed (%s): _matterc._udp withdrawn", nt.Window)
+	case commissionee.NoticeWindowOpened:
+		line = fmt.Sprintf("commissioning window open (%s): advertising _matterc._udp", nt.Window)
+	}
+	if line != "" {
+		fmt.Fprintf(out, "node %d %s\n", ad.node, line)
+	}
+	if nt.OperationalChanged() || nt.Kind == commissionee.NoticeWindowClosed || nt.Kind == commissionee.NoticeWindowOpened {
+		ad.r.SetRecords(now, ad.records())
+	}
 }
 
 // browseFromControllers gives every virtual controller of d an mDNS

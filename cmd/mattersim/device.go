@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -20,12 +18,10 @@ import (
 
 	"mattersim/clock"
 	"mattersim/im"
-	"mattersim/im/fabrics"
-	"mattersim/nodes/pairing"
+	"mattersim/nodes/commissionee"
 	"mattersim/nodes/udp"
 	"mattersim/session"
 	"mattersim/session/cert"
-	"mattersim/session/message"
 	"mattersim/session/pase"
 	"mattersim/session/spake2p"
 )
@@ -165,19 +161,6 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	// Interaction Model requests open exchanges on secure sessions only;
-	// the PASE responder registers PBKDFParamRequest on unsecured ones.
-	// Nothing else opens an exchange (spec 4.10.5.2).
-	m.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, AnyOpcode: true, Secure: true})
-	// The fail-safe is the commissioning clusters' (armed implicitly for
-	// 60 s at PASE, im/fabrics), not the pairing responder's.
-	resp, err := pairing.NewResponder(m, pairing.ResponderConfig{
-		Verifier: ver, Salt: salt, Iterations: deviceIterations, Rand: crand.Reader,
-		MaxFailures: o.maxFailures, ReopenAfter: o.reopenAfter, FailSafe: -1,
-	})
-	if err != nil {
-		return err
-	}
 	conn, err := listenUDP(o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
@@ -187,11 +170,14 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	epoch := cert.Time(time.Now().Unix() - matterEpochUnix)
 	var dvVersion [4]byte
 	_, _ = crand.Read(dvVersion[:]) // spec 7.10.3: DataVersion starts random
-	d, err := newDeviceLoop(m, resp, o, epoch, crand.Reader, binary.LittleEndian.Uint32(dvVersion[:]), stderr)
+	dev, err := commissionee.New(m, commissionee.Config{Verifier: ver, Salt: salt, Iterations: deviceIterations,
+		Rand: crand.Reader, Epoch: func(clock.Time) cert.Time { return epoch }, Info: o.info,
+		DataVersion: binary.LittleEndian.Uint32(dvVersion[:]), MaxFailures: o.maxFailures, ReopenAfter: o.reopenAfter})
 	if err != nil {
 		conn.Close()
 		return err
 	}
+	d := newDeviceLoop(dev, newLogLimiter(stderr, "mattersim device: ", o.logEvery))
 	defer d.log.Flush()
 	node := udp.Start(conn, m, udp.Options{})
 	defer node.Close()
@@ -203,7 +189,7 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 		// the loop: hand the line to the loop without waiting for it.
 		d.mdns = startMDNS(node.Addr().Port(), txt, func(format string, args ...any) {
 			go func() {
-				_ = node.Do(func(_ *session.Manager, now clock.Time) { d.now = now; d.logf(format, args...) })
+				_ = node.Do(func(_ *session.Manager, now clock.Time) { d.log.printf(now, "", format, args...) })
 			}()
 		})
 		defer d.mdns.Close()
@@ -218,229 +204,81 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	return err
 }
 
-// newDeviceLoop builds the device's handlers on m: the commissionable
-// light over a fresh fabric table with the SDK test attestation, the CASE
-// server, the subscription engine. rnd draws operational keys and
-// signatures; dv seeds the DataVersions.
-func newDeviceLoop(m *session.Manager, resp *pairing.Responder, o deviceOptions, epoch cert.Time, rnd io.Reader,
-	dv uint32, stderr io.Writer) (*deviceLoop, error) {
-	store, err := fabrics.New(fabrics.Config{Rand: rnd, Epoch: epoch})
-	if err != nil {
-		return nil, err
-	}
-	att, err := fabrics.TestAttestation()
-	if err != nil {
-		return nil, err
-	}
-	comm := &im.Commissioning{Store: store, Attestation: att}
-	comm.Challenge = func(a *im.Accessor) ([16]byte, bool) {
-		ref, ok := a.Session.(session.Ref)
-		if !ok {
-			return [16]byte{}, false
-		}
-		k, ok := m.SessionKeys(ref)
-		return k.AttestationChallenge, ok
-	}
-	light := im.NewCommissionableLight(o.info, dv, comm)
-	d := &deviceLoop{resp: resp, srv: im.NewServer(light.Node), light: light, comm: comm, store: store,
-		cs:   newCASEServer(m, rnd, epoch, store.CASEFabrics),
-		sess: make(map[session.Ref]*im.Accessor), ims: make(map[session.Exchange]*im.Exchange),
-		subX: make(map[session.Exchange]uint32), subRefs: make(map[uint64]session.Ref),
-		log: newLogLimiter(stderr, "mattersim device: ", o.logEvery), reopenAfter: o.reopenAfter}
-	d.subs = &im.SubscriptionEngine{Server: d.srv}
-	light.Node.OnChange = d.subs.MarkDirty
-	return d, nil
-}
-
-// deviceLoop routes the Manager's events: PASE to the responder, IM on
-// secure sessions to the server. It runs on the udp loop (inside Do).
+// deviceLoop runs a commissionee.Device on the udp loop (inside Do): its
+// notices become log lines (rate-limited for the kinds hostile input
+// repeats) and, when the fabric table changes, the mDNS responder's
+// operational instances.
 type deviceLoop struct {
-	resp  *pairing.Responder
-	srv   *im.Server
-	light *im.Light
-	comm  *im.Commissioning
-	store *fabrics.Store
-	cs    *caseServer
-	mdns  *mdnsResponder // nil without --mdns or when no interface can multicast
-	// sess holds the subject of every secure session, for access checks.
-	sess map[session.Ref]*im.Accessor
-	// ims keeps the state of IM exchanges that span several messages
-	// (chunked reports, Timed interactions); subs publishes subscriptions,
-	// subX maps exchanges awaiting a subscriber's StatusResponse to their
-	// subscription, subRefs the engine's peer ids to sessions.
-	ims     map[session.Exchange]*im.Exchange
-	subs    *im.SubscriptionEngine
-	subX    map[session.Exchange]uint32
-	subRefs map[uint64]session.Ref
-	log     *logLimiter
-	// reopenAfter is ResponderConfig.ReopenAfter, for the log.
-	reopenAfter time.Duration
-	now         clock.Time // of the call in progress, for log lines
+	dev  *commissionee.Device
+	log  *logLimiter
+	mdns *mdnsResponder // nil without --mdns or when no interface can multicast
 }
 
-// logf logs a line that is always printed.
-func (d *deviceLoop) logf(format string, args ...any) { d.log.printf(d.now, "", format, args...) }
+func newDeviceLoop(dev *commissionee.Device, log *logLimiter) *deviceLoop {
+	return &deviceLoop{dev: dev, log: log}
+}
 
 // Kinds of log line that repeat with hostile input, rate-limited.
 const (
 	logKindFailed  = "PASE failures"
 	logKindRefused = "refused PASE requests"
+	logKindCASE    = "CASE failures"
 )
 
-func (d *deviceLoop) Deadline() clock.Time {
-	return min(d.resp.Deadline(), d.log.Deadline(), d.comm.Deadline(), d.cs.Deadline(), d.subs.NextDeadline())
-}
+func (d *deviceLoop) Deadline() clock.Time { return min(d.dev.Deadline(), d.log.Deadline()) }
 
 func (d *deviceLoop) HandleTimeout(m *session.Manager, now clock.Time) {
-	d.now = now
-	d.resp.HandleTimeout(now)
-	d.cs.HandleTimeout(now)
-	d.comm.HandleTimeout(now)
-	d.notices(m)
-	// Reports read without a subject: no access check, no accessing fabric.
-	d.subs.HandleTimeout(now)
-	d.drainSubs(m, now, session.Exchange{})
+	d.dev.HandleTimeout(m, now)
+	d.notices()
 	d.log.HandleTimeout(now)
 }
 
 func (d *deviceLoop) HandleEvent(m *session.Manager, now clock.Time, ev session.Event) {
-	d.now = now
-	// CASE first: the pairing responder closes every other secure-channel
-	// exchange on an unsecured session, Sigma1 included.
-	consumed := d.cs.HandleEvent(now, ev) || d.resp.HandleEvent(now, ev)
-	d.notices(m)
-	if consumed {
-		return
-	}
-	switch ev.Kind {
-	case session.EventSessionClosed:
-		if ev.Session.Secure() {
-			delete(d.sess, ev.Session)
-			d.logf("session %s closed (%s)", ev.Session, ev.Reason)
-			d.subSessionClosed(m, now, ev.Session)
-		}
-	case session.EventGiveUp:
-		d.subGiveUp(m, now, ev.Exchange)
-	case session.EventExchangeClosed:
-		delete(d.ims, ev.Exchange)
-	case session.EventMessage:
-		// A subscriber's StatusResponse to a priming chunk (on its
-		// SubscribeRequest's exchange) or to a report (on ours).
-		if id, ok := d.subX[ev.Exchange]; ok {
-			d.subResponse(m, now, ev, id)
-			return
-		}
-		if ev.Exchange.Initiator {
-			_ = m.CloseExchange(now, ev.Exchange) // nothing else runs on exchanges we open
-			return
-		}
-		if !ev.Session.Secure() || ev.Protocol != message.ProtocolInteractionModel {
-			// Not served: close the exchange rather than leave it open
-			// until the session dies (acks the message if asked).
-			_ = m.CloseExchange(now, ev.Exchange)
-			return
-		}
-		d.serve(m, now, ev)
-	}
+	d.dev.HandleEvent(m, now, ev)
+	d.notices()
 }
 
-// serve answers one IM request on its exchange and closes the exchange.
-func (d *deviceLoop) serve(m *session.Manager, now clock.Time, ev session.Event) {
-	op := im.Opcode(ev.Opcode)
-	acc := d.accessor(m, ev.Session)
-	d.light.Node.Accessor = acc
-	d.comm.Now = now
-	defer func() { d.light.Node.Accessor = nil }()
-	switch op {
-	case im.OpReadRequest:
-		var req im.ReadRequest
-		if im.DecodeReadRequest(ev.Payload, &req) == nil {
-			acc.FabricFiltered = req.IsFabricFiltered
-			paths := make([]string, len(req.AttributeRequests))
-			for i, p := range req.AttributeRequests {
-				paths[i] = p.String()
-			}
-			d.logf("read %s from %s on %s", strings.Join(paths, ","), ev.From, ev.Session)
-		}
-	case im.OpWriteRequest:
-		var req im.WriteRequest
-		if im.DecodeWriteRequest(ev.Payload, &req) == nil {
-			for _, w := range req.Requests {
-				d.logf("write %s from %s on %s", w.Path, ev.From, ev.Session)
-			}
-		}
-	case im.OpInvokeRequest:
-		var req im.InvokeRequest
-		if im.DecodeInvokeRequest(ev.Payload, &req) == nil {
-			for _, c := range req.Requests {
-				d.logf("invoke %s from %s on %s", c.Path, ev.From, ev.Session)
-			}
-		}
-	}
-	if op == im.OpSubscribeRequest {
-		d.subscribe(m, now, ev)
-		d.notices(m)
-		return
-	}
-	x := d.ims[ev.Exchange]
-	if x == nil {
-		x = &im.Exchange{}
-	}
-	resp, out, ok := d.srv.HandleExchange(now, x, nil, op, ev.Payload)
-	acc.FabricFiltered = false
-	if ok {
-		if err := m.Send(now, ev.Exchange, session.Message{Protocol: message.ProtocolInteractionModel,
-			Opcode: uint8(resp), Payload: out, Reliable: true}); err != nil {
-			d.logf("sending %s to %s: %v", resp, ev.From, err)
-		}
-	}
-	if x.Open() {
-		d.ims[ev.Exchange] = x // a chunked report or a Timed interaction continues
-	} else {
-		delete(d.ims, ev.Exchange)
-		_ = m.CloseExchange(now, ev.Exchange)
-	}
-	d.notices(m)
-}
-
-func (d *deviceLoop) notices(m *session.Manager) {
-	d.pairingNotices()
-	d.caseNotices()
-	d.commissioningNotices(m)
-}
-
-func (d *deviceLoop) pairingNotices() {
+func (d *deviceLoop) notices() {
 	for {
-		n, ok := d.resp.Poll()
+		n, ok := d.dev.Poll()
 		if !ok {
 			return
 		}
+		kind := ""
 		switch n.Kind {
-		case pairing.NoticeEstablished:
-			d.logf("PASE session established with %s (session %s, peer session %d)",
-				n.Peer, n.Session, n.Result.PeerSessionID)
-			d.sess[n.Session] = &im.Accessor{AuthMode: fabrics.AuthPASE, Session: n.Session}
-			d.store.ArmImplicit(d.now, fabrics.DefaultFailSafe)
-		case pairing.NoticeFailed:
-			d.log.printf(d.now, logKindFailed, "PASE failure from %s: %v (failed attempts %d)", n.Peer, n.Err, n.Failures)
-			if errors.Is(n.Err, pase.ErrWindowClosed) {
-				if d.reopenAfter > 0 {
-					d.logf("commissioning window closed after %d failed attempts; re-opens in %v", n.Failures, d.reopenAfter)
-				} else {
-					d.logf("commissioning window closed after %d failed attempts; restart to re-open it", n.Failures)
-				}
-			}
-		case pairing.NoticeRefused:
-			d.log.printf(d.now, logKindRefused, "PASE request refused: %v", n.Err)
-		case pairing.NoticeReopened:
-			d.logf("commissioning window re-opened (failure count reset)")
-		case pairing.NoticeFailSafe:
-			d.logf("fail-safe expired: closing PASE session %s with %s", n.Session, n.Peer)
-		case pairing.NoticeReleased:
-			// The session-closed event that caused it is logged by HandleEvent.
+		case commissionee.NoticePASEFailed:
+			kind = logKindFailed
+		case commissionee.NoticePASERefused:
+			kind = logKindRefused
+		case commissionee.NoticeCASEFailed:
+			kind = logKindCASE
+		}
+		d.log.printf(n.At, kind, "%s", n.Text)
+		switch n.Kind {
+		case commissionee.NoticeFabricAdded, commissionee.NoticeFailSafeExpired, commissionee.NoticeCommissioned,
+			commissionee.NoticeFabricRemoved:
+			d.advertise()
 		}
 	}
 }
+
+// advertise gives the mDNS responder the operational instances of the
+// fabric table (added fabrics are advertised before CommissioningComplete:
+// the commissioner finds the node by them for the CASE step).
+func (d *deviceLoop) advertise() {
+	if d.mdns == nil {
+		return
+	}
+	var insts []mdnsInstance
+	for _, op := range d.dev.Operational() {
+		insts = append(insts, mdnsInstance{Name: op.Name(), Subtype: op.Subtype()})
+	}
+	d.mdns.Set(insts)
+}
+
+// matterEpochUnix is 2000-01-01T00:00:00Z in Unix seconds (spec 3.5.3,
+// the epoch of certificate times).
+const matterEpochUnix = 946684800
 
 // loopHandler is what drive runs on the udp loop.
 type loopHandler interface {

@@ -103,6 +103,11 @@ type Config struct {
 	// Epoch is the Matter epoch time of clock time 0, for validating
 	// added NOCs (cert.VerifyOptions).
 	Epoch cert.Time
+	// EpochAt, if set, replaces Epoch: the epoch to check an AddNOC at
+	// clock time now against. A device whose clock does not stay tied to
+	// one wall-clock instant (a long real-time run) gives the epoch as
+	// it stands at now.
+	EpochAt func(now clock.Time) cert.Time
 	// MaxFabrics is SupportedFabrics (0: DefaultMaxFabrics).
 	MaxFabrics int
 	// MaxCumulativeFailSafe bounds one fail-safe period (0: default).
@@ -237,6 +242,14 @@ func (s *Store) ArmFailSafe(now clock.Time, expiry time.Duration, accessing uint
 	s.expiry = min(now.Add(expiry), s.limit)
 	s.breadcrumb = breadcrumb
 	return CommissioningOK, nil
+}
+
+// epoch is the epoch certificates are checked against at now.
+func (s *Store) epoch(now clock.Time) cert.Time {
+	if s.cfg.EpochAt != nil {
+		return s.cfg.EpochAt(now)
+	}
+	return s.cfg.Epoch
 }
 
 // ArmImplicit arms the fail-safe for d from PASE establishment unless it is
@@ -409,7 +422,7 @@ func (s *Store) AddNOC(now clock.Time, noc, icac, ipk []byte, caseAdminSubject u
 			return 0, NOCInvalidNOC, nil
 		}
 	}
-	v, err := ch.Verify(cert.VerifyOptions{Epoch: s.cfg.Epoch, Now: now})
+	v, err := ch.Verify(cert.VerifyOptions{Epoch: s.epoch(now), Now: now})
 	if err != nil {
 		return 0, NOCInvalidNOC, nil
 	}

@@ -180,8 +180,9 @@ type Responder struct {
 	tr        Transport
 	rrs       []dns.RR
 	announces int // announcements still to send
-	// Answered counts queries answered; Sent counts datagrams sent.
-	Answered, Sent uint64
+	// Answered counts queries answered; Sent counts datagrams sent;
+	// Goodbyes counts goodbye responses (SetRecords).
+	Answered, Sent, Goodbyes uint64
 	// OnResponse, if set, receives every mDNS response heard (a browse:
 	// real devices' advertisements), already parsed.
 	OnResponse func(now clock.Time, from netip.AddrPort, m *dns.Msg)
@@ -191,12 +192,47 @@ type Responder struct {
 func NewResponder(rrs []dns.RR) *Responder { return &Responder{rrs: rrs} }
 
 // SetRecords replaces the records (a node leaving commissioning mode, or
-// commissioned) and announces them again.
+// commissioned) and announces them again. Records that are in the old set
+// and not in the new one are withdrawn first with a goodbye: one response
+// carrying them with TTL 0 (RFC 6762 section 10.1), so that browsers
+// drop them at once instead of when their TTL runs out.
 func (r *Responder) SetRecords(now clock.Time, rrs []dns.RR) {
+	gone := withdrawn(r.rrs, rrs)
 	r.rrs = rrs
-	if r.tr != nil {
-		r.Start(now)
+	if r.tr == nil {
+		return
 	}
+	if len(gone) > 0 {
+		m := new(dns.Msg)
+		m.Response, m.Authoritative = true, true
+		m.Answer = gone
+		r.send(netip.AddrPortFrom(Group, Port), m)
+		r.Goodbyes++
+	}
+	r.Start(now)
+}
+
+// withdrawn returns copies with TTL 0 of the records of old that are not
+// in cur (compared by name, type, class and data; TTLs aside).
+func withdrawn(old, cur []dns.RR) []dns.RR {
+	key := func(rr dns.RR) string {
+		c := dns.Copy(rr)
+		c.Header().Ttl = 0
+		return c.String()
+	}
+	keep := make(map[string]bool, len(cur))
+	for _, rr := range cur {
+		keep[key(rr)] = true
+	}
+	var out []dns.RR
+	for _, rr := range old {
+		if !keep[key(rr)] {
+			c := dns.Copy(rr)
+			c.Header().Ttl = 0
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Records returns the responder's records.
@@ -214,7 +250,7 @@ func (r *Responder) Start(now clock.Time) {
 
 // HandleTimer sends the next announcement.
 func (r *Responder) HandleTimer(now clock.Time) {
-	if r.announces <= 0 || r.tr == nil {
+	if r.announces <= 0 || r.tr == nil || len(r.rrs) == 0 {
 		return
 	}
 	r.announces--

@@ -291,3 +291,52 @@ func FuzzHandleDatagram(f *testing.F) {
 		}
 	})
 }
+
+// TestSetRecordsGoodbye: replacing the commissionable records by the
+// operational ones (a device commissioned) first sends one goodbye with
+// every withdrawn record at TTL 0 (RFC 6762 section 10.1) and nothing of
+// what stays, then announces the new set; the withdrawn names are no
+// longer answered.
+func TestSetRecordsGoodbye(t *testing.T) {
+	comm := testDevice.Records(testHost)
+	op := Operational{CompressedFabricID: 0x87E1B004E235A130, NodeID: 0x8FC7772401CD0696}.Records(testHost)
+	r := NewResponder(comm)
+	tr := &fakeTransport{}
+	r.Attach(tr)
+	r.SetRecords(0, op)
+	if len(tr.out) != 2 || r.Goodbyes != 1 {
+		t.Fatalf("sent %d datagrams, %d goodbyes; want a goodbye and an announcement", len(tr.out), r.Goodbyes)
+	}
+	bye := tr.out[0].m.Answer
+	for _, rr := range bye {
+		if rr.Header().Ttl != 0 {
+			t.Errorf("goodbye record %s has TTL %d", rr.Header().Name, rr.Header().Ttl)
+		}
+		if rr.Header().Rrtype == dns.TypeAAAA {
+			t.Errorf("the host's AAAA stays advertised but was withdrawn: %s", rr)
+		}
+	}
+	// Every commissionable PTR goes; the AAAA records are in both sets.
+	var ptrs int
+	for _, rr := range comm {
+		if rr.Header().Rrtype == dns.TypePTR {
+			ptrs++
+		}
+	}
+	if got := len(bye); got < ptrs || got >= len(comm) {
+		t.Errorf("goodbye carries %d records; want the %d PTRs, SRV and TXT (of %d)", got, ptrs, len(comm))
+	}
+	if len(tr.out[1].m.Answer) != len(op) || tr.out[1].m.Answer[0].Header().Ttl != TTL {
+		t.Errorf("announcement: %d records", len(tr.out[1].m.Answer))
+	}
+	n := len(tr.out)
+	r.HandleDatagram(0, netip.MustParseAddrPort("[fe80::842]:5353"), query("_L3840._sub._matterc._udp.local.", dns.TypePTR))
+	if len(tr.out) != n {
+		t.Errorf("a withdrawn name is still answered")
+	}
+	// Withdrawing everything sends the goodbye and announces nothing.
+	r.SetRecords(clock.Time(time.Second), nil)
+	if len(tr.out) != n+1 || r.Goodbyes != 2 {
+		t.Errorf("sent %d after withdrawing all", len(tr.out)-n)
+	}
+}

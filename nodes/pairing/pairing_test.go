@@ -646,6 +646,52 @@ func TestSettledBeforeIdle(t *testing.T) {
 	require.True(t, p.Settled())
 }
 
+// Close closes the window from outside (a device commissioned): a request
+// is then refused (acked, no answer: the initiator times out), a pairing
+// in progress is ended without counting a failure, a ReopenAfter timer is
+// cancelled; Reopen serves pairings again.
+func TestCloseAndReopen(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		during bool // Close while a pairing is in progress
+	}{{"idle", false}, {"during a pairing", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNet(t)
+			dev, r := device(t, n, 1, ResponderConfig{ReopenAfter: time.Second})
+			ctl := controller(n, "ctl", "[fd00::c]:40000", 2)
+			if tc.during {
+				p := startPair(t, n, ctl, dev, testPasscode, 3, 2*time.Second)
+				n.step(n.now.Add(latency)) // the request is in; the device answered
+				require.True(t, r.State() != pase.StateIdle)
+				n.do(dev, func(now clock.Time) { r.Close(now) })
+				ns := notices(r)
+				require.Len(t, ns, 1)
+				require.Equal(t, NoticeFailed, ns[0].Kind)
+				require.ErrorIs(t, ns[0].Err, pase.ErrWindowClosed)
+				n.runUntil(p.Done, 10*time.Second)
+				require.Error(t, p.Err())
+			} else {
+				n.do(dev, func(now clock.Time) { r.Close(now) })
+			}
+			require.Equal(t, 0, r.Failures())
+			require.Equal(t, clock.Never, r.Deadline(), "no re-opening scheduled")
+			p := startPair(t, n, ctl, dev, testPasscode, 4, 2*time.Second)
+			n.runUntil(p.Done, 10*time.Second)
+			require.ErrorIs(t, p.Err(), pase.ErrTimeout)
+			ns := notices(r)
+			require.NotEmpty(t, ns)
+			require.Equal(t, NoticeRefused, ns[len(ns)-1].Kind)
+			n.settle(5 * time.Second)
+			require.Equal(t, pase.StateClosed, r.State(), "ReopenAfter re-opened a window Close closed")
+
+			r.Reopen()
+			p = startPair(t, n, ctl, dev, testPasscode, 5, 0)
+			n.runUntil(p.Done, 10*time.Second)
+			require.NoError(t, p.Err())
+		})
+	}
+}
+
 // Spec 4.12.2.1, 4.3.4: intervals known before the handshake (a TXT
 // record's SII/SAI) time the first retransmission of PBKDFParamRequest
 // already, as the SDK creates the unsecured session with the resolved

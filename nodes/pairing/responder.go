@@ -248,9 +248,30 @@ func ended(err error) bool {
 	return errors.As(err, &ae)
 }
 
-// Close closes the commissioning window: no further pairings. An
-// established PASE session is left alone.
-func (r *Responder) Close() { r.hs.Close() }
+// Close closes the commissioning window at now: PBKDFParamRequests are
+// then acked and ignored (refused, NoticeRefused). A pairing in progress
+// is ended (NoticeFailed, not counted as a failure); an established PASE
+// session is left alone. A re-opening ReopenAfter had scheduled is
+// cancelled: the window stays closed until Reopen.
+func (r *Responder) Close(now clock.Time) {
+	r.reopenAt = clock.Never
+	if r.active {
+		waiting := awaited(r.hs.State())
+		r.hs.Close()
+		r.failed(now, waiting, pase.ErrWindowClosed)
+		r.reopenAt = clock.Never
+		return
+	}
+	r.hs.Close()
+}
+
+// Reopen opens a closed window again with the failure count reset (pase
+// Responder.Reopen), as an administrator opening a new basic window
+// does; it does nothing to an open one. No notice: the caller knows.
+func (r *Responder) Reopen() {
+	r.reopenAt = clock.Never
+	r.hs.Reopen()
+}
 
 // HandleEvent consumes ev if it belongs to PASE (a Secure Channel message
 // on an unsecured session, or an event of a handshake exchange) and

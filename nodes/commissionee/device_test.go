@@ -1,4 +1,4 @@
-package main
+package commissionee
 
 import (
 	"bytes"
@@ -13,22 +13,21 @@ import (
 	"mattersim/clock"
 	"mattersim/im"
 	"mattersim/im/fabrics"
-	"mattersim/nodes/pairing"
 	"mattersim/session"
+	"mattersim/session/cert"
 	"mattersim/session/cert/testca"
 	"mattersim/session/message"
-	"mattersim/session/spake2p"
 	"mattersim/tlv"
 )
 
-// loopRig runs a deviceLoop on one Manager and a bare controller Manager,
+// loopRig runs a Device on one Manager and a bare controller Manager,
 // joined by a PASE session with test keys, datagrams shuttled in process.
 type loopRig struct {
 	t          *testing.T
 	now        clock.Time
 	ctl, dev   *session.Manager
 	ctlA, devA netip.AddrPort
-	d          *deviceLoop
+	d          *Device
 	log        bytes.Buffer
 	ctlRef     session.Ref
 	devRef     session.Ref
@@ -44,15 +43,9 @@ func newLoopRig(t *testing.T) *loopRig {
 	}
 	r := &loopRig{t: t, ctl: mk(1), dev: mk(2),
 		ctlA: netip.MustParseAddrPort("[fd00::2]:5540"), devA: netip.MustParseAddrPort("[fd00::1]:5540")}
-	r.dev.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, AnyOpcode: true, Secure: true})
-	salt := make([]byte, 32)
-	ver, err := spake2p.ComputeVerifier(20202021, salt, deviceIterations)
-	require.NoError(t, err)
-	resp, err := pairing.NewResponder(r.dev, pairing.ResponderConfig{Verifier: ver, Salt: salt,
-		Iterations: deviceIterations, Rand: rand.NewChaCha8([32]byte{3}), FailSafe: -1})
-	require.NoError(t, err)
-	r.d, err = newDeviceLoop(r.dev, resp, deviceOptions{info: im.InteropBasicInfo()}, testca.DefaultNotBefore,
-		rand.NewChaCha8([32]byte{4}), 1, &r.log)
+	var err error
+	r.d, err = New(r.dev, Config{Passcode: 20202021, Salt: make([]byte, 32), Rand: rand.NewChaCha8([32]byte{4}),
+		Epoch: func(clock.Time) cert.Time { return testca.DefaultNotBefore }, Info: im.InteropBasicInfo(), DataVersion: 1})
 	require.NoError(t, err)
 
 	// A PASE session as pairing would leave it (the device side as the
@@ -71,6 +64,13 @@ func newLoopRig(t *testing.T) *loopRig {
 	return r
 }
 
+// drainNotices writes the notices' log lines to r.log.
+func (r *loopRig) drainNotices() {
+	for n, ok := r.d.Poll(); ok; n, ok = r.d.Poll() {
+		r.log.WriteString(n.Text + "\n")
+	}
+}
+
 func (r *loopRig) pump() {
 	for moved := true; moved; {
 		moved = false
@@ -83,6 +83,7 @@ func (r *loopRig) pump() {
 			ev := o.Event
 			ev.Payload = slices.Clone(ev.Payload)
 			r.d.HandleEvent(r.dev, r.now, ev)
+			r.drainNotices()
 		}
 		for o, ok := r.ctl.Poll(); ok; o, ok = r.ctl.Poll() {
 			moved = true
@@ -158,6 +159,7 @@ func TestDeviceFailSafeExpiryClosesPASE(t *testing.T) {
 	r.now = clock.Time(30 * time.Second)
 	r.ctlEvents = nil
 	r.d.HandleTimeout(r.dev, r.now)
+	r.drainNotices()
 	r.pump()
 	require.True(t, r.sessionClosedAtController(), "the controller got no CloseSession")
 	_, ok := r.dev.SessionInfo(r.devRef)
@@ -183,4 +185,34 @@ func TestDeviceToggleOverPASE(t *testing.T) {
 	require.NoError(t, res.Result(0))
 	require.True(t, r.d.light.On())
 	require.Contains(t, r.log.String(), "invoke 1/0x0006/0x02 ")
+}
+
+// New refuses a bad Config with an error, never a panic.
+func TestNewConfigErrors(t *testing.T) {
+	epoch := func(clock.Time) cert.Time { return testca.DefaultNotBefore }
+	rnd := rand.NewChaCha8([32]byte{1})
+	m, err := session.New(session.Config{}, rand.NewChaCha8([32]byte{2}), rand.NewPCG(1, 2))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		m    *session.Manager
+		cfg  Config
+	}{
+		{"nil manager", nil, Config{Passcode: 20202021, Rand: rnd, Epoch: epoch}},
+		{"no rand", m, Config{Passcode: 20202021, Epoch: epoch}},
+		{"no epoch", m, Config{Passcode: 20202021, Rand: rnd}},
+		{"trivial passcode", m, Config{Passcode: 11111111, Rand: rnd, Epoch: epoch}},
+		{"short salt", m, Config{Passcode: 20202021, Salt: []byte{1, 2, 3}, Rand: rnd, Epoch: epoch}},
+		{"negative reopen", m, Config{Passcode: 20202021, Rand: rnd, Epoch: epoch, ReopenAfter: -time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.m, tc.cfg)
+			require.Error(t, err)
+		})
+	}
+	d, err := New(m, Config{Passcode: 20202021, Rand: rnd, Epoch: epoch})
+	require.NoError(t, err)
+	require.Len(t, d.Salt(), 32, "a salt is drawn when none is given")
+	require.True(t, d.WindowOpen())
+	require.Empty(t, d.Operational())
 }

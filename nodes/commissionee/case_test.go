@@ -1,4 +1,4 @@
-package main
+package commissionee
 
 import (
 	"math/rand/v2"
@@ -12,6 +12,7 @@ import (
 	"mattersim/clock"
 	"mattersim/session"
 	"mattersim/session/casesess"
+	"mattersim/session/cert"
 	"mattersim/session/cert/testca"
 	"mattersim/session/message"
 )
@@ -37,7 +38,7 @@ func newCASERig(t *testing.T, fabrics []*casesess.Fabric) *caseRig {
 	}
 	r := &caseRig{t: t, ctl: mk(1), dev: mk(2),
 		ctlA: netip.MustParseAddrPort("[fd00::2]:5540"), devA: netip.MustParseAddrPort("[fd00::1]:5540")}
-	r.cs = newCASEServer(r.dev, rand.NewChaCha8([32]byte{3}), testca.DefaultNotBefore+86400,
+	r.cs = newCASEServer(r.dev, rand.NewChaCha8([32]byte{3}), func(clock.Time) cert.Time { return testca.DefaultNotBefore + 86400 },
 		func() []*casesess.Fabric { return fabrics })
 	return r
 }

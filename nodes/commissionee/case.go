@@ -1,4 +1,4 @@
-package main
+package commissionee
 
 import (
 	"errors"
@@ -20,11 +20,11 @@ import (
 // handshake in progress is abandoned for it, as an initiator that retries
 // on a new exchange has given up on the old one), Sigma3 or the resumption
 // StatusReport ends it, and the CASE session is installed (spec 4.14.2).
-// It runs on the udp loop; not safe for concurrent use.
+// Not safe for concurrent use.
 type caseServer struct {
 	m       *session.Manager
 	rand    io.Reader
-	epoch   cert.Time
+	epoch   func(now clock.Time) cert.Time
 	fabrics func() []*casesess.Fabric
 	resume  *casesess.Resumption
 
@@ -48,7 +48,7 @@ type caseNotice struct {
 
 var sigma1Request = session.Unsolicited{Protocol: message.ProtocolSecureChannel, Opcode: casesess.OpSigma1}
 
-func newCASEServer(m *session.Manager, rand io.Reader, epoch cert.Time, fabrics func() []*casesess.Fabric) *caseServer {
+func newCASEServer(m *session.Manager, rand io.Reader, epoch func(now clock.Time) cert.Time, fabrics func() []*casesess.Fabric) *caseServer {
 	m.RegisterUnsolicited(sigma1Request)
 	return &caseServer{m: m, rand: rand, epoch: epoch, fabrics: fabrics,
 		resume: casesess.NewResumption(16), closing: make(map[session.Exchange]session.Ref)}
@@ -137,7 +137,7 @@ func (c *caseServer) start(now clock.Time, ev session.Event) {
 		return
 	}
 	hs, err := casesess.NewResponder(casesess.ResponderConfig{Fabrics: c.fabrics(), LocalSessionID: id,
-		Params: localSessionParams(c.m), Rand: c.rand, Epoch: c.epoch, Resumption: c.resume})
+		Params: localSessionParams(c.m), Rand: c.rand, Epoch: c.epoch(now), Resumption: c.resume})
 	if err != nil {
 		c.m.ReleaseLocalID(id)
 		c.retire(now, ev.Exchange)

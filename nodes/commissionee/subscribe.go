@@ -1,4 +1,4 @@
-package main
+package commissionee
 
 import (
 	"strings"
@@ -19,7 +19,7 @@ import (
 // subPeer is the engine's peer id of a secure session.
 func subPeer(ref session.Ref) uint64 { return uint64(ref.LocalID) }
 
-func (d *deviceLoop) subscribe(m *session.Manager, now clock.Time, ev session.Event) {
+func (d *Device) subscribe(m *session.Manager, now clock.Time, ev session.Event) {
 	var req im.SubscribeRequest
 	if im.DecodeSubscribeRequest(ev.Payload, &req) == nil {
 		paths := make([]string, len(req.AttributeRequests))
@@ -38,7 +38,7 @@ func (d *deviceLoop) subscribe(m *session.Manager, now clock.Time, ev session.Ev
 
 // drainSubs carries the engine's outputs: answers on cur (the exchange of
 // the message just handled), reports on new exchanges.
-func (d *deviceLoop) drainSubs(m *session.Manager, now clock.Time, cur session.Exchange) {
+func (d *Device) drainSubs(m *session.Manager, now clock.Time, cur session.Exchange) {
 	for {
 		o, ok := d.subs.Poll()
 		if !ok {
@@ -89,7 +89,7 @@ func (d *deviceLoop) drainSubs(m *session.Manager, now clock.Time, cur session.E
 }
 
 // subResponse handles a subscriber's StatusResponse on a report exchange.
-func (d *deviceLoop) subResponse(m *session.Manager, now clock.Time, ev session.Event, id uint32) {
+func (d *Device) subResponse(m *session.Manager, now clock.Time, ev session.Event, id uint32) {
 	delete(d.subX, ev.Exchange)
 	if im.Opcode(ev.Opcode) != im.OpStatusResponse {
 		_ = m.CloseExchange(now, ev.Exchange)
@@ -105,7 +105,7 @@ func (d *deviceLoop) subResponse(m *session.Manager, now clock.Time, ev session.
 }
 
 // subGiveUp ends the subscription whose report exchange gave up.
-func (d *deviceLoop) subGiveUp(m *session.Manager, now clock.Time, x session.Exchange) bool {
+func (d *Device) subGiveUp(m *session.Manager, now clock.Time, x session.Exchange) bool {
 	id, ok := d.subX[x]
 	if !ok {
 		return false
@@ -117,7 +117,7 @@ func (d *deviceLoop) subGiveUp(m *session.Manager, now clock.Time, x session.Exc
 }
 
 // subSessionClosed ends the subscriptions of a closed session.
-func (d *deviceLoop) subSessionClosed(m *session.Manager, now clock.Time, ref session.Ref) {
+func (d *Device) subSessionClosed(m *session.Manager, now clock.Time, ref session.Ref) {
 	peer := subPeer(ref)
 	if _, ok := d.subRefs[peer]; !ok {
 		return

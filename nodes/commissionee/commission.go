@@ -1,0 +1,172 @@
+package commissionee
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"mattersim/im"
+	"mattersim/im/fabrics"
+	"mattersim/session"
+	"mattersim/session/security"
+)
+
+// accessor returns the subject of secure session ref for the access
+// checks: recorded when PASE or CASE established it.
+func (d *Device) accessor(m *session.Manager, ref session.Ref) *im.Accessor {
+	if a, ok := d.sess[ref]; ok {
+		return a
+	}
+	a := &im.Accessor{AuthMode: fabrics.AuthPASE, Session: ref}
+	if in, ok := m.SessionInfo(ref); ok && in.Kind == session.CASE {
+		a.AuthMode, a.FabricIndex, a.NodeID = fabrics.AuthCASE, in.FabricIndex, uint64(in.PeerNodeID)
+	}
+	d.sess[ref] = a
+	return a
+}
+
+func (d *Device) caseNotices() {
+	for {
+		n, ok := d.cs.poll()
+		if !ok {
+			return
+		}
+		if n.Err != nil {
+			d.notify(Notice{Kind: NoticeCASEFailed, Peer: n.Peer, Err: n.Err,
+				Text: fmt.Sprintf("CASE failure from %s: %v", n.Peer, n.Err)})
+			continue
+		}
+		r := n.Result
+		d.sess[n.Session] = &im.Accessor{AuthMode: fabrics.AuthCASE, FabricIndex: r.FabricIndex,
+			NodeID: r.PeerNodeID, CATs: r.PeerCATs, Session: n.Session}
+		how := "established"
+		if r.Resumed {
+			how = "resumed"
+		}
+		d.notify(Notice{Kind: NoticeCASEEstablished, Peer: n.Peer, Session: n.Session, Fabric: r.FabricIndex,
+			NodeID: r.PeerNodeID, Text: fmt.Sprintf("CASE session %s with %s (session %s, fabric %d, peer node 0x%016X)",
+				how, n.Peer, n.Session, r.FabricIndex, r.PeerNodeID)})
+	}
+}
+
+func (d *Device) commissioningNotices(m *session.Manager) {
+	for {
+		n, ok := d.comm.Poll()
+		if !ok {
+			return
+		}
+		switch n.Kind {
+		case im.NoticeFabricAdded:
+			if f := d.store.Fabric(n.Fabric); f != nil {
+				d.notify(Notice{Kind: NoticeFabricAdded, Fabric: f.Index, FabricID: f.FabricID, NodeID: f.NodeID,
+					Text: fmt.Sprintf("AddNOC: fabric %d added (fabric id 0x%016X, node id 0x%016X), pending CommissioningComplete",
+						f.Index, f.FabricID, f.NodeID)})
+			}
+		case im.NoticeFailSafeExpired:
+			text := "fail-safe expired: closing the PASE sessions"
+			if n.Fabric != 0 {
+				text = fmt.Sprintf("fail-safe expired: fabric %d rolled back; closing its sessions and the PASE sessions", n.Fabric)
+			}
+			d.notify(Notice{Kind: NoticeFailSafeExpired, Fabric: n.Fabric, Text: text})
+			d.closeSessions(m, func(a *im.Accessor) bool {
+				return a.AuthMode == fabrics.AuthPASE || (n.Fabric != 0 && a.FabricIndex == n.Fabric)
+			})
+			if n.Fabric != 0 {
+				d.cs.resume.DeleteFabric(n.Fabric)
+			}
+		case im.NoticeCommissioned:
+			nt := Notice{Kind: NoticeCommissioned, Fabric: n.Fabric,
+				Text: fmt.Sprintf("CommissioningComplete: fabric %d committed; closing the PASE sessions", n.Fabric)}
+			if f := d.store.Fabric(n.Fabric); f != nil {
+				nt.FabricID, nt.NodeID = f.FabricID, f.NodeID
+			}
+			d.notify(nt)
+			d.closeSessions(m, func(a *im.Accessor) bool { return a.AuthMode == fabrics.AuthPASE })
+			d.closeWindow()
+		case im.NoticeFabricRemoved:
+			d.notify(Notice{Kind: NoticeFabricRemoved, Fabric: n.Fabric,
+				Text: fmt.Sprintf("RemoveFabric: fabric %d removed; closing its sessions", n.Fabric)})
+			d.closeSessions(m, func(a *im.Accessor) bool { return a.FabricIndex == n.Fabric })
+			// Its resumption records go too (connectedhomeip OnFabricRemoved:
+			// SessionResumptionStorage::DeleteAll), or a fabric reusing the
+			// index would accept them.
+			d.cs.resume.DeleteFabric(n.Fabric)
+			if len(d.store.Fabrics()) == 0 {
+				d.openWindow()
+			}
+		}
+	}
+}
+
+// closeWindow closes the commissioning window once commissioning is
+// complete (CommissioningWindowManager::OnPlatformEvent,
+// kCommissioningComplete → Cleanup → StopAdvertisement): the pairing
+// responder acks and ignores PBKDFParamRequests from now on.
+func (d *Device) closeWindow() {
+	if !d.window {
+		return
+	}
+	d.window = false
+	d.resp.Close(d.now)
+	d.notify(Notice{Kind: NoticeWindowClosed, Window: WindowCommissioned,
+		Text: "commissioning window closed: commissioned (PBKDFParamRequests are ignored until the last fabric is removed)"})
+}
+
+// openWindow opens the basic commissioning window again, with the
+// failure count reset, when no fabric is left (as the SDK's apps do from
+// kFabricRemoved when FabricTable().FabricCount() == 0, with
+// CommissioningWindowManager::OpenBasicCommissioningWindow).
+func (d *Device) openWindow() {
+	if d.window {
+		return
+	}
+	d.window = true
+	d.resp.Reopen()
+	d.notify(Notice{Kind: NoticeWindowOpened, Window: WindowNoFabric,
+		Text: "commissioning window re-opened: no fabric left"})
+}
+
+// closeSessions sends CloseSession on every secure session whose subject
+// matches (SDK: fail-safe cleanup and CommissioningComplete expire the
+// PASE sessions).
+func (d *Device) closeSessions(m *session.Manager, match func(a *im.Accessor) bool) {
+	for ref, a := range d.sess {
+		if match(a) {
+			delete(d.sess, ref)
+			_ = m.CloseSession(d.now, ref)
+		}
+	}
+}
+
+// Operational is the DNS-SD operational instance of the device on one
+// fabric (spec 4.3.2.1): _matter._tcp, instance
+// <compressed fabric id>-<node id>, subtype _I<compressed fabric id>.
+type Operational struct {
+	Fabric             uint8
+	CompressedFabricID [8]byte
+	NodeID             uint64
+}
+
+// Name is the instance name: 16 upper-case hex digits each.
+func (o Operational) Name() string {
+	return fmt.Sprintf("%016X-%016X", binary.BigEndian.Uint64(o.CompressedFabricID[:]), o.NodeID)
+}
+
+// Subtype is the compressed-fabric-id subtype, _I<16 hex digits>.
+func (o Operational) Subtype() string {
+	return fmt.Sprintf("_I%016X", binary.BigEndian.Uint64(o.CompressedFabricID[:]))
+}
+
+// Operational returns the instances to advertise, one per fabric of the
+// table in index order, the one pending CommissioningComplete included
+// (the commissioner finds the node by it for the CASE step).
+func (d *Device) Operational() []Operational {
+	var out []Operational
+	for _, f := range d.store.Fabrics() {
+		cfid, err := security.CompressedFabricID(f.RootKey, f.FabricID)
+		if err != nil {
+			continue
+		}
+		out = append(out, Operational{Fabric: f.Index, CompressedFabricID: cfid, NodeID: f.NodeID})
+	}
+	return out
+}
