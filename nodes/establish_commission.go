@@ -590,6 +590,10 @@ func (a *commAgent) HandleEvent(now clock.Time, _ *Node, ev *session.Event) bool
 			a.next(now, j)
 		case ev.Kind == session.EventGiveUp && ev.Exchange == h.x:
 			a.end(now, j, fmt.Errorf("%w: %s request to node %d", pairing.ErrNoAck, h.step, j.dev.index))
+		case ev.Kind == session.EventSessionClosed && ev.Session == h.paseRef && h.cref != (session.Ref{}):
+			// The device closes the PASE sessions at CommissioningComplete
+			// (and the flow is over CASE by then).
+			h.paseRef = session.Ref{}
 		case ev.Kind == session.EventSessionClosed:
 			a.end(now, j, fmt.Errorf("nodes: commissioning session closed (%s)", ev.Reason))
 		case ev.Kind == session.EventMessage && !ev.Exchange.Initiator:
