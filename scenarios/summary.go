@@ -108,7 +108,7 @@ type Summary struct {
 	CASE      nodes.CASEStats      // CASE only
 	// Commission: commission only.
 	Commission nodes.CommissionStats
-	Replays   Replays
+	Replays    Replays
 	// Unfinished is what did not finish; Unfinished.Total() == 0 for a run
 	// that did all its work.
 	Unfinished Unfinished
