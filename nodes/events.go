@@ -76,6 +76,13 @@ const (
 	// AttrChanged: an attribute of the device's data model changed (a
 	// local change or a command); subscriptions covering it will report it.
 	AttrChanged
+	// CommissionStarted: a commissioning attempt of Peer began (PASE
+	// first; nodes.Commission). Attempt is the establishment's attempt.
+	CommissionStarted
+	// CommissionEnded: that attempt ended: Outcome PairingSucceeded at
+	// CommissioningComplete's success (Latency: from the establishment's
+	// first attempt, retries included), or Failed at Step (Cause, Err).
+	CommissionEnded
 )
 
 var nodeEventNames = [...]string{
@@ -88,6 +95,7 @@ var nodeEventNames = [...]string{
 	GroupSent: "group-sent", CASEHandshake: "case-handshake",
 	SubRequested: "sub-requested", SubEstablished: "sub-established", SubSetupFailed: "sub-setup-failed",
 	SubLost: "sub-lost", SubReport: "sub-report", SubKeepAlive: "sub-keepalive", AttrChanged: "attr-changed",
+	CommissionStarted: "commission-started", CommissionEnded: "commission-ended",
 }
 
 func (k NodeEventKind) String() string {
@@ -252,6 +260,8 @@ type NodeEvent struct {
 	Class InjectedClass
 	// CASEHandshake.
 	ResumeOffered, Resumed bool
+	// CommissionEnded: the step a failed attempt stopped at.
+	Step CommissionStep
 	// Power: the boot number after a boot (0 is the first).
 	Boot int
 	// GroupSent: the destination group.

@@ -34,7 +34,14 @@ func (s *Scenario) SessionConfig(g int) session.Config {
 	}
 	if ng.Role == RoleController {
 		if cfg.MaxSessions == 0 {
-			cfg.MaxSessions = max(session.DefaultMaxSessions, s.devicesPerController())
+			per := s.devicesPerController()
+			if s.Establishment.Method == EstablishCommission {
+				// A CASE session per device, plus the PASE sessions of the
+				// commissionings in flight: without the room, each new
+				// session evicts a device's CASE session.
+				per += s.Establishment.InFlight()
+			}
+			cfg.MaxSessions = max(session.DefaultMaxSessions, per)
 		}
 		if cfg.MaxUnsecuredSessions == 0 {
 			cfg.MaxUnsecuredSessions = max(session.DefaultMaxUnsecuredSessions, 4*s.Establishment.InFlight())

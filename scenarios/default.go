@@ -13,6 +13,7 @@ import (
 
 	"mattersim/clock"
 	"mattersim/nodes"
+	"mattersim/nodes/commissionee"
 	"mattersim/scenarios/metrics"
 	"mattersim/session"
 	"mattersim/session/message"
@@ -59,6 +60,13 @@ const (
 	// (nodes.CASE, spec 4.14.2), resumed when both ends kept the
 	// resumption record (spec 4.14.2.5).
 	EstablishCASE
+	// EstablishCommission has each controller commission the devices it
+	// serves (nodes.Commission: PASE, the commissioner.Flow with device
+	// attestation, a NOC from the controller's fabric, CASE,
+	// CommissioningComplete), then reach them over CASE. Devices run the
+	// commissionable stack (nodes/commissionee), which keeps its fabric
+	// table across reboots.
+	EstablishCommission
 )
 
 func (e Establishment) String() string {
@@ -69,11 +77,13 @@ func (e Establishment) String() string {
 		return "keys"
 	case EstablishCASE:
 		return "case"
+	case EstablishCommission:
+		return "commission"
 	}
 	return fmt.Sprintf("establishment(%d)", uint8(e))
 }
 
-// ParseEstablishment parses "pase", "keys" or "case".
+// ParseEstablishment parses "pase", "keys", "case" or "commission".
 func ParseEstablishment(s string) (Establishment, error) {
 	switch s {
 	case "pase":
@@ -82,8 +92,10 @@ func ParseEstablishment(s string) (Establishment, error) {
 		return EstablishKeys, nil
 	case "case":
 		return EstablishCASE, nil
+	case "commission":
+		return EstablishCommission, nil
 	}
-	return 0, &OptionError{"Establish", fmt.Sprintf("unknown method %q (want pase, keys or case)", s)}
+	return 0, &OptionError{"Establish", fmt.Sprintf("unknown method %q (want pase, keys, case or commission)", s)}
 }
 
 // Link impairment besides loss: every directed link delays frames by
@@ -184,7 +196,7 @@ func (o Options) normalize() (Options, error) {
 		return o, &OptionError{"Duration", fmt.Sprintf("must be positive, got %s", o.Duration)}
 	case o.ReadInterval < 0:
 		return o, &OptionError{"ReadInterval", fmt.Sprintf("must be positive, got %s", o.ReadInterval)}
-	case o.Establish > EstablishCASE:
+	case o.Establish > EstablishCommission:
 		return o, &OptionError{"Establish", fmt.Sprintf("unknown method %d", o.Establish)}
 	}
 	if o.Passcode == 0 {
@@ -223,6 +235,10 @@ type Net struct {
 	PASE *nodes.PASE
 	// CASE is the establisher when sessions are established by CASE.
 	CASE *nodes.CASE
+	// Commission is the establisher when controllers commission their
+	// devices; Commissionees[k] is the commissionable stack of Devices[k].
+	Commission    *nodes.Commission
+	Commissionees []*commissionee.Handshaker
 	// Metrics collects every metric of the run (scenarios/metrics), from
 	// the events of every node and of the switch, per node group.
 	Metrics *metrics.Collector
@@ -361,7 +377,7 @@ func (d *Net) controllerEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent
 	if ev.Kind != nodes.PairingEnded {
 		return
 	}
-	if d.trace != nil && (d.PASE != nil || d.CASE != nil) {
+	if d.trace != nil && (d.PASE != nil || d.CASE != nil || d.Commission != nil) {
 		res := "paired"
 		if ev.Err != nil {
 			res = ev.Err.Error()

@@ -138,7 +138,7 @@ func (Establishment) JSONSchema() *jsonschema.Schema {
 	return estEnum.schema("establishment method")
 }
 
-var estEnum = enum{"establishment method", []string{"pase", "keys", "case"}}
+var estEnum = enum{"establishment method", []string{"pase", "keys", "case", "commission"}}
 
 // NetworkMode is how nodes put datagrams on the network (sim.Mode): the
 // zero value is NetworkNetstack.

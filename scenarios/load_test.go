@@ -340,7 +340,7 @@ func TestShippedScenarios(t *testing.T) {
 		require.NoError(t, err)
 		require.LessOrEqual(t, Estimate(ci).Total(), 2.5e5, "%s: the ci variant is short", sh.Name)
 	}
-	require.Equal(t, []string{"default", "mrp-loss", "window-reorder", "replay-attack", "partition-heal", "case-partition", "home-200", "home-200-subs", "building-5000", "sync-timeout", "sync-jitter", "group-replay", "subs-partition"}, names)
+	require.Equal(t, []string{"default", "mrp-loss", "window-reorder", "replay-attack", "partition-heal", "case-partition", "home-200", "home-200-subs", "building-5000", "sync-timeout", "sync-jitter", "group-replay", "subs-partition", "commission-home"}, names)
 }
 
 func TestOpen(t *testing.T) {

@@ -234,6 +234,11 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 			return nil, err
 		}
 		est = d.CASE
+	case EstablishCommission:
+		if d.Commission, err = commissionEstablisher(s, seeds, groupOf, ctrls, served); err != nil {
+			return nil, err
+		}
+		est = d.Commission
 	default:
 		p := s.Establishment.PASE()
 		p.Passcode = s.Nodes[groupOf[ctrls[0]]].PasscodeOrDefault()
@@ -436,6 +441,11 @@ func build(s *Scenario, rc RunConfig) (*Net, error) {
 	if d.CASE != nil {
 		if err := d.CASE.Prepare(d.Nodes); err != nil {
 			return nil, fmt.Errorf("scenarios: %w", err)
+		}
+	}
+	if d.Commission != nil {
+		if err := d.commissionees(rc); err != nil {
+			return nil, err
 		}
 	}
 	// Sessions, in device order.

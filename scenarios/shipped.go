@@ -31,7 +31,7 @@ func loadShipped() []ShippedScenario {
 	if err != nil {
 		panic(err)
 	}
-	order := []string{"default", "mrp-loss", "window-reorder", "replay-attack", "partition-heal", "case-partition", "home-200", "home-200-subs", "building-5000", "sync-timeout", "sync-jitter", "group-replay", "subs-partition"}
+	order := []string{"default", "mrp-loss", "window-reorder", "replay-attack", "partition-heal", "case-partition", "home-200", "home-200-subs", "building-5000", "sync-timeout", "sync-jitter", "group-replay", "subs-partition", "commission-home"}
 	slices.SortStableFunc(names, func(a, b string) int {
 		ia, ib := slices.Index(order, base(a)), slices.Index(order, base(b))
 		if ia < 0 {

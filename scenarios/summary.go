@@ -106,7 +106,9 @@ type Summary struct {
 	Devices   nodes.ResponderStats // summed over devices
 	Pairing   nodes.PairingStats   // PASE only
 	CASE      nodes.CASEStats      // CASE only
-	Replays   Replays
+	// Commission: commission only.
+	Commission nodes.CommissionStats
+	Replays    Replays
 	// Unfinished is what did not finish; Unfinished.Total() == 0 for a run
 	// that did all its work.
 	Unfinished Unfinished
@@ -168,6 +170,9 @@ func (d *Net) summary(wall time.Duration) Summary {
 	if d.CASE != nil {
 		s.CASE = d.CASE.Stats()
 	}
+	if d.Commission != nil {
+		s.Commission = d.Commission.Stats()
+	}
 	in := s.Session.Injected
 	reached, dropped := d.Net.InjectedStats()
 	s.Replays = Replays{
@@ -194,6 +199,10 @@ func (d *Net) summary(wall time.Duration) Summary {
 	}
 	if d.CASE != nil {
 		q, a, w := d.CASE.Pending()
+		s.Unfinished.PairingsNotStarted, s.Unfinished.PairingsInFlight, s.Unfinished.PairingsWaiting = uint64(q), uint64(a), uint64(w)
+	}
+	if d.Commission != nil {
+		q, a, w := d.Commission.Pending()
 		s.Unfinished.PairingsNotStarted, s.Unfinished.PairingsInFlight, s.Unfinished.PairingsWaiting = uint64(q), uint64(a), uint64(w)
 	}
 	return s
@@ -279,6 +288,8 @@ func (s Summary) WriteTable(w io.Writer) error {
 		from = "PASE"
 	case EstablishCASE:
 		from = "CASE"
+	case EstablishCommission:
+		from = "commissioning, then CASE"
 	}
 	ctl := "1 controller"
 	if s.Controllers != 1 {
@@ -347,6 +358,36 @@ func (s Summary) WriteTable(w io.Writer) error {
 			row("CASE handshake latency", "mean %s, max %s", round(g.LatencySum/time.Duration(n)), round(g.LatencyMax))
 		}
 	}
+	if s.Establish == EstablishCommission {
+		g := s.Commission
+		var steps []string
+		var nf uint64
+		for i, name := range nodes.CommissionSteps {
+			if n := g.CommissionFails[i]; n > 0 {
+				nf += n
+				steps = append(steps, fmt.Sprintf("%s %d", strings.ReplaceAll(name, "_", " "), n))
+			}
+		}
+		failed := fmt.Sprintf("%d failed", nf)
+		if len(steps) > 0 {
+			failed += " (at " + strings.Join(steps, ", ") + ")"
+		}
+		row("commissioning", "%d attempts: %d devices commissioned, %s; %d re-commissioned", g.Commissionings, g.Commissioned, failed, g.Recommissions)
+		if n, _ := s.Metrics.Get("commission.time.count"); n > 0 {
+			dur := func(name string) time.Duration {
+				v, _ := s.Metrics.Get(name)
+				return round(time.Duration(v * float64(time.Second)))
+			}
+			row("commissioning time", "p50 %s, p95 %s, max %s (first attempt to CommissioningComplete)",
+				dur("commission.time.p50"), dur("commission.time.p95"), dur("commission.time.max"))
+		}
+		c, _ := s.Metrics.Get("case.handshakes")
+		full, _ := s.Metrics.Get("case.full")
+		res, _ := s.Metrics.Get("case.resumptions")
+		cf, _ := s.Metrics.Get("case.failures")
+		row("CASE handshakes", "%d attempts: %d full, %d resumed, %d failed; %d CASE-only re-establishments; %d given up",
+			uint64(c), uint64(full), uint64(res), uint64(cf), g.CASEOnly, g.GaveUp)
+	}
 	for k, kind := range []string{"reads", "invokes", "requests"} {
 		r := s.Ops[k]
 		if !s.Traffic[k] && r.Sent == 0 {
@@ -397,7 +438,7 @@ func (s Summary) WriteTable(w io.Writer) error {
 		row("unfinished", "0")
 	} else {
 		detail := fmt.Sprintf("pairings %d", u.Pairings)
-		if (s.Establish == EstablishPASE || s.Establish == EstablishCASE) && u.Pairings > 0 {
+		if (s.Establish == EstablishPASE || s.Establish == EstablishCASE || s.Establish == EstablishCommission) && u.Pairings > 0 {
 			detail += fmt.Sprintf(" (never started %d, in flight %d, waiting to retry %d)",
 				u.PairingsNotStarted, u.PairingsInFlight, u.PairingsWaiting)
 		}

@@ -1,6 +1,7 @@
 package fabrics
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -35,7 +36,13 @@ func (a *Attestation) Sign(rand io.Reader, msg []byte, challenge [16]byte) ([]by
 	h := sha256.New()
 	h.Write(msg)
 	h.Write(challenge[:])
-	der, err := ecdsa.SignASN1(rand, a.Key, h.Sum(nil))
+	// Deterministic (RFC 6979: crypto/ecdsa with a nil random source),
+	// as session/casesess and cert sign: ecdsa.SignASN1 with a custom
+	// reader reads it a varying number of times (randutil.MaybeReadByte),
+	// so a seeded simulation would not replay byte for byte. rand is
+	// kept in the signature for callers.
+	_ = rand
+	der, err := a.Key.Sign(nil, h.Sum(nil), crypto.SHA256)
 	if err != nil {
 		return nil, err
 	}

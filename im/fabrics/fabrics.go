@@ -13,6 +13,7 @@
 package fabrics
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
@@ -323,8 +324,10 @@ func (s *Store) CSR(nonce []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Signed deterministically (detSigner), so that a seeded run
+	// replays byte for byte.
 	csr, err := x509.CreateCertificateRequest(s.cfg.Rand, &x509.CertificateRequest{
-		Subject: pkix.Name{Organization: []string{"CSR"}}}, key)
+		Subject: pkix.Name{Organization: []string{"CSR"}}}, detSigner{key})
 	if err != nil {
 		return nil, err
 	}
@@ -673,4 +676,16 @@ func (s *Store) SetACL(fabric uint8, entries []Entry) error {
 	}
 	s.acl = acl
 	return nil
+}
+
+// detSigner signs with RFC 6979 deterministic ECDSA (crypto/ecdsa with a
+// nil random source), whatever reader the caller passes: crypto/ecdsa
+// with a custom reader reads it a varying number of times
+// (randutil.MaybeReadByte), which breaks seeded replays.
+type detSigner struct{ k *ecdsa.PrivateKey }
+
+func (d detSigner) Public() crypto.PublicKey { return d.k.Public() }
+
+func (d detSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return d.k.Sign(nil, digest, opts)
 }

@@ -56,6 +56,10 @@ type Config struct {
 	// ReopenAfter re-opens a window closed by MaxFailures this long after
 	// (0: it stays closed; pairing.ResponderConfig.ReopenAfter).
 	ReopenAfter time.Duration
+
+	// fabrics, when set, is the fabric table to run on instead of a new
+	// empty one (Handshaker.Persist: the table kept across a power cycle).
+	fabrics *fabrics.Store
 }
 
 // Device is one commissionable device on a Manager. See the package
@@ -130,9 +134,11 @@ func New(m *session.Manager, cfg Config) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := fabrics.New(fabrics.Config{Rand: cfg.Rand, EpochAt: cfg.Epoch})
-	if err != nil {
-		return nil, err
+	store := cfg.fabrics
+	if store == nil {
+		if store, err = fabrics.New(fabrics.Config{Rand: cfg.Rand, EpochAt: cfg.Epoch}); err != nil {
+			return nil, err
+		}
 	}
 	att, err := fabrics.TestAttestation()
 	if err != nil {

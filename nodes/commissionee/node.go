@@ -1,9 +1,13 @@
 package commissionee
 
 import (
+	"fmt"
+
 	"mattersim/clock"
+	"mattersim/im/fabrics"
 	"mattersim/nodes"
 	"mattersim/session"
+	"mattersim/session/casesess"
 )
 
 // Handshaker runs a Device on a simulated node: it is the node's
@@ -14,17 +18,32 @@ import (
 // `mattersim device`.
 //
 // It is a nodes.Lifecycle: a power-off drops the Device, a boot builds a
-// new one on the fresh core with the same Config (and verifier). The
-// fabric table is not persisted in the node's Store, so a reboot is a
-// factory reset here: the window is open again and the fabrics are gone.
-// Not safe for concurrent use.
+// new one on the fresh core with the same Config (and verifier). Without
+// Persist a reboot is a factory reset: the window is open again and the
+// fabrics are gone. With Persist the Device keeps its fabric table and
+// CASE resumption records across power cycles, as a real device keeps
+// them in flash (connectedhomeip FabricTable and
+// DefaultSessionResumptionStorage live in the key-value store). Not safe
+// for concurrent use.
 type Handshaker struct {
 	cfg Config
 	dev *Device
+	// Persist keeps the fabric table (fabrics, ACL, operational keys) and
+	// the CASE resumption records across power cycles. A fail-safe armed
+	// at power-off is expired at the next boot (what it added is rolled
+	// back: connectedhomeip Server::Init checks the fail-safe marker left
+	// in storage and reverts the pending fabric), and a device booting
+	// with a fabric keeps its commissioning window closed. Set it before
+	// the first power-off.
+	Persist bool
 	// Notify, if set, sees every notice in order, from inside the node's
 	// input (it may call the node's Manager, not Node.Do). Without it the
 	// notices are dropped.
 	Notify func(now clock.Time, n *nodes.Node, nt Notice)
+
+	// With Persist: what the last power-off kept (nil: nothing yet).
+	kept       *fabrics.Store
+	keptResume *casesess.Resumption
 }
 
 var (
@@ -75,18 +94,46 @@ func (h *Handshaker) Deadline() clock.Time {
 	return h.dev.Deadline()
 }
 
-// PowerOff drops the Device with the core it ran on.
-func (h *Handshaker) PowerOff(clock.Time, *nodes.Node) { h.dev = nil }
+// PowerOff drops the Device with the core it ran on (with Persist, its
+// fabric table and resumption records are kept for the next boot).
+func (h *Handshaker) PowerOff(_ clock.Time, _ *nodes.Node) {
+	if h.Persist && h.dev != nil {
+		h.kept, h.keptResume = h.dev.store, h.dev.cs.resume
+	}
+	h.dev = nil
+}
 
-// Boot builds a new Device on the fresh core.
+// Boot builds a new Device on the fresh core: a factory-new one, or with
+// Persist the kept fabric table and resumption records.
 func (h *Handshaker) Boot(now clock.Time, n *nodes.Node) {
-	d, err := New(n.Manager(), h.cfg)
+	cfg := h.cfg
+	cfg.fabrics = h.kept
+	d, err := New(n.Manager(), cfg)
 	if err != nil {
 		return // New fails only on a bad Config, which the first boot accepted
 	}
 	h.dev = d
 	d.now = now
-	d.notify(Notice{Kind: NoticeWindowOpened, Window: WindowNoFabric, Text: "booted: commissioning window open, no fabric"})
+	if h.kept == nil {
+		d.notify(Notice{Kind: NoticeWindowOpened, Window: WindowNoFabric, Text: "booted: commissioning window open, no fabric"})
+		h.drain(now, n)
+		return
+	}
+	d.cs.resume = h.keptResume
+	// The fail-safe did not survive the power cycle: expire it now, which
+	// rolls back an uncommitted fabric.
+	if e, ok := d.store.HandleTimeout(clock.Never); ok && e.RemovedFabric != 0 {
+		d.cs.resume.DeleteFabric(e.RemovedFabric)
+		d.logf("booted: fail-safe expired across the power cycle, fabric %d rolled back", e.RemovedFabric)
+	}
+	if nf := len(d.store.Fabrics()); nf > 0 {
+		d.window = false
+		d.resp.Close(now)
+		d.notify(Notice{Kind: NoticeWindowClosed, Window: WindowCommissioned,
+			Text: fmt.Sprintf("booted: %d fabric(s) kept, commissioning window closed", nf)})
+	} else {
+		d.notify(Notice{Kind: NoticeWindowOpened, Window: WindowNoFabric, Text: "booted: commissioning window open, no fabric"})
+	}
 	h.drain(now, n)
 }
 

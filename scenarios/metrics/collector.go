@@ -33,6 +33,15 @@ type caseCounters struct {
 
 const numCASEFailures = 7
 
+// commCounters are the commission.* counters.
+type commCounters struct {
+	started, succeeded, failed uint64
+	failures                   [numCommissionSteps]uint64 // nodes.CommissionSteps order
+	time                       Hist
+}
+
+const numCommissionSteps = 13
+
 // caseFailure maps a failed attempt's cause to its CASEFailures index.
 func caseFailure(c nodes.PairingCause) int {
 	switch c {
@@ -58,6 +67,7 @@ type counters struct {
 	ops  [len(nodesOpKinds)]opCounters
 	pair pairCounters
 	cas  caseCounters
+	comm commCounters
 
 	sessOpened, sessClosed, sessEvicted, sessDefunct uint64
 	msgSent, msgDelivered, msgDuplicates             uint64
@@ -361,6 +371,11 @@ func (c *Collector) NodeEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent
 		if tgt != nil {
 			c.caseEvent(&tgt.cas, ev)
 		}
+	case nodes.CommissionStarted, nodes.CommissionEnded:
+		commEvent(&c.tot.comm, ev)
+		if tgt != nil {
+			commEvent(&tgt.comm, ev)
+		}
 	case nodes.NodeRebooted:
 		c.tot.rebooted++
 		if own != nil {
@@ -438,6 +453,22 @@ func (c *Collector) pairEvent(p *pairCounters, ev *nodes.NodeEvent) {
 		case nodes.PairingGaveUp:
 			p.gaveUp++
 		}
+	}
+}
+
+func commEvent(k *commCounters, ev *nodes.NodeEvent) {
+	if ev.Kind == nodes.CommissionStarted {
+		k.started++
+		return
+	}
+	if ev.Outcome == nodes.PairingSucceeded {
+		k.succeeded++
+		k.time.Record(int64(ev.Latency))
+		return
+	}
+	k.failed++
+	if i := int(ev.Step) - 1; i >= 0 && i < numCommissionSteps {
+		k.failures[i]++
 	}
 }
 

@@ -8,6 +8,8 @@ package metrics
 
 import (
 	"slices"
+
+	"mattersim/nodes"
 	"strings"
 )
 
@@ -120,6 +122,20 @@ var CASECounts = func() []struct{ Name, Help string } {
 	return out
 }()
 
+// CommissionCounts are the commissioning counts (nodes.Commission), from
+// the controllers' commission-started and commission-ended node events.
+var CommissionCounts = func() []struct{ Name, Help string } {
+	out := []struct{ Name, Help string }{
+		{"commission.started", "commissioning attempts started (commission-started: PASE with the device's passcode first)"},
+		{"commission.succeeded", "commissioning attempts that ended with CommissioningComplete answered with success"},
+		{"commission.failed", "commissioning attempts that failed, all steps"},
+	}
+	for _, st := range nodes.CommissionSteps {
+		out = append(out, struct{ Name, Help string }{"commission.failed." + st, "commissioning attempts that failed at step " + st})
+	}
+	return out
+}()
+
 var catalogue = build()
 
 func build() map[string]Desc {
@@ -174,6 +190,13 @@ func build() map[string]Desc {
 	}
 	add("case.resumption_ratio", Ratio, true, "case.resumptions / case.established: sessions that came from a resumption; 1 when none was established")
 	dist("case.handshake_latency", Duration, true, "CASE handshake latency at the initiator, Sigma1 sent to session installed (one attempt)")
+
+	for _, c := range CommissionCounts {
+		add(c.Name, Count, true, c.Help)
+	}
+	add("commission.success_ratio", Ratio, true, "commission.succeeded / (commission.succeeded + commission.failed): commissioning attempts that succeeded, of those that ended; 1 when none ended")
+	dist("commission.time", Duration, true, "time per commissioned device, its first attempt's start (PASE) to CommissioningComplete answered, retries included")
+	add("commission.time.p95", Duration, true, "time per commissioned device, its first attempt's start (PASE) to CommissioningComplete answered, retries included (p95)")
 
 	for _, c := range []struct{ n, h string }{
 		{"sessions.opened", "sessions entered in session tables"},

@@ -138,6 +138,20 @@ func buildGetters() (map[string]getter, map[string]distGetter) {
 	})
 	dist("case.handshake_latency", Duration, func(s *counters) *Hist { return &s.cas.latency })
 
+	cnt("commission.started", func(s *counters) uint64 { return s.comm.started })
+	cnt("commission.succeeded", func(s *counters) uint64 { return s.comm.succeeded })
+	cnt("commission.failed", func(s *counters) uint64 { return s.comm.failed })
+	for i, st := range nodes.CommissionSteps {
+		cnt("commission.failed."+st, func(s *counters) uint64 { return s.comm.failures[i] })
+	}
+	grp("commission.success_ratio", func(_ *Collector, s *counters, _ int) float64 {
+		return ratio(s.comm.succeeded, s.comm.succeeded+s.comm.failed)
+	})
+	dist("commission.time", Duration, func(s *counters) *Hist { return &s.comm.time })
+	grp("commission.time.p95", func(_ *Collector, s *counters, _ int) float64 {
+		return s.comm.time.Quantile(0.95) / float64(time.Second)
+	})
+
 	for name, f := range map[string]func(s *counters) uint64{
 		"sessions.opened":     func(s *counters) uint64 { return s.sessOpened },
 		"sessions.closed":     func(s *counters) uint64 { return s.sessClosed },
