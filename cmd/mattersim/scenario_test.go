@@ -80,14 +80,14 @@ func TestList(t *testing.T) {
 	code, out, stderr := runCLI(t, "list")
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 13)
+	require.Len(t, lines, 14)
 	var names []string
 	for _, l := range lines {
 		f := strings.Fields(l)
 		names = append(names, f[0])
 		require.Greater(t, len(f), 3, l)
 	}
-	require.Equal(t, []string{"default", "mrp-loss", "window-reorder", "replay-attack", "partition-heal", "case-partition", "home-200", "home-200-subs", "building-5000", "sync-timeout", "sync-jitter", "group-replay", "subs-partition"}, names)
+	require.Equal(t, []string{"default", "mrp-loss", "window-reorder", "replay-attack", "partition-heal", "case-partition", "home-200", "home-200-subs", "building-5000", "sync-timeout", "sync-jitter", "group-replay", "subs-partition", "commission-home"}, names)
 	require.Contains(t, lines[1], "Delivery and latency of reads under iid loss")
 	code, _, _ = runCLI(t, "list", "extra")
 	require.Equal(t, 2, code)
