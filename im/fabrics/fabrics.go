@@ -266,6 +266,17 @@ func (s *Store) ArmImplicit(now clock.Time, d time.Duration) {
 	}
 }
 
+// ForceExpiry expires an armed fail-safe now, with its cleanup
+// (connectedhomeip FailSafeContext::ForceFailSafeTimerExpiry, which
+// CommissioningWindowManager::OnSessionReleased calls when the
+// commissioning PASE session dies). ok is false if it was not armed.
+func (s *Store) ForceExpiry() (Expiry, bool) {
+	if !s.armed {
+		return Expiry{}, false
+	}
+	return s.expire(), true
+}
+
 // HandleTimeout expires the fail-safe when its deadline has passed.
 func (s *Store) HandleTimeout(now clock.Time) (Expiry, bool) {
 	if !s.armed || now < s.expiry {

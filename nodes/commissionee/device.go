@@ -80,9 +80,14 @@ type Device struct {
 	subX    map[session.Exchange]uint32
 	subRefs map[uint64]session.Ref
 
-	window  bool       // the commissioning window is open
-	notices []Notice   // for Poll
-	now     clock.Time // of the call in progress, for notices
+	window bool // PBKDFParamRequest is served: advertise _matterc._udp
+	// commissioning: a PASE session of the open window is established and
+	// its fail-safe runs; the window listens again if the fail-safe
+	// expires (CommissioningWindowManager: the window status stays open
+	// while the advertisement is stopped).
+	commissioning bool
+	notices       []Notice   // for Poll
+	now           clock.Time // of the call in progress, for notices
 }
 
 // New builds a Device on m: the PASE responder, the CASE server, the
@@ -228,7 +233,16 @@ func (d *Device) HandleEvent(m *session.Manager, now clock.Time, ev session.Even
 	switch ev.Kind {
 	case session.EventSessionClosed:
 		if ev.Session.Secure() {
+			a := d.sess[ev.Session]
 			delete(d.sess, ev.Session)
+			if a != nil && a.AuthMode == fabrics.AuthPASE && d.commissioning {
+				// The commissioning PASE session died (CloseSession, eviction):
+				// its fail-safe expires at once, which rolls back and listens
+				// again (CommissioningWindowManager::OnSessionReleased →
+				// ExpireFailSafeIfArmed).
+				d.comm.ExpireFailSafe(now)
+				d.handleNotices(m)
+			}
 			d.notify(Notice{Kind: NoticeSessionClosed, Session: ev.Session,
 				Text: fmt.Sprintf("session %s closed (%s)", ev.Session, ev.Reason)})
 			d.subSessionClosed(m, now, ev.Session)
@@ -336,11 +350,12 @@ func (d *Device) pairingNotices() {
 					n.Peer, n.Session, n.Result.PeerSessionID)})
 			d.sess[n.Session] = &im.Accessor{AuthMode: fabrics.AuthPASE, Session: n.Session}
 			d.store.ArmImplicit(d.now, fabrics.DefaultFailSafe)
+			d.stopListening()
 		case pairing.NoticeFailed:
 			d.notify(Notice{Kind: NoticePASEFailed, Peer: n.Peer, Err: n.Err, Failures: n.Failures,
 				Text: fmt.Sprintf("PASE failure from %s: %v (failed attempts %d)", n.Peer, n.Err, n.Failures)})
 			if errors.Is(n.Err, pase.ErrWindowClosed) {
-				d.window = false
+				d.window, d.commissioning = false, false
 				text := fmt.Sprintf("commissioning window closed after %d failed attempts; restart to re-open it", n.Failures)
 				if d.cfg.ReopenAfter > 0 {
 					text = fmt.Sprintf("commissioning window closed after %d failed attempts; re-opens in %v", n.Failures, d.cfg.ReopenAfter)
