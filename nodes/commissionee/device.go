@@ -127,10 +127,15 @@ func New(m *session.Manager, cfg Config) (*Device, error) {
 	// Sigma1 on unsecured ones. Nothing else opens an exchange.
 	m.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, AnyOpcode: true, Secure: true})
 	// The fail-safe is the commissioning clusters' (armed implicitly for
-	// 60 s at PASE, im/fabrics), not the pairing responder's.
+	// 60 s at PASE, im/fabrics), not the pairing responder's. A second
+	// PBKDFParamRequest during a pairing is acked and dropped, not
+	// answered BUSY: the SDK unregisters its PBKDFParamRequest handler
+	// while a pairing runs (CommissioningWindowManager::
+	// OnUnsolicitedMessageReceived) and src/messaging/ExchangeMgr.cpp only
+	// acks a message no handler takes.
 	resp, err := pairing.NewResponder(m, pairing.ResponderConfig{
 		Verifier: cfg.Verifier, Salt: cfg.Salt, Iterations: cfg.Iterations, Rand: cfg.Rand,
-		MaxFailures: cfg.MaxFailures, ReopenAfter: cfg.ReopenAfter, FailSafe: -1,
+		MaxFailures: cfg.MaxFailures, ReopenAfter: cfg.ReopenAfter, FailSafe: -1, IgnoreWhileBusy: true,
 	})
 	if err != nil {
 		return nil, err
@@ -363,8 +368,11 @@ func (d *Device) pairingNotices() {
 				d.notify(Notice{Kind: NoticeWindowClosed, Window: WindowFailures, Failures: n.Failures, Text: text})
 			}
 		case pairing.NoticeRefused:
-			d.notify(Notice{Kind: NoticePASERefused, Peer: n.Peer, Err: n.Err,
-				Text: fmt.Sprintf("PASE request refused: %v", n.Err)})
+			text := fmt.Sprintf("PASE request refused: %v", n.Err)
+			if d.commissioning {
+				text = fmt.Sprintf("PASE request from %s ignored: a commissioning is in progress (PASE session established)", n.Peer)
+			}
+			d.notify(Notice{Kind: NoticePASERefused, Peer: n.Peer, Err: n.Err, Text: text})
 		case pairing.NoticeReopened:
 			d.window = true
 			d.notify(Notice{Kind: NoticeWindowOpened, Window: WindowFailures,

@@ -419,6 +419,7 @@ func TestSimCommissioningWindow(t *testing.T) {
 	require.False(t, d.WindowOpen(), "window still advertised with a PASE session up")
 	require.Contains(t, strings.Join(*lines, "\n"), "dev window-closed: commissioning window: PASE session established")
 	require.Error(t, pase().Err(), "a second PASE succeeded while the first one's fail-safe ran")
+	require.Contains(t, strings.Join(*lines, "\n"), "ignored: a commissioning is in progress (PASE session established)")
 	// The fail-safe (60 s from the second PASE) expires without
 	// CommissioningComplete: a failed attempt, and the window listens
 	// and advertises again (HandleFailedAttempt → AdvertiseAndListenForPASE).
