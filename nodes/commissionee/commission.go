@@ -113,7 +113,7 @@ func (d *Device) stopListening() {
 	d.window, d.commissioning = false, true
 	d.resp.Close(d.now)
 	d.notify(Notice{Kind: NoticeWindowClosed, Window: WindowPASE,
-		Text: "commissioning window: PASE session established; _matterc._udp withdrawn and PBKDFParamRequests ignored until CommissioningComplete or the fail-safe expires"})
+		Text: "commissioning window: PASE session established; commissionable advertisement stopped and PBKDFParamRequests ignored until CommissioningComplete or the fail-safe expires"})
 }
 
 // failSafeExpired ends a commissioning whose fail-safe expired (or whose
@@ -134,7 +134,7 @@ func (d *Device) failSafeExpired() {
 	d.pairingNotices()
 	d.window = true
 	d.notify(Notice{Kind: NoticeWindowOpened, Window: WindowFailSafe,
-		Text: fmt.Sprintf("commissioning window: fail-safe expired without CommissioningComplete (failed attempts %d); advertising _matterc._udp again", d.resp.Failures())})
+		Text: fmt.Sprintf("commissioning window: fail-safe expired without CommissioningComplete (failed attempts %d); listening and advertising again", d.resp.Failures())})
 }
 
 // errFailSafeExpired is the failure of a commissioning whose fail-safe ran out.
