@@ -112,6 +112,15 @@ func (c *Commissioning) HandleTimeout(now clock.Time) {
 	}
 }
 
+// ExpireFailSafe expires an armed fail-safe at once (fabrics.Store
+// ForceExpiry), with the NoticeFailSafeExpired of a timeout.
+func (c *Commissioning) ExpireFailSafe(now clock.Time) {
+	c.Now = now
+	if e, ok := c.Store.ForceExpiry(); ok {
+		c.expired(e, nil)
+	}
+}
+
 // Deadline is the fail-safe deadline.
 func (c *Commissioning) Deadline() clock.Time { return c.Store.Deadline() }
 

@@ -337,7 +337,7 @@ func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16, ser
 			PairingHint:   33, // power cycle, device manual (spec 5.1.7.1 bits 0 and 5)
 			MRP:           mrpv,
 		}
-		h := dnssd.Host{Name: fmt.Sprintf("MTRSIM%010X", i+1), Port: sim.MatterPort, Addrs: []netip.Addr{sn.Addr(), sn.LinkLocal()}}
+		h := dnssd.Host{Name: deviceHostName(sn), Port: sim.MatterPort, Addrs: []netip.Addr{sn.Addr(), sn.LinkLocal()}}
 		ad := &deviceAd{node: i, comm: c, host: h, disc: c.Discriminator, passcode: s.Nodes[g].PasscodeOrDefault(), instance: c.Instance}
 		if !served[i] {
 			// The SDK test attestation's vendor and product ids; the
@@ -365,6 +365,17 @@ func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16, ser
 		ads[i] = ad
 	}
 	return ads, nil
+}
+
+// deviceHostName is a virtual device's mDNS host name: 16 upper-case hex
+// digits, as spec 4.3.4 builds it from a 64-bit MAC (connectedhomeip
+// src/lib/dnssd/ServiceNaming.cpp MakeHostName hex-encodes the MAC). A
+// virtual node has no MAC of its own on the TAP link (the bridge answers
+// neighbour solicitations with its own), so the 64 bits come from the
+// node's seeded stream "dnssd/host": stable for a seed, and unlikely to
+// collide with another bridge's devices on the link.
+func deviceHostName(sn *sim.Node) string {
+	return fmt.Sprintf("%016X", sn.Rand("dnssd/host").Uint64())
 }
 
 // notice prints a line per commissioning event of the device, traces

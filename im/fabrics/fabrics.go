@@ -171,6 +171,12 @@ type Store struct {
 	pendingKey *ecdsa.PrivateKey
 	pendingRCA []byte
 	added      uint8 // fabric added under the fail-safe (uncommitted)
+	// next is the index the next AddNOC takes (SDK FabricTable
+	// mNextAvailableFabricIndex): it starts at 1 and moves on only when an
+	// added fabric is committed, to the next free index above it (254
+	// wraps to 1), so a removed fabric's index is not handed out again at
+	// once. 0: none free.
+	next uint8
 }
 
 // New returns an empty store.
@@ -187,7 +193,7 @@ func New(cfg Config) (*Store, error) {
 	if cfg.MaxCumulativeFailSafe == 0 {
 		cfg.MaxCumulativeFailSafe = DefaultMaxCumulativeFailSafe
 	}
-	return &Store{cfg: cfg, expiry: clock.Never}, nil
+	return &Store{cfg: cfg, expiry: clock.Never, next: 1}, nil
 }
 
 // MaxFabrics is SupportedFabrics.
@@ -261,6 +267,17 @@ func (s *Store) ArmImplicit(now clock.Time, d time.Duration) {
 	}
 }
 
+// ForceExpiry expires an armed fail-safe now, with its cleanup
+// (connectedhomeip FailSafeContext::ForceFailSafeTimerExpiry, which
+// CommissioningWindowManager::OnSessionReleased calls when the
+// commissioning PASE session dies). ok is false if it was not armed.
+func (s *Store) ForceExpiry() (Expiry, bool) {
+	if !s.armed {
+		return Expiry{}, false
+	}
+	return s.expire(), true
+}
+
 // HandleTimeout expires the fail-safe when its deadline has passed.
 func (s *Store) HandleTimeout(now clock.Time) (Expiry, bool) {
 	if !s.armed || now < s.expiry {
@@ -299,6 +316,9 @@ func (s *Store) CommissioningComplete(sub Subject) CommissioningError {
 	}
 	if sub.AuthMode != AuthCASE || sub.FabricIndex == 0 || sub.FabricIndex != s.armedBy {
 		return CommissioningInvalidAuth
+	}
+	if s.added != 0 {
+		s.advanceNext(s.added)
 	}
 	s.disarm()
 	s.breadcrumb = 0
@@ -473,13 +493,34 @@ func validAdminSubject(id uint64) bool {
 	return false
 }
 
+// freeIndex is the index AddNOC gives a new fabric: connectedhomeip
+// src/credentials/FabricTable.cpp allocates from mNextAvailableFabricIndex
+// (AllocatePendingOperationalKey, AddNewPendingFabricCommon) rather than
+// the lowest free index; EnsureNextAvailableFabricIndexUpdated restarts
+// the search at 1 when the counter has no value.
 func (s *Store) freeIndex() uint8 {
-	for i := uint8(1); i < 255; i++ {
-		if s.Fabric(i) == nil {
-			return i
+	if s.next != 0 && s.Fabric(s.next) == nil {
+		return s.next
+	}
+	s.next = 1
+	if s.Fabric(1) != nil {
+		s.advanceNext(1)
+	}
+	return s.next
+}
+
+// advanceNext moves next past from, a fabric just committed, to the next
+// free index (FabricTable::UpdateNextAvailableFabricIndex, called from
+// CommitPendingFabricData when an AddNOC is committed; a fabric rolled back
+// by the fail-safe does not move it).
+func (s *Store) advanceNext(from uint8) {
+	for c := from%254 + 1; c != from; c = c%254 + 1 {
+		if s.Fabric(c) == nil {
+			s.next = c
+			return
 		}
 	}
-	return 0
+	s.next = 0
 }
 
 func (s *Store) insert(f *Fabric) {

@@ -211,3 +211,54 @@ func TestAddTrustedRootBadKey(t *testing.T) {
 	require.ErrorIs(t, s.AddTrustedRoot(b), ErrInvalidCommand)
 	require.Nil(t, s.PendingRoot())
 }
+
+// TestFabricIndexAllocation: AddNOC takes the next index of a rising
+// counter that moves on at commit (connectedhomeip FabricTable
+// mNextAvailableFabricIndex), not the lowest free one; a fail-safe
+// rollback does not move it; it wraps from 254 to 1 past used indexes.
+func TestFabricIndexAllocation(t *testing.T) {
+	// add puts a fabric at the index AddNOC would take, pending; commit
+	// or expire ends its fail-safe.
+	add := func(s *Store) uint8 {
+		idx := s.freeIndex()
+		s.insert(&Fabric{Index: idx})
+		s.armed, s.armedBy, s.added, s.expiry = true, idx, idx, clock.Never
+		return idx
+	}
+	commit := func(t *testing.T, s *Store, idx uint8) {
+		require.Equal(t, CommissioningOK, s.CommissioningComplete(Subject{AuthMode: AuthCASE, FabricIndex: idx}))
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, s *Store) []uint8
+		want []uint8
+	}{
+		{"first is 1", func(t *testing.T, s *Store) []uint8 { return []uint8{add(s)} }, []uint8{1}},
+		{"removed index not reused", func(t *testing.T, s *Store) []uint8 {
+			a := add(s)
+			commit(t, s, a)
+			require.Equal(t, NOCOK, s.RemoveFabric(a))
+			b := add(s)
+			return []uint8{a, b}
+		}, []uint8{1, 2}},
+		{"rollback keeps the index", func(t *testing.T, s *Store) []uint8 {
+			a := add(s)
+			s.expire()
+			b := add(s)
+			return []uint8{a, b}
+		}, []uint8{1, 1}},
+		{"wraps past used", func(t *testing.T, s *Store) []uint8 {
+			s.insert(&Fabric{Index: 1})
+			s.next = 254
+			a := add(s)
+			commit(t, s, a)
+			b := add(s)
+			return []uint8{a, b}
+		}, []uint8{254, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, 1)
+			require.Equal(t, tc.want, tc.run(t, s))
+		})
+	}
+}

@@ -1,10 +1,10 @@
 package commissionee
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"time"
 
 	"mattersim/clock"
 	"mattersim/session"
@@ -13,14 +13,17 @@ import (
 	"mattersim/session/message"
 	"mattersim/session/mrp"
 	"mattersim/session/params"
+	"mattersim/session/status"
 )
 
 // caseServer drives one casesess.Responder at a time on the device's
-// Manager: a Sigma1 on a new unsecured exchange starts a handshake (a
-// handshake in progress is abandoned for it, as an initiator that retries
-// on a new exchange has given up on the old one), Sigma3 or the resumption
-// StatusReport ends it, and the CASE session is installed (spec 4.14.2).
-// Not safe for concurrent use.
+// Manager: a Sigma1 on a new unsecured exchange starts a handshake, Sigma3
+// or the resumption StatusReport ends it, and the CASE session is
+// installed (spec 4.14.2). A Sigma1 on another exchange while a handshake
+// is in progress is answered StatusReport BUSY and the handshake goes on,
+// as connectedhomeip src/protocols/secure_channel/CASEServer.cpp
+// OnMessageReceived does (SendBusyStatusReport; see busyWait). Not safe
+// for concurrent use.
 type caseServer struct {
 	m       *session.Manager
 	rand    io.Reader
@@ -32,6 +35,8 @@ type caseServer struct {
 	x       session.Exchange
 	peer    netip.AddrPort
 	localID uint16
+	peerIv  mrp.Intervals // the initiator's, from its Sigma1
+	mrpCfg  mrp.Config
 	// closing maps handshake exchanges being closed to their unsecured
 	// session, removed once the exchange is released.
 	closing map[session.Exchange]session.Ref
@@ -50,7 +55,7 @@ var sigma1Request = session.Unsolicited{Protocol: message.ProtocolSecureChannel,
 
 func newCASEServer(m *session.Manager, rand io.Reader, epoch func(now clock.Time) cert.Time, fabrics func() []*casesess.Fabric) *caseServer {
 	m.RegisterUnsolicited(sigma1Request)
-	return &caseServer{m: m, rand: rand, epoch: epoch, fabrics: fabrics,
+	return &caseServer{m: m, rand: rand, epoch: epoch, fabrics: fabrics, mrpCfg: m.Config().MRP.Normalize(),
 		resume: casesess.NewResumption(16), closing: make(map[session.Exchange]session.Ref)}
 }
 
@@ -101,8 +106,12 @@ func (c *caseServer) HandleEvent(now clock.Time, ev session.Event) bool {
 		if ev.Opcode != casesess.OpSigma1 {
 			return false // PBKDFParamRequest and the PASE exchange are the pairing responder's
 		}
+		if c.active() && now >= c.hs.Deadline() {
+			c.HandleTimeout(now) // a handshake past its step timeout is over, even if its timer has not run
+		}
 		if c.active() {
-			c.failed(now, errors.New("abandoned for a new Sigma1"))
+			c.busy(now, ev)
+			return true
 		}
 		c.start(now, ev)
 		return true
@@ -129,6 +138,37 @@ func (c *caseServer) HandleEvent(now clock.Time, ev session.Event) bool {
 	return ok
 }
 
+// busy answers a Sigma1 that came while a handshake is in progress with
+// StatusReport BUSY (spec 4.11.1.3, 4.14.2) and closes its exchange; the
+// handshake in progress is left alone.
+func (c *caseServer) busy(now clock.Time, ev session.Event) {
+	w := c.busyWait()
+	_ = c.m.Send(now, ev.Exchange, session.Message{Protocol: message.ProtocolSecureChannel,
+		Opcode: message.OpStatusReport, Payload: status.Busy(w).Append(nil), Reliable: true})
+	c.retire(now, ev.Exchange)
+	c.notices = append(c.notices, caseNotice{Peer: ev.From,
+		Err: fmt.Errorf("%w: a handshake with %s is in progress; answered BUSY (minimum wait %v)", casesess.ErrBusy, c.peer, w)})
+}
+
+// busyWait is the minimum wait of the BUSY report, as CASEServer.cpp
+// OnMessageReceived computes it: once Sigma2 is sent (waiting for Sigma3),
+// CASESession::ComputeSigma2ResponseTimeout of the handshake's initiator,
+// that is the five transmissions of a message at its idle interval with
+// the largest jitter (GetRetransmissionTimeout with the peer assumed idle)
+// plus kExpectedHighProcessingTime, 30 s, capped at the 16-bit field;
+// otherwise (Sigma2_Resume sent) 5000 ms.
+func (c *caseServer) busyWait() time.Duration {
+	if c.hs.State() != casesess.StateWaitSigma3 {
+		return 5 * time.Second
+	}
+	iv := c.peerIv.Normalize()
+	var w time.Duration
+	for n := range c.mrpCfg.MaxTransmissions {
+		w += c.mrpCfg.Backoff(iv.Idle, n, 1)
+	}
+	return min(w+30*time.Second, status.MaxBusyWait)
+}
+
 func (c *caseServer) start(now clock.Time, ev session.Event) {
 	id, err := c.m.ReserveLocalID(now)
 	if err != nil {
@@ -144,10 +184,11 @@ func (c *caseServer) start(now clock.Time, ev session.Event) {
 		c.notices = append(c.notices, caseNotice{Peer: ev.From, Err: err})
 		return
 	}
-	c.hs, c.x, c.peer, c.localID = hs, ev.Exchange, ev.From, id
+	c.hs, c.x, c.peer, c.localID, c.peerIv = hs, ev.Exchange, ev.From, id, mrp.Intervals{}
 	var s1 casesess.Sigma1
 	if s1.Decode(ev.Payload) == nil && s1.Params != nil {
-		_ = c.m.SetPeerIntervals(ev.Session, peerIntervals(s1.Params))
+		c.peerIv = peerIntervals(s1.Params)
+		_ = c.m.SetPeerIntervals(ev.Session, c.peerIv)
 	}
 	c.step(now, ev)
 }

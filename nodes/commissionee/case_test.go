@@ -193,3 +193,79 @@ func TestCASEServerNoFabrics(t *testing.T) {
 	require.True(t, ok)
 	require.Error(t, n.Err)
 }
+
+// A Sigma1 while a handshake waits for Sigma3 is answered BUSY with the
+// SDK's minimum wait (CASEServer.cpp: ComputeSigma2ResponseTimeout of the
+// first initiator, here default MRP: 5 transmissions at 500 ms with the
+// largest backoff, 7051 ms, plus 30 s), and the first handshake completes.
+func TestCASEServerBusy(t *testing.T) {
+	tf, err := testca.Mint(testca.Options{Seed: 5, Nodes: 2})
+	require.NoError(t, err)
+	ctlFab, err := casesess.FabricFromTestCA(1, tf, 0)
+	require.NoError(t, err)
+	devFab, err := casesess.FabricFromTestCA(1, tf, 1)
+	require.NoError(t, err)
+	r := newCASERig(t, []*casesess.Fabric{devFab})
+
+	type attempt struct {
+		ini *casesess.Initiator
+		x   session.Exchange
+	}
+	begin := func(seed byte) attempt {
+		id, err := r.ctl.ReserveLocalID(r.now)
+		require.NoError(t, err)
+		ini, err := casesess.NewInitiator(casesess.InitiatorConfig{Fabric: ctlFab, PeerNodeID: tf.NodeID(1), LocalSessionID: id,
+			Rand: rand.NewChaCha8([32]byte{seed}), Epoch: testca.DefaultNotBefore + 86400})
+		require.NoError(t, err)
+		unsec, err := r.ctl.OpenUnsecured(r.now, r.devA)
+		require.NoError(t, err)
+		x, err := r.ctl.NewExchange(unsec)
+		require.NoError(t, err)
+		out, err := ini.Start(r.now)
+		require.NoError(t, err)
+		require.NoError(t, r.ctl.Send(r.now, x, session.Message{Protocol: message.ProtocolSecureChannel,
+			Opcode: out.Opcode, Payload: out.Payload, Reliable: true}))
+		return attempt{ini, x}
+	}
+	reply := func(a attempt) session.Event {
+		for _, ev := range r.ctlEvents {
+			if ev.Kind == session.EventMessage && ev.Exchange == a.x {
+				return ev
+			}
+		}
+		t.Fatal("no reply")
+		return session.Event{}
+	}
+
+	first := begin(4)
+	r.ctlEvents = nil
+	r.pump()
+	sigma2 := reply(first)
+	require.Equal(t, uint8(casesess.OpSigma2), sigma2.Opcode)
+
+	second := begin(5)
+	r.ctlEvents = nil
+	r.pump()
+	busy := reply(second)
+	require.Equal(t, uint8(message.OpStatusReport), busy.Opcode)
+	_, err = second.ini.Handle(r.now, busy.Opcode, busy.Payload)
+	var pe *casesess.PeerStatusError
+	require.ErrorAs(t, err, &pe)
+	require.ErrorIs(t, err, casesess.ErrBusy)
+	require.Equal(t, 37051*time.Millisecond, pe.Wait)
+	n, ok := r.cs.poll()
+	require.True(t, ok)
+	require.ErrorIs(t, n.Err, casesess.ErrBusy)
+	require.True(t, r.cs.active(), "the handshake in progress was dropped")
+
+	out, err := first.ini.Handle(r.now, sigma2.Opcode, sigma2.Payload)
+	require.NoError(t, err)
+	require.NoError(t, r.ctl.Send(r.now, first.x, session.Message{Protocol: message.ProtocolSecureChannel,
+		Opcode: out.Opcode, Payload: out.Payload, Reliable: true}))
+	r.ctlEvents = nil
+	r.pump()
+	n, ok = r.cs.poll()
+	require.True(t, ok)
+	require.NoError(t, n.Err, "the first handshake did not complete")
+	require.False(t, r.cs.active())
+}

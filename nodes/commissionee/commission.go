@@ -2,11 +2,13 @@ package commissionee
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"mattersim/im"
 	"mattersim/im/fabrics"
 	"mattersim/session"
+	"mattersim/session/pase"
 	"mattersim/session/security"
 )
 
@@ -73,6 +75,7 @@ func (d *Device) commissioningNotices(m *session.Manager) {
 			if n.Fabric != 0 {
 				d.cs.resume.DeleteFabric(n.Fabric)
 			}
+			d.failSafeExpired()
 		case im.NoticeCommissioned:
 			nt := Notice{Kind: NoticeCommissioned, Fabric: n.Fabric,
 				Text: fmt.Sprintf("CommissioningComplete: fabric %d committed; closing the PASE sessions", n.Fabric)}
@@ -97,15 +100,55 @@ func (d *Device) commissioningNotices(m *session.Manager) {
 	}
 }
 
+// stopListening stops serving PBKDFParamRequest and advertising the
+// window once a PASE session of it is established
+// (CommissioningWindowManager::OnSessionEstablished → StopAdvertisement:
+// the PBKDFParamRequest handler is unregistered, so a second commissioner's
+// request is acked and dropped, and DNS-SD drops _matterc._udp). The
+// window stays open: failSafeExpired listens again.
+func (d *Device) stopListening() {
+	if !d.window {
+		return
+	}
+	d.window, d.commissioning = false, true
+	d.resp.Close(d.now)
+	d.notify(Notice{Kind: NoticeWindowClosed, Window: WindowPASE,
+		Text: "commissioning window: PASE session established; commissionable advertisement stopped and PBKDFParamRequests ignored until CommissioningComplete or the fail-safe expires"})
+}
+
+// failSafeExpired ends a commissioning whose fail-safe expired (or whose
+// PASE session closed) before CommissioningComplete: it counts as a failed
+// attempt and the window listens and advertises again, unless that was
+// the MaxFailures-th (CommissioningWindowManager::OnPlatformEvent
+// kFailSafeTimerExpired → HandleFailedAttempt → AdvertiseAndListenForPASE).
+func (d *Device) failSafeExpired() {
+	if !d.commissioning {
+		return // armed over CASE by an administrator: no window involved
+	}
+	d.commissioning = false
+	d.resp.FailCommissioning(d.now, errFailSafeExpired)
+	if d.resp.State() == pase.StateClosed {
+		d.pairingNotices() // the NoticeFailed that closed the window
+		return
+	}
+	d.pairingNotices()
+	d.window = true
+	d.notify(Notice{Kind: NoticeWindowOpened, Window: WindowFailSafe,
+		Text: fmt.Sprintf("commissioning window: fail-safe expired without CommissioningComplete (failed attempts %d); listening and advertising again", d.resp.Failures())})
+}
+
+// errFailSafeExpired is the failure of a commissioning whose fail-safe ran out.
+var errFailSafeExpired = errors.New("commissionee: fail-safe expired before CommissioningComplete")
+
 // closeWindow closes the commissioning window once commissioning is
 // complete (CommissioningWindowManager::OnPlatformEvent,
 // kCommissioningComplete → Cleanup → StopAdvertisement): the pairing
 // responder acks and ignores PBKDFParamRequests from now on.
 func (d *Device) closeWindow() {
-	if !d.window {
+	if !d.window && !d.commissioning {
 		return
 	}
-	d.window = false
+	d.window, d.commissioning = false, false
 	d.resp.Close(d.now)
 	d.notify(Notice{Kind: NoticeWindowClosed, Window: WindowCommissioned,
 		Text: "commissioning window closed: commissioned (PBKDFParamRequests are ignored until the last fabric is removed)"})

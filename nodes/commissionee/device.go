@@ -84,9 +84,14 @@ type Device struct {
 	subX    map[session.Exchange]uint32
 	subRefs map[uint64]session.Ref
 
-	window  bool       // the commissioning window is open
-	notices []Notice   // for Poll
-	now     clock.Time // of the call in progress, for notices
+	window bool // PBKDFParamRequest is served: advertise _matterc._udp
+	// commissioning: a PASE session of the open window is established and
+	// its fail-safe runs; the window listens again if the fail-safe
+	// expires (CommissioningWindowManager: the window status stays open
+	// while the advertisement is stopped).
+	commissioning bool
+	notices       []Notice   // for Poll
+	now           clock.Time // of the call in progress, for notices
 }
 
 // New builds a Device on m: the PASE responder, the CASE server, the
@@ -126,10 +131,15 @@ func New(m *session.Manager, cfg Config) (*Device, error) {
 	// Sigma1 on unsecured ones. Nothing else opens an exchange.
 	m.RegisterUnsolicited(session.Unsolicited{Protocol: message.ProtocolInteractionModel, AnyOpcode: true, Secure: true})
 	// The fail-safe is the commissioning clusters' (armed implicitly for
-	// 60 s at PASE, im/fabrics), not the pairing responder's.
+	// 60 s at PASE, im/fabrics), not the pairing responder's. A second
+	// PBKDFParamRequest during a pairing is acked and dropped, not
+	// answered BUSY: the SDK unregisters its PBKDFParamRequest handler
+	// while a pairing runs (CommissioningWindowManager::
+	// OnUnsolicitedMessageReceived) and src/messaging/ExchangeMgr.cpp only
+	// acks a message no handler takes.
 	resp, err := pairing.NewResponder(m, pairing.ResponderConfig{
 		Verifier: cfg.Verifier, Salt: cfg.Salt, Iterations: cfg.Iterations, Rand: cfg.Rand,
-		MaxFailures: cfg.MaxFailures, ReopenAfter: cfg.ReopenAfter, FailSafe: -1,
+		MaxFailures: cfg.MaxFailures, ReopenAfter: cfg.ReopenAfter, FailSafe: -1, IgnoreWhileBusy: true,
 	})
 	if err != nil {
 		return nil, err
@@ -234,7 +244,16 @@ func (d *Device) HandleEvent(m *session.Manager, now clock.Time, ev session.Even
 	switch ev.Kind {
 	case session.EventSessionClosed:
 		if ev.Session.Secure() {
+			a := d.sess[ev.Session]
 			delete(d.sess, ev.Session)
+			if a != nil && a.AuthMode == fabrics.AuthPASE && d.commissioning {
+				// The commissioning PASE session died (CloseSession, eviction):
+				// its fail-safe expires at once, which rolls back and listens
+				// again (CommissioningWindowManager::OnSessionReleased →
+				// ExpireFailSafeIfArmed).
+				d.comm.ExpireFailSafe(now)
+				d.handleNotices(m)
+			}
 			d.notify(Notice{Kind: NoticeSessionClosed, Session: ev.Session,
 				Text: fmt.Sprintf("session %s closed (%s)", ev.Session, ev.Reason)})
 			d.subSessionClosed(m, now, ev.Session)
@@ -342,11 +361,12 @@ func (d *Device) pairingNotices() {
 					n.Peer, n.Session, n.Result.PeerSessionID)})
 			d.sess[n.Session] = &im.Accessor{AuthMode: fabrics.AuthPASE, Session: n.Session}
 			d.store.ArmImplicit(d.now, fabrics.DefaultFailSafe)
+			d.stopListening()
 		case pairing.NoticeFailed:
 			d.notify(Notice{Kind: NoticePASEFailed, Peer: n.Peer, Err: n.Err, Failures: n.Failures,
 				Text: fmt.Sprintf("PASE failure from %s: %v (failed attempts %d)", n.Peer, n.Err, n.Failures)})
 			if errors.Is(n.Err, pase.ErrWindowClosed) {
-				d.window = false
+				d.window, d.commissioning = false, false
 				text := fmt.Sprintf("commissioning window closed after %d failed attempts; restart to re-open it", n.Failures)
 				if d.cfg.ReopenAfter > 0 {
 					text = fmt.Sprintf("commissioning window closed after %d failed attempts; re-opens in %v", n.Failures, d.cfg.ReopenAfter)
@@ -354,8 +374,11 @@ func (d *Device) pairingNotices() {
 				d.notify(Notice{Kind: NoticeWindowClosed, Window: WindowFailures, Failures: n.Failures, Text: text})
 			}
 		case pairing.NoticeRefused:
-			d.notify(Notice{Kind: NoticePASERefused, Peer: n.Peer, Err: n.Err,
-				Text: fmt.Sprintf("PASE request refused: %v", n.Err)})
+			text := fmt.Sprintf("PASE request refused: %v", n.Err)
+			if d.commissioning {
+				text = fmt.Sprintf("PASE request from %s ignored: a commissioning is in progress (PASE session established)", n.Peer)
+			}
+			d.notify(Notice{Kind: NoticePASERefused, Peer: n.Peer, Err: n.Err, Text: text})
 		case pairing.NoticeReopened:
 			d.window = true
 			d.notify(Notice{Kind: NoticeWindowOpened, Window: WindowFailures,

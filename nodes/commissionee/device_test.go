@@ -17,6 +17,7 @@ import (
 	"mattersim/session/cert"
 	"mattersim/session/cert/testca"
 	"mattersim/session/message"
+	"mattersim/session/pase"
 	"mattersim/tlv"
 )
 
@@ -215,4 +216,43 @@ func TestNewConfigErrors(t *testing.T) {
 	require.Len(t, d.Salt(), 32, "a salt is drawn when none is given")
 	require.True(t, d.WindowOpen())
 	require.Empty(t, d.Operational())
+}
+
+// A second PBKDFParamRequest while a pairing is in progress is acked and
+// dropped, not answered BUSY: the SDK unregisters the PBKDFParamRequest
+// handler when a pairing starts (CommissioningWindowManager::
+// OnUnsolicitedMessageReceived) and the exchange manager only acks a
+// message nobody handles (ExchangeMgr.cpp sendAckAndCloseExchange).
+func TestDeviceIgnoresSecondPBKDFParamRequest(t *testing.T) {
+	r := newLoopRig(t)
+	request := func(seed byte) session.Exchange {
+		ini, err := pase.NewInitiator(pase.InitiatorConfig{Passcode: 20202021, LocalSessionID: uint16(100 + seed),
+			Rand: rand.NewChaCha8([32]byte{seed})})
+		require.NoError(t, err)
+		out, err := ini.Start(r.now)
+		require.NoError(t, err)
+		unsec, err := r.ctl.OpenUnsecured(r.now, r.devA)
+		require.NoError(t, err)
+		x, err := r.ctl.NewExchange(unsec)
+		require.NoError(t, err)
+		require.NoError(t, r.ctl.Send(r.now, x, session.Message{Protocol: message.ProtocolSecureChannel,
+			Opcode: out.Opcode, Payload: out.Payload, Reliable: true}))
+		r.ctlEvents = nil
+		r.pump()
+		return x
+	}
+	answers := func(x session.Exchange) []uint8 {
+		var ops []uint8
+		for _, ev := range r.ctlEvents {
+			if ev.Kind == session.EventMessage && ev.Exchange == x {
+				ops = append(ops, ev.Opcode)
+			}
+		}
+		return ops
+	}
+	first := request(1)
+	require.Equal(t, []uint8{pase.OpPBKDFParamResponse}, answers(first))
+	second := request(2)
+	require.Empty(t, answers(second), "the second request was answered")
+	require.Equal(t, pase.StateWaitPake1, r.d.resp.State(), "the pairing in progress was disturbed")
 }

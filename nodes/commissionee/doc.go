@@ -24,21 +24,27 @@
 // closing or re-opening (the _matterc._udp record, spec 4.3.1).
 //
 // The commissioning window follows connectedhomeip
-// src/app/server/CommissioningWindowManager.cpp: CommissioningComplete
-// closes it (OnPlatformEvent kCommissioningComplete → Cleanup →
-// StopAdvertisement: the commissionable advertisement stops and
-// PBKDFParamRequest is no longer served; here the request is acked and
-// ignored, as the pairing responder does with a closed window), and when
-// the last fabric is removed the basic window opens again. In the SDK
-// that last step is the application's: the example apps (ESP32 and
-// others) call CommissioningWindowManager::OpenBasicCommissioningWindow
-// from their DeviceEventType::kFabricRemoved handler when
+// src/app/server/CommissioningWindowManager.cpp. When a PASE session is
+// established (OnSessionEstablished → StopAdvertisement) the window stops
+// listening and advertising: _matterc._udp is withdrawn and a second
+// commissioner's PBKDFParamRequest is acked and ignored (the SDK
+// unregisters its handler; NoticeWindowClosed, WindowPASE). If the
+// fail-safe armed then expires before CommissioningComplete, or the PASE
+// session closes first (OnSessionReleased → ExpireFailSafeIfArmed), that
+// counts as a failed attempt and the window listens and advertises again
+// (OnPlatformEvent kFailSafeTimerExpired → HandleFailedAttempt →
+// AdvertiseAndListenForPASE; NoticeWindowOpened, WindowFailSafe), or
+// closes for good at the 20th failure. CommissioningComplete closes it
+// (kCommissioningComplete → Cleanup; NoticeWindowClosed,
+// WindowCommissioned), and when the last fabric is removed the basic
+// window opens again. In the SDK that last step is the application's: the
+// example apps (ESP32 and others) call
+// CommissioningWindowManager::OpenBasicCommissioningWindow from their
+// DeviceEventType::kFabricRemoved handler when
 // FabricTable().FabricCount() == 0; the Server's own fabric delegate
 // (src/app/server/Server.h ServerFabricDelegate, in the version read)
-// only drops the fabric's sessions, groups and ACL. One difference: the SDK
-// already stops advertising at PASE establishment
-// (CommissioningWindowManager::OnSessionEstablished) and resumes if the
-// fail-safe expires; here the window stays open until
-// CommissioningComplete, as before (a second commissioner meanwhile gets
-// BUSY: the pairing responder serves one PASE session at a time).
+// only drops the fabric's sessions, groups and ACL. Not modelled: the
+// window's own timeout (the SDK closes a basic window after
+// CHIP_DEVICE_CONFIG_DISCOVERY_TIMEOUT_SECS, 15 min, HandleCommissioningWindowTimeout);
+// here it stays open until commissioned.
 package commissionee

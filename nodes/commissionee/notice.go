@@ -38,8 +38,11 @@ const (
 	// PASE sessions are closed. A NoticeWindowClosed follows if the
 	// window was open.
 	NoticeCommissioned
-	// NoticeFailSafeExpired: the fail-safe expired; Fabric (if not 0)
+	// NoticeFailSafeExpired: the fail-safe expired (or was expired at once
+	// because the commissioning PASE session closed); Fabric (if not 0)
 	// was rolled back (Operational changed) and the PASE sessions closed.
+	// A NoticeWindowOpened (WindowFailSafe) follows if a window was
+	// commissioning.
 	NoticeFailSafeExpired
 	// NoticeFabricRemoved: RemoveFabric removed Fabric and closed its
 	// sessions (Operational changed). A NoticeWindowOpened follows if it
@@ -77,6 +80,17 @@ const (
 	// WindowNoFabric: opened because the last fabric was removed (the
 	// SDK opens the basic window when FabricCount() is 0 again).
 	WindowNoFabric
+	// WindowPASE: no longer advertised or served because a PASE session
+	// of it is established (CommissioningWindowManager::
+	// OnSessionEstablished → StopAdvertisement); a NoticeWindowOpened
+	// (WindowFailSafe) follows if its fail-safe expires, a
+	// NoticeWindowClosed (WindowCommissioned) at CommissioningComplete.
+	WindowPASE
+	// WindowFailSafe: served and advertised again because the fail-safe
+	// of the PASE session expired, or the session closed, before
+	// CommissioningComplete (counted as a failed attempt;
+	// CommissioningWindowManager::HandleFailedAttempt).
+	WindowFailSafe
 )
 
 func (r WindowReason) String() string {
@@ -87,6 +101,10 @@ func (r WindowReason) String() string {
 		return "commissioned"
 	case WindowNoFabric:
 		return "no fabric"
+	case WindowPASE:
+		return "PASE established"
+	case WindowFailSafe:
+		return "fail-safe expired"
 	}
 	return "?"
 }

@@ -368,7 +368,11 @@ func TestSimCommissioning(t *testing.T) {
 // TestSimCommissioningWindow: after CommissioningComplete a new PASE
 // attempt gets no answer (the window is closed: the PBKDFParamRequest is
 // acked and ignored) and times out; RemoveFabric of the only fabric over
-// CASE re-opens the window, and PASE succeeds again.
+// CASE re-opens the window, and PASE succeeds again. Then the window
+// follows connectedhomeip CommissioningWindowManager.cpp: withdrawn while
+// that PASE session's fail-safe runs (a further PASE gets no answer),
+// back when the fail-safe expires (a failed attempt), and back at once
+// when the commissioner closes its PASE session.
 func TestSimCommissioningWindow(t *testing.T) {
 	lines, c, h, e := simRunEngine(t, 7)
 	require.True(t, c.done, "transcript:\n%s", strings.Join(*lines, "\n"))
@@ -408,6 +412,32 @@ func TestSimCommissioningWindow(t *testing.T) {
 	all := strings.Join(*lines, "\n")
 	require.Contains(t, all, "dev pase-refused: PASE request refused")
 	require.Equal(t, 2, strings.Count(all, "dev pase-established"), all)
+
+	// PASE established: the window stops listening and advertising
+	// (CommissioningWindowManager::OnSessionEstablished → StopAdvertisement),
+	// so a second commissioner's PASE gets no answer.
+	require.False(t, d.WindowOpen(), "window still advertised with a PASE session up")
+	require.Contains(t, strings.Join(*lines, "\n"), "dev window-closed: commissioning window: PASE session established")
+	require.Error(t, pase().Err(), "a second PASE succeeded while the first one's fail-safe ran")
+	require.Contains(t, strings.Join(*lines, "\n"), "ignored: a commissioning is in progress (PASE session established)")
+	// The fail-safe (60 s from the second PASE) expires without
+	// CommissioningComplete: a failed attempt, and the window listens
+	// and advertises again (HandleFailedAttempt → AdvertiseAndListenForPASE).
+	e.RunFor(30 * time.Second)
+	require.True(t, d.WindowOpen(), "window not re-opened at fail-safe expiry:\n%s", strings.Join(*lines, "\n"))
+	require.Contains(t, strings.Join(*lines, "\n"), "dev window-opened: commissioning window: fail-safe expired without CommissioningComplete (failed attempts 1)")
+	p := pase()
+	require.NoError(t, p.Err(), "PASE failed after the fail-safe re-opened the window")
+	require.False(t, d.WindowOpen())
+	// The commissioner closing its PASE session expires the fail-safe at
+	// once (OnSessionReleased → ExpireFailSafeIfArmed): open again now.
+	est, _ := p.Session()
+	now = e.Now()
+	require.NoError(t, c.m.CloseSession(now, est.Ref))
+	c.flush(now)
+	e.RunFor(time.Second)
+	require.True(t, d.WindowOpen(), "window not re-opened when the PASE session closed:\n%s", strings.Join(*lines, "\n"))
+	require.False(t, d.Fabrics().Armed())
 }
 
 // BenchmarkSimCommissioning: one whole commissioning inside the simulator

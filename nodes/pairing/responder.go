@@ -265,6 +265,27 @@ func (r *Responder) Close(now clock.Time) {
 	r.hs.Close()
 }
 
+// FailCommissioning counts an established pairing whose commissioning
+// failed (its fail-safe expired before CommissioningComplete) as a failed
+// attempt and serves the next PBKDFParamRequest, even after Close; at
+// MaxFailures the window closes instead (pase Responder.FailCommissioning,
+// connectedhomeip CommissioningWindowManager::HandleFailedAttempt). It
+// queues a NoticeFailed, and does nothing while a pairing is in progress.
+func (r *Responder) FailCommissioning(now clock.Time, reason error) {
+	if r.active {
+		return
+	}
+	err := r.hs.FailCommissioning(reason)
+	if err == nil {
+		return
+	}
+	if r.cfg.ReopenAfter > 0 && r.hs.State() == pase.StateClosed {
+		r.reopenAt = now.Add(r.cfg.ReopenAfter)
+	}
+	r.notify(Notice{Kind: NoticeFailed, At: now, Peer: r.estPeer, Failures: r.hs.Failures(),
+		Err: &Error{Role: RoleResponder, Peer: r.estPeer, Err: err}})
+}
+
 // Reopen opens a closed window again with the failure count reset (pase
 // Responder.Reopen), as an administrator opening a new basic window
 // does; it does nothing to an open one. No notice: the caller knows.

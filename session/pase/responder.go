@@ -138,6 +138,23 @@ func (r *Responder) Abort(reason error) error {
 	return r.fail(reason)
 }
 
+// FailCommissioning counts as a failed attempt a commissioning whose PASE
+// session was established (or closed by Close after that) but whose
+// fail-safe expired before CommissioningComplete, and serves pairings
+// again, or closes the window at MaxFailures (connectedhomeip
+// src/app/server/CommissioningWindowManager.cpp OnPlatformEvent
+// kFailSafeTimerExpired → HandleFailedAttempt). It returns the
+// *AttemptError; nil, counting nothing, while a pairing is in progress.
+func (r *Responder) FailCommissioning(reason error) error {
+	if r.busy() {
+		return nil
+	}
+	if reason == nil {
+		reason = ErrAborted
+	}
+	return r.fail(reason)
+}
+
 // Close closes the commissioning window: no further pairings.
 func (r *Responder) Close() { r.reset(StateClosed) }
 
