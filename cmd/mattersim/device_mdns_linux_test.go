@@ -23,27 +23,27 @@ import (
 	"mattersim/nodes/dnssd"
 )
 
-// inNS runs f on a thread moved into ns: the sockets it opens belong to
-// ns for good.
+// inNS runs f on a thread moved into ns and back: the sockets it opens
+// belong to ns for good. The thread must come back (not just die with
+// its goroutine: the main thread cannot), or the namespace's cleanup,
+// which kills every process in it, kills the test.
 func inNS(t *testing.T, ns *netns.NS, f func()) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		fd, err := unix.Open("/run/netns/"+ns.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			t.Error(err)
-			return
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	require.NoError(t, err)
+	defer unix.Close(orig)
+	fd, err := unix.Open("/run/netns/"+ns.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	require.NoError(t, err)
+	defer unix.Close(fd)
+	require.NoError(t, unix.Setns(fd, unix.CLONE_NEWNET))
+	defer func() {
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			panic("cannot leave namespace " + ns.Name + ": " + err.Error()) // the thread must not stay there
 		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			t.Error(err)
-			return
-		}
-		f()
 	}()
-	<-done
+	f()
 }
 
 // waitLinkLocal waits for dev's link-local address to pass duplicate

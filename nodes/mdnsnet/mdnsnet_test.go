@@ -32,8 +32,12 @@ func enter(t *testing.T, ns *netns.NS) func() {
 	require.NoError(t, err)
 	defer unix.Close(fd)
 	require.NoError(t, unix.Setns(fd, unix.CLONE_NEWNET))
+	// The thread must come back (the namespace's cleanup kills every
+	// process whose main thread is in it), so failing is fatal.
 	return func() {
-		require.NoError(t, unix.Setns(orig, unix.CLONE_NEWNET))
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			panic("cannot leave namespace " + ns.Name + ": " + err.Error())
+		}
 		unix.Close(orig)
 		runtime.UnlockOSThread()
 	}
