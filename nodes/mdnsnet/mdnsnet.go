@@ -297,7 +297,8 @@ func InterfaceAddrs(ifc net.Interface) []netip.Addr {
 }
 
 // HostName returns a host name for a run: 16 upper-case hex digits of id,
-// as the SDK forms it from the MAC (src/lib/dnssd/Advertiser.h MakeHostName).
+// the form the SDK makes from the MAC (src/lib/dnssd/ServiceNaming.h
+// MakeHostName); here the id is random per run.
 func HostName(id [8]byte) string {
 	return strings.ToUpper(fmt.Sprintf("%x", id[:]))
 }
