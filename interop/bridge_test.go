@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mattersim/internal/netns"
+	"mattersim/nodes/onboarding"
 )
 
 // TestBridgeMatterJSDiscovery is the bridge's test (b): `mattersim bridge
@@ -210,5 +211,40 @@ func TestBridgeMatterJSCommissions(t *testing.T) {
 	err = p.Wait(wctx)
 	require.Error(t, err, "matter.js still discovered the commissioned device: %s", p.Output())
 	require.Contains(t, p.Output(), "no device with discriminator 3002 found by mDNS")
+	br.stop(t)
+}
+
+// TestBridgeMatterJSCommissionsByCode: as TestBridgeMatterJSCommissions,
+// but matter.js gets only the manual pairing code of the virtual device's
+// discriminator and passcode (no address) and finds it by _matterc._udp.
+func TestBridgeMatterJSCommissionsByCode(t *testing.T) {
+	node := RequireMatterJS(t)
+	bin := mattersimBinary(t)
+	ns := netns.New(t, "mtrbc")
+	br := startBridgeIn(t, ns, bin, "--discriminator", "3003")
+	require.Contains(t, br.out.String(), "discriminator 3003 passcode 20202021")
+	code, err := onboarding.Payload{Discriminator: 3003, Passcode: 20202021}.Manual()
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	env := append(matterEnv(t, "info"), "PAIRING_CODE="+code, "MATTER_MDNS_IPV4=false")
+	ctl := StartPeer(t, ns, "matter.js commissioner", env, node, "commission.mjs")
+	require.NoError(t, ctl.Wait(ctx), "matter.js commissioner failed:\n%s\nbridge:\n%s", ctl.Output(), br.out.String())
+	for want, value := range map[string]string{
+		"INTEROP: VendorName over CASE":          `"mattersim"`,
+		"INTEROP: OnOff over CASE":               "false",
+		"INTEROP: subscription reported OnOff =": "true",
+		"INTEROP: OnOff after toggle":            "true",
+		"INTEROP: ACL entries after write =":     "= 2",
+	} {
+		line, err := ctl.WaitLine(ctx, want)
+		require.NoError(t, err)
+		require.Contains(t, line, value)
+	}
+	line, err := ctl.WaitLine(ctx, "INTEROP: commissioned")
+	require.NoError(t, err)
+	require.Contains(t, line, "by discovery")
+	t.Log(line)
 	br.stop(t)
 }

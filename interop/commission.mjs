@@ -6,7 +6,10 @@
 // operational mDNS: two namespaces joined by a veth pair).
 //
 // Steps, each printing an "INTEROP:" line: commissionNode with the
-// device's address HOST:PORT (no commissionable discovery), read
+// device's address HOST:PORT (no commissionable discovery) — or, with
+// PAIRING_CODE set (an 11-digit manual code) or HOST empty, by
+// commissionable discovery alone (_matterc._udp by the code's short
+// discriminator, or by DISCRIMINATOR; passcode from the code) — read
 // BasicInformation VendorName and OnOff, subscribe to OnOff (floor 0 s,
 // ceiling 10 s; matter.js asks for a little more), invoke Toggle, wait for the subscription to report the
 // new value, read OnOff again, then read the ACL and write it with one more
@@ -14,12 +17,21 @@
 // and exits 1.
 import { Environment, EndpointNumber } from "@matter/main";
 import { AccessControl, BasicInformation, GeneralCommissioning, OnOff } from "@matter/main/clusters";
+import { ManualPairingCodeCodec } from "@matter/main/types";
 import { CommissioningController } from "@project-chip/matter.js";
 
 const host = process.env.HOST ?? "::1";
 const port = Number(process.env.PORT ?? 5540);
-const passcode = Number(process.env.PASSCODE ?? 20202021);
-const discriminator = Number(process.env.DISCRIMINATOR ?? 3840);
+const pairingCode = process.env.PAIRING_CODE ?? "";
+let passcode = Number(process.env.PASSCODE ?? 20202021);
+let identifierData = { longDiscriminator: Number(process.env.DISCRIMINATOR ?? 3840) };
+if (pairingCode !== "") {
+    const code = ManualPairingCodeCodec.decode(pairingCode);
+    passcode = code.passcode;
+    identifierData = { shortDiscriminator: code.shortDiscriminator };
+}
+const byDiscovery = pairingCode !== "" || host === "";
+console.log(`INTEROP: commissioning ${byDiscovery ? "by discovery " + JSON.stringify(identifierData) : "at " + host + ":" + port}`);
 
 const controller = new CommissioningController({
     environment: { environment: Environment.default, id: "interop-commissioner" },
@@ -41,8 +53,8 @@ try {
                 regulatoryCountryCode: "XX",
             },
             discovery: {
-                knownAddress: { ip: host, port, type: "udp" },
-                identifierData: { longDiscriminator: discriminator },
+                ...(byDiscovery ? {} : { knownAddress: { ip: host, port, type: "udp" } }),
+                identifierData,
                 discoveryCapabilities: { ble: false },
                 timeout: 20_000, // milliseconds
             },
@@ -50,7 +62,7 @@ try {
         },
         { connectNodeAfterCommissioning: false },
     );
-    console.log(`INTEROP: commissioned nodeId=${nodeId} in ${Date.now() - started} ms`);
+    console.log(`INTEROP: commissioned nodeId=${nodeId} in ${Date.now() - started} ms (${byDiscovery ? "by discovery" : "by address"})`);
     const client = await controller.createInteractionClient(nodeId, undefined, { forcedConnection: true });
     const get = (endpointId, clusterId, attribute) =>
         client.getAttribute({ endpointId: EndpointNumber(endpointId), clusterId, attribute, requestFromRemote: true });

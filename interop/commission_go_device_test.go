@@ -4,6 +4,7 @@ package interop
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -25,6 +26,19 @@ import (
 // invokes Toggle and gets the change reported by the subscription, and
 // writes the ACL with a second entry.
 func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
+	commissionGoDevice(t, false)
+}
+
+// TestInteropMatterJSCommissionsGoDeviceByDiscovery is the same with no
+// address: matter.js gets only the manual pairing code the device printed
+// (its passcode and short discriminator) and finds the device by its
+// _matterc._udp advertisement. Afterwards a fresh matter.js finds no
+// commissionable device: the window closed and the record was withdrawn.
+func TestInteropMatterJSCommissionsGoDeviceByDiscovery(t *testing.T) {
+	commissionGoDevice(t, true)
+}
+
+func commissionGoDevice(t *testing.T, byCode bool) {
 	node := RequireMatterJS(t)
 	bin := mattersimBinary(t)
 	devNS, ctlNS := netns.New(t, "mtr-cd"), netns.New(t, "mtr-cc")
@@ -33,10 +47,20 @@ func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	env := append(matterEnv(t, "info"), "HOST="+netns.AddrA, "PORT=5541", "PASSCODE="+strconv.Itoa(DevicePasscode),
-		"MATTER_MDNS_IPV4=false")
+	env := append(matterEnv(t, "info"), "MATTER_MDNS_IPV4=false")
+	if byCode {
+		ready, err := dev.WaitLine(ctx, "mattersim device: listening on")
+		require.NoError(t, err)
+		m := regexp.MustCompile(`manual (\d{11}) qr (MT:\S+)`).FindStringSubmatch(ready)
+		require.NotNil(t, m, "ready line lacks the pairing codes: %s", ready)
+		_, err = dev.WaitLine(ctx, "mDNS: answering for host")
+		require.NoError(t, err)
+		env = append(env, "PAIRING_CODE="+m[1])
+	} else {
+		env = append(env, "HOST="+netns.AddrA, "PORT=5541", "PASSCODE="+strconv.Itoa(DevicePasscode))
+	}
 	ctl := StartPeer(t, ctlNS, "matter.js commissioner", env, node, "commission.mjs")
-	require.NoError(t, ctl.Wait(ctx), "matter.js commissioner failed:\n%s", ctl.Output())
+	require.NoError(t, ctl.Wait(ctx), "matter.js commissioner failed:\n%s\ndevice:\n%s", ctl.Output(), dev.Output())
 	for want, value := range map[string]string{
 		"INTEROP: VendorName over CASE":          `"GoVendor"`,
 		"INTEROP: OnOff over CASE":               "false",
@@ -65,5 +89,18 @@ func TestInteropMatterJSCommissionsGoDevice(t *testing.T) {
 	line, err := ctl.WaitLine(ctx, "INTEROP: commissioned")
 	require.NoError(t, err)
 	t.Log(line)
+	if byCode {
+		require.Contains(t, line, "by discovery")
+		// The window closed with CommissioningComplete: _matterc._udp is
+		// gone (goodbye), so a fresh matter.js finds nothing; discover.mjs
+		// gives up after 20 s.
+		p := StartPeer(t, ctlNS, "matter.js discover", append(matterEnv(t, "info"),
+			"DISCRIMINATOR="+strconv.Itoa(DeviceDiscriminator)), node, "discover.mjs")
+		wctx, wcancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer wcancel()
+		err = p.Wait(wctx)
+		require.Error(t, err, "matter.js still discovered the commissioned device: %s", p.Output())
+		require.Contains(t, p.Output(), "no device with discriminator "+strconv.Itoa(DeviceDiscriminator)+" found by mDNS")
+	}
 	t.Logf("mattersim device log:\n%s", dev.Output())
 }

@@ -11,14 +11,19 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
 	"mattersim/clock"
 	"mattersim/im"
 	"mattersim/nodes/commissionee"
+	"mattersim/nodes/dnssd"
+	"mattersim/nodes/mdnsnet"
+	"mattersim/nodes/onboarding"
 	"mattersim/nodes/udp"
 	"mattersim/session"
 	"mattersim/session/cert"
@@ -53,8 +58,16 @@ PASE verifier once from --passcode with a random salt (1000 PBKDF2
 iterations) and forgets the passcode, accepts PASE (spec 4.14.1) from one
 commissioner at a time, answers Interaction Model reads and invokes (Basic
 Information on endpoint 0, On/Off on endpoint 1) on PASE sessions, and closes
-sessions on CloseSession. It prints a ready line to stdout, logs notable
+sessions on CloseSession. It prints a ready line to stdout (with the manual
+pairing code and QR code of --passcode and --discriminator), logs notable
 events to stderr, and runs until SIGINT or SIGTERM.
+
+With --mdns (the default) it is discoverable on every multicast interface:
+it advertises _matterc._udp (spec 4.3.1: discriminator, vendor and product,
+CM=1) while its commissioning window is open and _matter._tcp for each
+fabric (spec 4.3.2), withdrawing records with an mDNS goodbye when the
+window closes or a fabric goes, so a controller can commission it by
+pairing code alone.
 
 After --max-failures failed pairing attempts (20: spec 13.3, as the SDK
 counts them) the commissioning window closes: PBKDFParamRequests are then
@@ -96,12 +109,12 @@ log.`,
 	f := c.Flags()
 	f.StringVar(&listen, "listen", "[::]:5540", "UDP address to listen on")
 	f.Uint32Var(&passcode, "passcode", 20202021, "setup passcode (spec 5.1.7.1: 1..99999998, not a trivial one)")
-	f.Uint16Var(&discriminator, "discriminator", 3840, "12-bit discriminator (printed; this device does no discovery)")
+	f.Uint16Var(&discriminator, "discriminator", 3840, "12-bit discriminator (advertised in _matterc._udp, and in the pairing codes)")
 	f.StringVar(&vendorName, "vendor-name", info.VendorName, "BasicInformation.VendorName")
 	f.StringVar(&productName, "product-name", info.ProductName, "BasicInformation.ProductName")
 	f.IntVar(&maxFailures, "max-failures", pase.DefaultMaxFailures, "failed pairing attempts that close the commissioning window")
 	f.DurationVar(&reopenAfter, "reopen-after", 0, "re-open a window closed by failures after this long (0: stays closed until restart)")
-	f.BoolVar(&mdns, "mdns", true, "advertise the operational instance of each fabric by mDNS on every multicast interface (controllers find the device for CASE by it)")
+	f.BoolVar(&mdns, "mdns", true, "advertise by mDNS on every multicast interface: _matterc._udp while the commissioning window is open, _matter._tcp per fabric")
 	f.DurationVar(&logEvery, "log-every", defaultLogEvery, "log refused and failed pairing requests once per interval, summarising repeats (0: every one)")
 	return c
 }
@@ -155,6 +168,8 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return badInput("--passcode: %v", err)
 	}
+	// Kept only for the printed pairing codes, which carry it anyway.
+	passcode := o.passcode
 	o.passcode = 0
 
 	m, err := newRealManager()
@@ -182,20 +197,23 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	node := udp.Start(conn, m, udp.Options{})
 	defer node.Close()
 	if o.mdns {
-		iv := m.Config().Local.Normalize()
-		txt := []string{fmt.Sprintf("SII=%d", iv.Idle.Milliseconds()), fmt.Sprintf("SAI=%d", iv.Active.Milliseconds()),
-			fmt.Sprintf("SAT=%d", iv.ActiveThreshold.Milliseconds())}
-		// The responder logs from its goroutine and from Set, which runs on
-		// the loop: hand the line to the loop without waiting for it.
-		d.mdns = startMDNS(node.Addr().Port(), txt, func(format string, args ...any) {
-			go func() {
-				_ = node.Do(func(_ *session.Manager, now clock.Time) { d.log.printf(now, "", format, args...) })
-			}()
-		})
-		defer d.mdns.Close()
+		d.comm = commissionable(m, o)
+		d.mdns = startMDNS(node, d, stderr)
+		if d.mdns != nil {
+			defer d.mdns.Close()
+			// The first record set: _matterc._udp (the window is open).
+			if err := node.Do(func(*session.Manager, clock.Time) { d.advertise() }); err != nil {
+				return err
+			}
+		}
 	}
 
-	fmt.Fprintf(stdout, "mattersim device: listening on %s discriminator %d\n", node.Addr(), o.discriminator)
+	codes := onboarding.Payload{VendorID: o.info.VendorID, ProductID: o.info.ProductID,
+		Discovery: onboarding.DiscoveryOnNetwork, Discriminator: o.discriminator, Passcode: passcode}
+	manual, _ := codes.Manual() // the passcode and discriminator were checked above
+	qr, _ := codes.QR()
+	fmt.Fprintf(stdout, "mattersim device: listening on %s discriminator %d manual %s qr %s\n", node.Addr(), o.discriminator,
+		manual, qr)
 	err = drive(ctx, node, d, func() bool { return false })
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "mattersim device: stopping")
@@ -207,11 +225,12 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 // deviceLoop runs a commissionee.Device on the udp loop (inside Do): its
 // notices become log lines (rate-limited for the kinds hostile input
 // repeats) and, when the fabric table changes, the mDNS responder's
-// operational instances.
+// records: _matterc._udp while the window is open, _matter._tcp per fabric.
 type deviceLoop struct {
 	dev  *commissionee.Device
 	log  *logLimiter
-	mdns *mdnsResponder // nil without --mdns or when no interface can multicast
+	mdns *mdnsnet.Driver // nil without --mdns or when no interface can multicast
+	comm dnssd.Commissionable
 }
 
 func newDeviceLoop(dev *commissionee.Device, log *logLimiter) *deviceLoop {
@@ -254,26 +273,95 @@ func (d *deviceLoop) notices() {
 			kind = logKindCASE
 		}
 		d.log.printf(n.At, kind, "%s", n.Text)
-		switch n.Kind {
-		case commissionee.NoticeFabricAdded, commissionee.NoticeFailSafeExpired, commissionee.NoticeCommissioned,
-			commissionee.NoticeFabricRemoved:
+		if n.OperationalChanged() || n.Kind == commissionee.NoticeWindowClosed || n.Kind == commissionee.NoticeWindowOpened {
 			d.advertise()
 		}
 	}
 }
 
-// advertise gives the mDNS responder the operational instances of the
-// fabric table (added fabrics are advertised before CommissioningComplete:
-// the commissioner finds the node by them for the CASE step).
+// advertise gives the mDNS driver what the device advertises now:
+// _matterc._udp while the commissioning window is open (spec 4.3.1), the
+// operational instance of every fabric (spec 4.3.2; an added fabric before
+// CommissioningComplete: the commissioner finds the node by it for the
+// CASE step). The snapshot is taken here on the udp loop, which owns the
+// Device; the driver builds each interface's records from it under its
+// own lock.
 func (d *deviceLoop) advertise() {
 	if d.mdns == nil {
 		return
 	}
-	var insts []mdnsInstance
-	for _, op := range d.dev.Operational() {
-		insts = append(insts, mdnsInstance{Name: op.Name(), Subtype: op.Subtype()})
+	d.mdns.SetRecords(deviceRecords(d.dev.WindowOpen(), d.dev.Operational(), d.comm))
+}
+
+// deviceRecords returns what the device advertises on a host: comm's
+// records while the window is open, then one operational instance per
+// fabric with the same MRP intervals.
+func deviceRecords(open bool, ops []commissionee.Operational, comm dnssd.Commissionable) func(h dnssd.Host) []dns.RR {
+	return func(h dnssd.Host) []dns.RR {
+		var rrs []dns.RR
+		if open {
+			rrs = comm.Records(h)
+		}
+		for _, op := range ops {
+			o := dnssd.Operational{CompressedFabricID: binary.BigEndian.Uint64(op.CompressedFabricID[:]),
+				NodeID: op.NodeID, MRP: comm.MRP}
+			rrs = append(rrs, o.Records(h)...)
+		}
+		// Each set names the host's AAAA records (and _services PTRs may
+		// repeat): one copy of each in a response.
+		seen := make(map[string]bool, len(rrs))
+		out := rrs[:0]
+		for _, rr := range rrs {
+			if k := rr.String(); !seen[k] {
+				seen[k] = true
+				out = append(out, rr)
+			}
+		}
+		return out
 	}
-	d.mdns.Set(insts)
+}
+
+// commissionable is the device's _matterc._udp description: a random
+// instance name for the run, the discriminator, the vendor and product
+// of its Basic Information, CM=1 (basic window), the MRP intervals its
+// sessions use, and pairing hint 33 (power cycle, see the device's
+// manual: spec 5.1.7.1 bits 0 and 5), as the SDK's examples advertise.
+func commissionable(m *session.Manager, o deviceOptions) dnssd.Commissionable {
+	iv := m.Config().Local.Normalize()
+	var id [8]byte
+	_, _ = crand.Read(id[:])
+	return dnssd.Commissionable{
+		Instance:      mdnsnet.HostName(id),
+		Discriminator: o.discriminator,
+		VendorID:      o.info.VendorID,
+		ProductID:     o.info.ProductID,
+		DeviceName:    o.info.ProductName,
+		Mode:          1,
+		PairingHint:   33,
+		MRP:           dnssd.MRP{Idle: iv.Idle, Active: iv.Active, ActiveThreshold: iv.ActiveThreshold},
+	}
+}
+
+// startMDNS starts the mDNS driver for node's port with a random host name
+// for the run; nil (logged) when no interface can multicast or port 5353
+// cannot be shared. Its log lines go to the loop without waiting for it
+// (the driver calls logf under its lock, and SetRecords runs on the loop).
+func startMDNS(node *udp.Node, d *deviceLoop, stderr io.Writer) *mdnsnet.Driver {
+	var id [8]byte
+	_, _ = crand.Read(id[:])
+	host := mdnsnet.HostName(id)
+	logf := func(format string, args ...any) {
+		go func() {
+			_ = node.Do(func(_ *session.Manager, now clock.Time) { d.log.printf(now, "", format, args...) })
+		}()
+	}
+	drv, err := mdnsnet.Start(mdnsnet.Options{Host: host, Port: node.Addr().Port(), Logf: logf})
+	if err != nil {
+		fmt.Fprintf(stderr, "mattersim device: mDNS: %v; discovery off\n", err)
+		return nil
+	}
+	fmt.Fprintf(stderr, "mattersim device: mDNS: answering for host %s.local. on %s\n", host, strings.Join(drv.Interfaces(), ","))
+	return drv
 }
 
 // matterEpochUnix is 2000-01-01T00:00:00Z in Unix seconds (spec 3.5.3,

@@ -54,6 +54,10 @@ var forbidden = []struct {
 	{"mattersim/session", []string{"net", "os", "os/exec", "math/rand", "mattersim/nodes", "mattersim/sim", "mattersim/scenarios", "mattersim/cmd"}, "the session core is sans-I/O and below nodes"},
 	{"mattersim/im", []string{"net", "os", "mattersim/nodes", "mattersim/sim"}, "the Interaction Model codec is pure"},
 	{"mattersim/nodes", []string{"mattersim/sim", "mattersim/scenarios", "mattersim/cmd"}, "nodes sit below the simulator"},
+	{"mattersim/nodes/dnssd", []string{"net", "os", "mattersim/nodes/mdnsnet"}, "the DNS-SD responder is sans-I/O: mdnsnet drives it on real sockets"},
+	{"mattersim/nodes/onboarding", []string{"net", "os", "mattersim/"}, "the onboarding payload codec is pure"},
+	{"mattersim/nodes/mdnsnet", []string{"mattersim/session", "mattersim/im", "mattersim/nodes/commissionee", "mattersim/nodes/udp"},
+		"the mDNS socket driver knows only dnssd: what to advertise is the caller's"},
 	{"mattersim/sim", []string{"mattersim/scenarios", "mattersim/cmd"}, "sim sits below scenarios"},
 }
 
