@@ -24,9 +24,11 @@ const (
 	DefaultCommissionInFlight = 8
 	// DefaultCommissionBackoff is the delay before the first retry of a
 	// failed attempt; it doubles up to MaxCommissionBackoff. A failed
-	// commissioning leaves the device's fail-safe armed (and its PASE
-	// responder busy) until the fail-safe expires, so the retry backs off
-	// longer than a CASE retry.
+	// commissioning whose disarm did not reach the device leaves its
+	// fail-safe armed, and its window not listening, until the fail-safe
+	// expires (60 s): a retry's PBKDFParamRequest is acked and ignored
+	// meanwhile and that attempt times out at the PASE step, so the retry
+	// backs off longer than a CASE retry.
 	DefaultCommissionBackoff = 5 * time.Second
 	MaxCommissionBackoff     = 60 * time.Second
 	// DefaultCommissionAttempts bounds the attempts per Establish call.
@@ -86,9 +88,18 @@ func (s CommissionStep) String() string {
 // Schedule: the one of the PASE and CASE establishers (establishLoop): at
 // most InFlight attempts per controller, a failed attempt retried after a
 // doubling backoff (Backoff, at most MaxCommissionBackoff) up to
-// Attempts. A failed commissioning attempt does not disarm the device's
-// fail-safe: the device rolls back when it expires, and meanwhile answers
-// a new PASE with BUSY, which the retry waits out. Every commissioning
+// Attempts. A failed commissioning attempt disarms the device's fail-safe
+// over the PASE session when it can (ArmFailSafe with ExpiryLengthSeconds
+// 0, commissioner.Flow.Disarm, then the PASE session is closed), as
+// connectedhomeip DeviceCommissioner::CleanupCommissioning does on an
+// error before network setup (DisarmFailsafeRequest, then
+// CleanupDoneAfterError releases the PASE session) and matter.js
+// ControllerCommissioningFlow #resetFailsafeTimer: the device rolls back
+// and listens for PASE again at once. When the disarm is lost (a
+// partition, the session gone) the device rolls back when the fail-safe
+// expires; until then it acks and ignores a retry's PBKDFParamRequest
+// (the window stops listening at PASE establishment), so that retry fails
+// at the PASE step after Timeout and a later one succeeds. Every commissioning
 // attempt is emitted as CommissionStarted and CommissionEnded (the
 // commission.* metrics), every CASE handshake (during commissioning or
 // after) as CASEHandshake (case.*), the establishment as Pairing* events.
@@ -285,6 +296,16 @@ type commAgent struct {
 	pases []*pairing.Initiator
 	cases []*commissioner.CASE
 	old   map[session.Ref]bool // lookup only
+	// Disarms of failed attempts awaiting their answer, in send order.
+	disarms []commDisarm
+}
+
+// commDisarm is a failed attempt's ArmFailSafe(0) in flight on its PASE
+// session, which is closed when it is answered, MRP gives up, or until.
+type commDisarm struct {
+	ref   session.Ref
+	x     session.Exchange
+	until clock.Time
 }
 
 var (
@@ -514,9 +535,10 @@ func (a *commAgent) retire(now clock.Time, h *commAttempt, failed bool) {
 	}
 	if h.paseRef != (session.Ref{}) {
 		// The device closes the PASE session at CommissioningComplete; on
-		// failure we close ours. Either way its events are ours.
+		// failure we disarm the fail-safe over it, then close ours. Either
+		// way its events are ours.
 		a.old[h.paseRef] = true
-		if failed {
+		if failed && !a.disarm(now, h) {
 			_ = a.n.m.CloseSession(now, h.paseRef)
 		}
 	}
@@ -524,6 +546,41 @@ func (a *commAgent) retire(now clock.Time, h *commAttempt, failed bool) {
 		a.old[h.cref] = true
 		_ = a.n.m.CloseSession(now, h.cref)
 	}
+}
+
+// disarm sends the failed attempt's ArmFailSafe(0) on its PASE session
+// (DeviceCommissioner::CleanupCommissioning: DisarmFailsafeRequest over the
+// commissionee proxy, whose answer or failure leads to
+// CleanupDoneAfterError, which releases the PASE session). It reports
+// whether it did: nothing to disarm (the fail-safe not armed yet, or
+// CommissioningComplete answered) or the session gone is false.
+func (a *commAgent) disarm(now clock.Time, h *commAttempt) bool {
+	if h.flow == nil {
+		return false
+	}
+	req, ok := h.flow.Disarm()
+	if !ok {
+		return false
+	}
+	x, err := a.n.m.NewExchange(h.paseRef)
+	if err != nil {
+		return false
+	}
+	if err := a.n.m.Send(now, x, session.Message{Protocol: message.ProtocolInteractionModel, Opcode: uint8(req.Opcode),
+		Payload: req.Payload, Reliable: true}); err != nil {
+		_ = a.n.m.CloseExchange(now, x)
+		return false
+	}
+	a.disarms = append(a.disarms, commDisarm{ref: h.paseRef, x: x, until: now.Add(a.c.timeout())})
+	return true
+}
+
+// disarmed ends disarm i: its exchange and PASE session are closed.
+func (a *commAgent) disarmed(now clock.Time, i int) {
+	d := a.disarms[i]
+	a.disarms = append(a.disarms[:i], a.disarms[i+1:]...)
+	_ = a.n.m.CloseExchange(now, d.x)
+	_ = a.n.m.CloseSession(now, d.ref)
 }
 
 func (a *commAgent) timeout(now clock.Time, i int) bool {
@@ -617,6 +674,20 @@ func (a *commAgent) HandleEvent(now clock.Time, _ *Node, ev *session.Event) bool
 			return true
 		}
 	}
+	for i, d := range a.disarms {
+		switch {
+		case ev.Exchange == d.x && (ev.Kind == session.EventMessage || ev.Kind == session.EventGiveUp):
+			// Answered or not, the attempt is over (OnDisarmFailsafe,
+			// OnDisarmFailsafeFailure → CleanupDoneAfterError).
+			a.disarmed(now, i)
+			return true
+		case ev.Session == d.ref && ev.Kind == session.EventSessionClosed:
+			// The device expired the fail-safe and closed the session first.
+			a.disarms = append(a.disarms[:i], a.disarms[i+1:]...)
+			delete(a.old, ev.Session)
+			return true
+		}
+	}
 	if a.old[ev.Session] {
 		if ev.Kind == session.EventSessionClosed {
 			delete(a.old, ev.Session)
@@ -636,15 +707,30 @@ func (a *commAgent) HandleEvent(now clock.Time, _ *Node, ev *session.Event) bool
 }
 
 // HandleTimer runs the due timeouts and retries.
-func (a *commAgent) HandleTimer(now clock.Time, _ *Node) { a.ctl.handleTimer(now) }
+func (a *commAgent) HandleTimer(now clock.Time, _ *Node) {
+	for i := 0; i < len(a.disarms); {
+		if a.disarms[i].until <= now {
+			a.disarmed(now, i)
+			continue
+		}
+		i++
+	}
+	a.ctl.handleTimer(now)
+}
 
-// Deadline is the earliest attempt timeout or retry.
-func (a *commAgent) Deadline() clock.Time { return a.ctl.deadline() }
+// Deadline is the earliest attempt timeout, retry or disarm timeout.
+func (a *commAgent) Deadline() clock.Time {
+	t := a.ctl.deadline()
+	for _, d := range a.disarms {
+		t = min(t, d.until)
+	}
+	return t
+}
 
 // PowerOff (Lifecycle): the attempts in flight are cut (queued again);
 // handshakes cleaning up are gone with the core.
 func (a *commAgent) PowerOff(now clock.Time, _ *Node) {
-	a.pases, a.cases, a.old = nil, nil, nil
+	a.pases, a.cases, a.old, a.disarms = nil, nil, nil, nil
 	a.ctl.powerOff(now)
 }
 
