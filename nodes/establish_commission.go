@@ -481,6 +481,15 @@ func (a *commAgent) end(now clock.Time, j *commJob, err error) {
 		if int(h.step) >= 1 && int(h.step) <= len(s.CommissionFails) {
 			s.CommissionFails[h.step-1]++
 		}
+		if h.step >= FlowStep(commissioner.StepComplete) {
+			// CommissioningComplete may have been committed (its answer
+			// lost, or the read-back failed after it): the device's window
+			// is closed then and a new PASE would be ignored until we gave
+			// up. Retry with CASE only; if the device rolled back (our
+			// disarm, or its fail-safe), that CASE finds no shared trust
+			// root and the device is commissioned again.
+			a.done[j.dev] = true
+		}
 		a.n.Emit(now, NodeEvent{Kind: CommissionEnded, Peer: j.dev.index, Attempt: j.attempt, Outcome: Failed,
 			Step: h.step, Cause: cause, Err: err, Latency: now.Sub(j.started)})
 	}
