@@ -364,3 +364,36 @@ func TestCommissionPartitionHeals(t *testing.T) {
 	require.Less(t, r.res[0].at.Sub(cut), 3*time.Minute)
 	r.checkAccounting(t)
 }
+
+// CommissioningComplete committed on the device but its answer lost: the
+// device's window is closed, so the retry is CASE only (a PASE retry
+// would be ignored until the controller gave up).
+func TestCommissionCompleteAnswerLost(t *testing.T) {
+	r := newCommRig(t, 1)
+	dev := r.devs[0].Addr()
+	cut := false
+	r.hs[0].Notify = func(_ clock.Time, _ *nodes.Node, nt commissionee.Notice) {
+		if nt.Kind == commissionee.NoticeCommissioned {
+			cut = true
+		}
+	}
+	hook := r.ctl.OnNodeEvent
+	r.ctl.OnNodeEvent = func(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent) {
+		hook(now, n, ev)
+		if ev.Kind == nodes.CommissionEnded && ev.Outcome == nodes.Failed {
+			cut = false
+		}
+	}
+	r.f.drop = func(p pkt) bool { return cut && p.from == dev }
+	r.establish(0, r.devs[0])
+	r.f.runUntil(clock.Time(10 * time.Minute))
+	require.Len(t, r.res, 1)
+	require.NoError(t, r.res[0].err)
+	s := r.est.Stats()
+	t.Logf("stats %+v", s)
+	require.Equal(t, uint64(1), s.CommissionFails[nodes.FlowStep(commissioner.StepComplete)-1])
+	require.Equal(t, uint64(1), s.Commissionings, "not commissioned again")
+	require.Equal(t, uint64(1), s.CASEOnly)
+	require.Equal(t, 1, r.fabrics(0))
+	r.checkAccounting(t)
+}
