@@ -1,9 +1,11 @@
 package commissionee
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"mattersim/im"
 	"mattersim/im/fabrics"
@@ -171,12 +173,21 @@ func (d *Device) openWindow() {
 // closeSessions sends CloseSession on every secure session whose subject
 // matches (SDK: fail-safe cleanup and CommissioningComplete expire the
 // PASE sessions).
+//
+// The sessions close in local session id order, not map order: each
+// CloseSession sends a message, and a simulated run must be a function of
+// its seed (house rule 3).
 func (d *Device) closeSessions(m *session.Manager, match func(a *im.Accessor) bool) {
+	var refs []session.Ref
 	for ref, a := range d.sess {
 		if match(a) {
-			delete(d.sess, ref)
-			_ = m.CloseSession(d.now, ref)
+			refs = append(refs, ref)
 		}
+	}
+	slices.SortFunc(refs, func(a, b session.Ref) int { return cmp.Compare(a.LocalID, b.LocalID) })
+	for _, ref := range refs {
+		delete(d.sess, ref)
+		_ = m.CloseSession(d.now, ref)
 	}
 }
 

@@ -1,6 +1,8 @@
 package commissionee
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
 	"mattersim/clock"
@@ -78,11 +80,18 @@ func (d *Device) drainSubs(m *session.Manager, now clock.Time, cur session.Excha
 			}
 		case im.SubTerminated:
 			d.logf("subscription %d ended (%s)", o.Subscription, o.Status)
+			// In exchange order, not map order: closing sends pending
+			// acks, and a simulated run must be a function of its seed.
+			var xs []session.Exchange
 			for x, id := range d.subX {
 				if id == o.Subscription {
-					delete(d.subX, x)
-					_ = m.CloseExchange(now, x)
+					xs = append(xs, x)
 				}
+			}
+			slices.SortFunc(xs, compareExchanges)
+			for _, x := range xs {
+				delete(d.subX, x)
+				_ = m.CloseExchange(now, x)
 			}
 		}
 	}
@@ -129,4 +138,21 @@ func (d *Device) subSessionClosed(m *session.Manager, now clock.Time, ref sessio
 		}
 	}
 	d.drainSubs(m, now, session.Exchange{})
+}
+
+// compareExchanges orders exchanges by session, exchange id and role.
+func compareExchanges(a, b session.Exchange) int {
+	if c := cmp.Compare(a.Session.LocalID, b.Session.LocalID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ID, b.ID); c != 0 {
+		return c
+	}
+	switch {
+	case a.Initiator == b.Initiator:
+		return 0
+	case a.Initiator:
+		return 1
+	}
+	return -1
 }
