@@ -156,6 +156,10 @@ type CommissionStats struct {
 	CommissionFails [13]uint64
 	// CASE-only attempts (re-establishments of commissioned devices).
 	CASEOnly uint64
+	// Recovered: devices whose attempt failed at or after
+	// CommissioningComplete and whose CASE-only retry found them
+	// commissioned (CommissionRecovered).
+	Recovered uint64
 	// Recommissions: commissioned devices whose CASE found no shared
 	// trust root and that were commissioned again.
 	Recommissions uint64
@@ -226,7 +230,7 @@ func (c *Commission) agent(n *Node) (*commAgent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node %d fabric: %w", n.index, err)
 	}
-	a := &commAgent{c: c, n: n, rnd: c.Rand(n), fab: fab, cf: cf, done: make(map[*Node]bool)}
+	a := &commAgent{c: c, n: n, rnd: c.Rand(n), fab: fab, cf: cf, done: make(map[*Node]bool), late: make(map[*Node]bool)}
 	capacity := 0
 	if c.ResumptionCapacity != nil {
 		capacity = c.ResumptionCapacity(n)
@@ -289,6 +293,10 @@ type commAgent struct {
 	cf   *casesess.Fabric
 	res  *casesess.Resumption
 	done map[*Node]bool // devices commissioned; lookup only
+	// late holds the devices whose last commissioning attempt failed at
+	// or after CommissioningComplete and that are retried with CASE only
+	// (lookup only).
+	late map[*Node]bool
 
 	ctl establishLoop[*commAttempt]
 	// Finished handshakes still cleaning up their unsecured sessions, and
@@ -465,6 +473,11 @@ func (a *commAgent) end(now clock.Time, j *commJob, err error) {
 			s.TimeMax = max(s.TimeMax, d)
 			a.n.Emit(now, NodeEvent{Kind: CommissionEnded, Peer: j.dev.index, Attempt: j.attempt,
 				Outcome: PairingSucceeded, Latency: d})
+		} else if a.late[j.dev] {
+			delete(a.late, j.dev)
+			s.Recovered++
+			a.n.Emit(now, NodeEvent{Kind: CommissionRecovered, Peer: j.dev.index, Attempt: j.attempt,
+				Latency: now.Sub(j.first)})
 		}
 		a.ctl.succeeded(now, j, Pair{Initiator: a.n, Responder: j.dev, InitiatorRef: h.cref})
 		a.ctl.pump(now)
@@ -475,6 +488,7 @@ func (a *commAgent) end(now clock.Time, j *commJob, err error) {
 		if errors.Is(err, casesess.ErrNoSharedTrustRoots) {
 			// The device lost our fabric (a factory reset): commission it again.
 			delete(a.done, j.dev)
+			delete(a.late, j.dev)
 			s.Recommissions++
 		}
 	} else {
@@ -489,6 +503,7 @@ func (a *commAgent) end(now clock.Time, j *commJob, err error) {
 			// disarm, or its fail-safe), that CASE finds no shared trust
 			// root and the device is commissioned again.
 			a.done[j.dev] = true
+			a.late[j.dev] = true
 		}
 		a.n.Emit(now, NodeEvent{Kind: CommissionEnded, Peer: j.dev.index, Attempt: j.attempt, Outcome: Failed,
 			Step: h.step, Cause: cause, Err: err, Latency: now.Sub(j.started)})

@@ -394,6 +394,8 @@ func TestCommissionCompleteAnswerLost(t *testing.T) {
 	require.Equal(t, uint64(1), s.CommissionFails[nodes.FlowStep(commissioner.StepComplete)-1])
 	require.Equal(t, uint64(1), s.Commissionings, "not commissioned again")
 	require.Equal(t, uint64(1), s.CASEOnly)
+	require.Equal(t, uint64(1), s.Recovered, "the CASE-only retry found it commissioned")
+	require.Equal(t, uint64(0), s.Commissioned, "the attempt itself failed")
 	require.Equal(t, 1, r.fabrics(0))
 	r.checkAccounting(t)
 }

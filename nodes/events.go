@@ -83,6 +83,12 @@ const (
 	// CommissioningComplete's success (Latency: from the establishment's
 	// first attempt, retries included), or Failed at Step (Cause, Err).
 	CommissionEnded
+	// CommissionRecovered: a device whose commissioning attempt failed at
+	// or after CommissioningComplete (its answer lost, or the read-back
+	// after it failed) was reached over CASE with our fabric: it is
+	// commissioned after all. Counted apart so that the attempt counts
+	// still add up (started = succeeded + failed + in flight).
+	CommissionRecovered
 )
 
 var nodeEventNames = [...]string{
@@ -96,6 +102,7 @@ var nodeEventNames = [...]string{
 	SubRequested: "sub-requested", SubEstablished: "sub-established", SubSetupFailed: "sub-setup-failed",
 	SubLost: "sub-lost", SubReport: "sub-report", SubKeepAlive: "sub-keepalive", AttrChanged: "attr-changed",
 	CommissionStarted: "commission-started", CommissionEnded: "commission-ended",
+	CommissionRecovered: "commission-recovered",
 }
 
 func (k NodeEventKind) String() string {

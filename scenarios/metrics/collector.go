@@ -36,6 +36,7 @@ const numCASEFailures = 7
 // commCounters are the commission.* counters.
 type commCounters struct {
 	started, succeeded, failed uint64
+	recovered                  uint64                     // nodes.CommissionRecovered
 	failures                   [numCommissionSteps]uint64 // nodes.CommissionSteps order
 	time                       Hist
 }
@@ -371,7 +372,7 @@ func (c *Collector) NodeEvent(now clock.Time, n *nodes.Node, ev *nodes.NodeEvent
 		if tgt != nil {
 			c.caseEvent(&tgt.cas, ev)
 		}
-	case nodes.CommissionStarted, nodes.CommissionEnded:
+	case nodes.CommissionStarted, nodes.CommissionEnded, nodes.CommissionRecovered:
 		commEvent(&c.tot.comm, ev)
 		if tgt != nil {
 			commEvent(&tgt.comm, ev)
@@ -457,8 +458,12 @@ func (c *Collector) pairEvent(p *pairCounters, ev *nodes.NodeEvent) {
 }
 
 func commEvent(k *commCounters, ev *nodes.NodeEvent) {
-	if ev.Kind == nodes.CommissionStarted {
+	switch ev.Kind {
+	case nodes.CommissionStarted:
 		k.started++
+		return
+	case nodes.CommissionRecovered:
+		k.recovered++
 		return
 	}
 	if ev.Outcome == nodes.PairingSucceeded {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"mattersim/nodes/commissioner"
 	"testing"
 	"time"
 
@@ -79,6 +80,16 @@ func TestCollectorCounts(t *testing.T) {
 	// An invoke that failed, at device 2.
 	emit(ctl, nodes.NodeEvent{Kind: nodes.OpStarted, Op: nodes.OpInvoke, Peer: 2})
 	emit(ctl, nodes.NodeEvent{Kind: nodes.OpEnded, Op: nodes.OpInvoke, Peer: 2, Outcome: nodes.Failed})
+	// Commissioning: device 1 commissioned at the second attempt (the
+	// first failed at AddNOC); device 2's attempt failed at
+	// CommissioningComplete and a CASE-only retry found it commissioned.
+	emit(ctl, nodes.NodeEvent{Kind: nodes.CommissionStarted, Peer: 1, Attempt: 1})
+	emit(ctl, nodes.NodeEvent{Kind: nodes.CommissionEnded, Peer: 1, Outcome: nodes.Failed, Step: nodes.FlowStep(commissioner.StepAddNOC)})
+	emit(ctl, nodes.NodeEvent{Kind: nodes.CommissionStarted, Peer: 1, Attempt: 2})
+	emit(ctl, nodes.NodeEvent{Kind: nodes.CommissionEnded, Peer: 1, Outcome: nodes.PairingSucceeded, Latency: 2 * time.Second})
+	emit(ctl, nodes.NodeEvent{Kind: nodes.CommissionStarted, Peer: 2, Attempt: 1})
+	emit(ctl, nodes.NodeEvent{Kind: nodes.CommissionEnded, Peer: 2, Outcome: nodes.Failed, Step: nodes.FlowStep(commissioner.StepComplete)})
+	emit(ctl, nodes.NodeEvent{Kind: nodes.CommissionRecovered, Peer: 2, Attempt: 2})
 	// Session events at the nodes themselves.
 	sess(l1, session.Event{Kind: session.EventMessage, Session: session.Ref{LocalID: 3}, Verdict: counter.Future})
 	sess(l1, session.Event{Kind: session.EventDuplicate, Session: session.Ref{LocalID: 3}, Verdict: counter.BehindWindow})
@@ -133,6 +144,9 @@ func TestCollectorCounts(t *testing.T) {
 		// 1 read + 1 pairing in flight + 1 frame queued.
 		"unfinished": 3, "unfinished{group=lights}": 3, "unfinished{group=ctl}": 0,
 		"run.events": 1234, "run.virtual_time": 90,
+		"commission.started": 3, "commission.succeeded": 1, "commission.failed": 2,
+		"commission.failed.add_noc": 1, "commission.failed.complete": 1, "commission.recovered": 1,
+		"commission.devices": 2, "commission.devices{group=lights}": 2, "commission.success_ratio": 1.0 / 3,
 	} {
 		require.InDelta(t, want, val(t, c, ref), 1e-9, ref)
 	}

@@ -129,6 +129,8 @@ var CommissionCounts = func() []struct{ Name, Help string } {
 		{"commission.started", "commissioning attempts started (commission-started: PASE with the device's passcode first)"},
 		{"commission.succeeded", "commissioning attempts that ended with CommissioningComplete answered with success"},
 		{"commission.failed", "commissioning attempts that failed, all steps"},
+		{"commission.recovered", "devices whose attempt failed at or after CommissioningComplete (answer lost, or the read-back after it failed) and that a CASE-only retry found commissioned"},
+		{"commission.devices", "devices commissioned: commission.succeeded + commission.recovered (what to compare with the number of devices)"},
 	}
 	for _, st := range nodes.CommissionSteps {
 		out = append(out, struct{ Name, Help string }{"commission.failed." + st, "commissioning attempts that failed at step " + st})

@@ -141,6 +141,8 @@ func buildGetters() (map[string]getter, map[string]distGetter) {
 	cnt("commission.started", func(s *counters) uint64 { return s.comm.started })
 	cnt("commission.succeeded", func(s *counters) uint64 { return s.comm.succeeded })
 	cnt("commission.failed", func(s *counters) uint64 { return s.comm.failed })
+	cnt("commission.recovered", func(s *counters) uint64 { return s.comm.recovered })
+	cnt("commission.devices", func(s *counters) uint64 { return s.comm.succeeded + s.comm.recovered })
 	for i, st := range nodes.CommissionSteps {
 		cnt("commission.failed."+st, func(s *counters) uint64 { return s.comm.failures[i] })
 	}
