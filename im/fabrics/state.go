@@ -51,7 +51,9 @@ type StateError struct {
 	Err   error
 }
 
-func (e *StateError) Error() string { return fmt.Sprintf("fabrics: snapshot field %s: %v", e.Field, e.Err) }
+func (e *StateError) Error() string {
+	return fmt.Sprintf("fabrics: snapshot field %s: %v", e.Field, e.Err)
+}
 
 // Unwrap gives ErrBadSnapshot and the cause.
 func (e *StateError) Unwrap() []error { return []error{ErrBadSnapshot, e.Err} }
