@@ -237,3 +237,32 @@ func FuzzDeviceState(f *testing.F) {
 		require.Equal(t, st, st2)
 	})
 }
+
+// Keep writes only when the State changed, and the file then decodes to it.
+func TestKeeper(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.json")
+	st := testState(t)
+	k, err := NewKeeper(path, &st)
+	require.NoError(t, err)
+	saved, err := k.Keep(st)
+	require.NoError(t, err)
+	require.False(t, saved, "the file holds it already (as loaded)")
+	_, ok, _ := Load(path)
+	require.False(t, ok)
+
+	k, err = NewKeeper(path, nil)
+	require.NoError(t, err)
+	for i, want := range []bool{true, false} {
+		saved, err = k.Keep(st)
+		require.NoError(t, err)
+		require.Equal(t, want, saved, "call %d", i)
+	}
+	st.Fabrics.Fabrics[0].Label = "x"
+	saved, err = k.Keep(st)
+	require.NoError(t, err)
+	require.True(t, saved)
+	got, ok, err := Load(path)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "x", got.Fabrics.Fabrics[0].Label)
+}
