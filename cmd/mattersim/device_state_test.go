@@ -117,7 +117,7 @@ func TestDeviceStateBadFile(t *testing.T) {
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name, contents, want string
-		args               []string
+		args                 []string
 	}{
 		{"garbage", "not json", "not JSON at offset", nil},
 		{"foreign", `{"hello": 1}`, "field format: devstate: not a mattersim device state file", nil},
