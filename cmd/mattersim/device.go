@@ -21,6 +21,7 @@ import (
 	"mattersim/clock"
 	"mattersim/im"
 	"mattersim/nodes/commissionee"
+	"mattersim/nodes/devstate"
 	"mattersim/nodes/dnssd"
 	"mattersim/nodes/mdnsnet"
 	"mattersim/nodes/onboarding"
@@ -48,6 +49,7 @@ func newDeviceCommand() *cobra.Command {
 		reopenAfter   time.Duration
 		logEvery      time.Duration
 		mdns          bool
+		state         string
 	)
 	info := im.InteropBasicInfo()
 	c := &cobra.Command{
@@ -75,7 +77,20 @@ acknowledged and ignored, and pair reports that. It stays closed until
 restart unless --reopen-after gives a time to re-open it with the count
 reset. Refused and failed pairing requests are logged once per --log-every
 and the repeats summarised, so a flood of hostile datagrams cannot fill the
-log.`,
+log.
+
+Without --state a restart is a factory reset. With --state FILE the device
+keeps its commissioned state in FILE (versioned JSON, mode 0600: it holds
+the operational private keys) and restores it at start: the PASE verifier
+and salt (not the passcode: give the same --passcode, which is checked
+against the verifier), the committed fabrics with their certificates and
+keys, labels and the next fabric index, the ACL, and the CASE resumption
+records. FILE is written atomically after every committed change
+(CommissioningComplete, RemoveFabric, UpdateFabricLabel, an ACL write, a
+new CASE session), never while a commissioning is pending under the
+fail-safe. A device restored with a fabric starts with its commissioning
+window closed. A bad, foreign or newer-version FILE is refused (exit 2);
+delete FILE to factory-reset.`,
 		Example: `  mattersim device --listen [::]:5540 --passcode 20202021 --discriminator 3840`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -102,7 +117,7 @@ log.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runDevice(ctx, deviceOptions{addr: addr, passcode: passcode, discriminator: discriminator, info: info,
-				maxFailures: maxFailures, reopenAfter: reopenAfter, logEvery: logEvery, mdns: mdns},
+				maxFailures: maxFailures, reopenAfter: reopenAfter, logEvery: logEvery, mdns: mdns, state: state},
 				cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -115,6 +130,7 @@ log.`,
 	f.IntVar(&maxFailures, "max-failures", pase.DefaultMaxFailures, "failed pairing attempts that close the commissioning window")
 	f.DurationVar(&reopenAfter, "reopen-after", 0, "re-open a window closed by failures after this long (0: stays closed until restart)")
 	f.BoolVar(&mdns, "mdns", true, "advertise by mDNS on every multicast interface: _matterc._udp while the commissioning window is open, _matter._tcp per fabric")
+	f.StringVar(&state, "state", "", "keep the commissioned state in this file (JSON, mode 0600) and restore it at start (empty: a restart is a factory reset)")
 	f.DurationVar(&logEvery, "log-every", defaultLogEvery, "log refused and failed pairing requests once per interval, summarising repeats (0: every one)")
 	return c
 }
@@ -128,6 +144,7 @@ type deviceOptions struct {
 	maxFailures   int
 	reopenAfter   time.Duration
 	logEvery      time.Duration
+	state         string // --state file, "" for none
 }
 
 // noArgs rejects positional arguments as bad input (exit 2).
@@ -158,15 +175,40 @@ func listenUDP(addr netip.AddrPort) (*net.UDPConn, error) {
 }
 
 func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) error {
-	// Verifier once, with a fresh random 32-byte salt; the passcode is not
-	// kept (spec 5.1.7: a device stores the verifier, not the passcode).
-	salt := make([]byte, 32)
-	if _, err := crand.Read(salt); err != nil {
-		return err
+	var kept *commissionee.State
+	if o.state != "" {
+		st, ok, err := devstate.Load(o.state)
+		if err != nil {
+			return badInput("--state: %v (delete the file to factory-reset)", err)
+		}
+		if ok {
+			kept = &st
+		}
 	}
-	ver, err := spake2p.ComputeVerifier(o.passcode, salt, deviceIterations)
-	if err != nil {
-		return badInput("--passcode: %v", err)
+	var ver spake2p.Verifier
+	var salt []byte
+	if kept != nil {
+		// The kept verifier (spec 5.1.7: the passcode itself is not kept):
+		// the printed pairing codes must still be the device's.
+		salt = kept.Salt
+		v, err := spake2p.ComputeVerifier(o.passcode, salt, int(kept.Iterations))
+		if err != nil || v != kept.Verifier {
+			return badInput("--passcode %d does not match the PASE verifier kept in %s (field pase.verifier): give the passcode the device was first started with, or delete the file to factory-reset",
+				o.passcode, o.state)
+		}
+		ver = v
+	} else {
+		// Verifier once, with a fresh random 32-byte salt; the passcode is
+		// not kept (spec 5.1.7: a device stores the verifier, not the
+		// passcode).
+		salt = make([]byte, 32)
+		if _, err := crand.Read(salt); err != nil {
+			return err
+		}
+		var err error
+		if ver, err = spake2p.ComputeVerifier(o.passcode, salt, deviceIterations); err != nil {
+			return badInput("--passcode: %v", err)
+		}
 	}
 	// Kept only for the printed pairing codes, which carry it anyway.
 	passcode := o.passcode
@@ -185,14 +227,43 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 	epoch := cert.Time(time.Now().Unix() - matterEpochUnix)
 	var dvVersion [4]byte
 	_, _ = crand.Read(dvVersion[:]) // spec 7.10.3: DataVersion starts random
-	dev, err := commissionee.New(m, commissionee.Config{Verifier: ver, Salt: salt, Iterations: deviceIterations,
+	cfg := commissionee.Config{Verifier: ver, Salt: salt, Iterations: deviceIterations,
 		Rand: crand.Reader, Epoch: func(clock.Time) cert.Time { return epoch }, Info: o.info,
-		DataVersion: binary.LittleEndian.Uint32(dvVersion[:]), MaxFailures: o.maxFailures, ReopenAfter: o.reopenAfter})
+		DataVersion: binary.LittleEndian.Uint32(dvVersion[:]), MaxFailures: o.maxFailures, ReopenAfter: o.reopenAfter}
+	var dev *commissionee.Device
+	if kept != nil {
+		dev, err = commissionee.NewFromState(m, 0, cfg, *kept)
+		if err != nil {
+			// Load checked the file as NewFromState does; name it anyway.
+			err = badInput("--state: state file %s: %v", o.state, err)
+		}
+	} else {
+		dev, err = commissionee.New(m, cfg)
+	}
 	if err != nil {
 		conn.Close()
 		return err
 	}
+	var keeper *devstate.Keeper
+	if o.state != "" {
+		if keeper, err = devstate.NewKeeper(o.state, kept); err == nil && kept == nil {
+			// A new file at once: the path is writable, and the salt (so the
+			// verifier) is kept from the first start.
+			_, err = keeper.Keep(dev.State())
+		}
+		if err != nil {
+			conn.Close()
+			return badInput("--state: %v", err)
+		}
+		if kept != nil {
+			fmt.Fprintf(stderr, "mattersim device: state: restored %d fabric(s), %d ACL entries, %d resumption record(s) from %s\n",
+				len(kept.Fabrics.Fabrics), len(kept.Fabrics.ACL), len(kept.Resumption), o.state)
+		} else {
+			fmt.Fprintf(stderr, "mattersim device: state: no %s yet: factory-new, keeping the state there\n", o.state)
+		}
+	}
 	d := newDeviceLoop(dev, newLogLimiter(stderr, "mattersim device: ", o.logEvery))
+	d.keeper = keeper
 	defer d.log.Flush()
 	node := udp.Start(conn, m, udp.Options{})
 	defer node.Close()
@@ -201,11 +272,13 @@ func runDevice(ctx context.Context, o deviceOptions, stdout, stderr io.Writer) e
 		d.mdns = startMDNS(node, d, stderr)
 		if d.mdns != nil {
 			defer d.mdns.Close()
-			// The first record set: _matterc._udp (the window is open).
-			if err := node.Do(func(*session.Manager, clock.Time) { d.advertise() }); err != nil {
-				return err
-			}
 		}
+	}
+	// The first notices (a restored device's window closed) and record
+	// set: _matterc._udp while the window is open, a restored fabric's
+	// operational instance.
+	if err := node.Do(func(*session.Manager, clock.Time) { d.notices(); d.advertise() }); err != nil {
+		return err
 	}
 
 	codes := onboarding.Payload{VendorID: o.info.VendorID, ProductID: o.info.ProductID,
@@ -231,6 +304,9 @@ type deviceLoop struct {
 	log  *logLimiter
 	mdns *mdnsnet.Driver // nil without --mdns or when no interface can multicast
 	comm dnssd.Commissionable
+	// keeper writes the device's State to the --state file after every
+	// input that changed it (nil without --state).
+	keeper *devstate.Keeper
 }
 
 func newDeviceLoop(dev *commissionee.Device, log *logLimiter) *deviceLoop {
@@ -242,6 +318,7 @@ const (
 	logKindFailed  = "PASE failures"
 	logKindRefused = "refused PASE requests"
 	logKindCASE    = "CASE failures"
+	logKindState   = "state write failures"
 )
 
 func (d *deviceLoop) Deadline() clock.Time { return min(d.dev.Deadline(), d.log.Deadline()) }
@@ -249,12 +326,31 @@ func (d *deviceLoop) Deadline() clock.Time { return min(d.dev.Deadline(), d.log.
 func (d *deviceLoop) HandleTimeout(m *session.Manager, now clock.Time) {
 	d.dev.HandleTimeout(m, now)
 	d.notices()
+	d.keep(now)
 	d.log.HandleTimeout(now)
 }
 
 func (d *deviceLoop) HandleEvent(m *session.Manager, now clock.Time, ev session.Event) {
 	d.dev.HandleEvent(m, now, ev)
 	d.notices()
+	d.keep(now)
+}
+
+// keep writes the State to the --state file if the input changed it; a
+// failed write is logged and retried after the next input.
+func (d *deviceLoop) keep(now clock.Time) {
+	if d.keeper == nil {
+		return
+	}
+	st := d.dev.State()
+	saved, err := d.keeper.Keep(st)
+	switch {
+	case err != nil:
+		d.log.printf(now, logKindState, "state: %v; retrying after the next change", err)
+	case saved:
+		d.log.printf(now, "", "state: saved %s (%d fabric(s), %d ACL entries, %d resumption record(s))",
+			d.keeper.Path, len(st.Fabrics.Fabrics), len(st.Fabrics.ACL), len(st.Resumption))
+	}
 }
 
 func (d *deviceLoop) notices() {

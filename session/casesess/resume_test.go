@@ -244,3 +244,30 @@ func TestResumptionDeleteFabric(t *testing.T) {
 	var none *Resumption
 	none.DeleteFabric(1) // a nil table is empty
 }
+
+// Records lists oldest first, and saving them in order into a new table
+// rebuilds one with the same eviction order.
+func TestResumptionRecordsRoundTrip(t *testing.T) {
+	tab := NewResumption(3)
+	for i := range 5 {
+		tab.Save(Record{Peer: Peer{FabricIndex: 1, NodeID: uint64(i)}, ResumptionID: [ResumptionIDLen]byte{byte(i)},
+			SharedSecret: []byte{byte(i)}})
+	}
+	tab.Save(Record{Peer: Peer{FabricIndex: 1, NodeID: 2}, ResumptionID: [ResumptionIDLen]byte{9}, SharedSecret: []byte{9}})
+	recs := tab.Records()
+	require.Len(t, recs, 3)
+	var ids []uint64
+	for _, r := range recs {
+		ids = append(ids, r.Peer.NodeID)
+	}
+	require.Equal(t, []uint64{3, 4, 2}, ids)
+	cp := NewResumption(3)
+	for _, r := range recs {
+		cp.Save(r)
+	}
+	require.Equal(t, recs, cp.Records())
+	cp.Save(Record{Peer: Peer{FabricIndex: 1, NodeID: 7}, ResumptionID: [ResumptionIDLen]byte{7}})
+	_, ok := cp.ByPeer(Peer{FabricIndex: 1, NodeID: 3})
+	require.False(t, ok, "the oldest record is evicted first")
+	require.Nil(t, (*Resumption)(nil).Records())
+}
