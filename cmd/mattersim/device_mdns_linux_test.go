@@ -180,9 +180,14 @@ func TestDeviceMDNSFollowsWindow(t *testing.T) {
 		ttl, name, ok := commissionableTTL(m)
 		return ok && ttl > 0 && name == inst
 	})
-	mu.Lock()
-	log := stderr.String()
-	mu.Unlock()
-	require.Contains(t, log, "mDNS: answering for host")
-	require.Contains(t, log, "commissioning window re-opened")
+	// The re-announcement can leave before the log line that goes with it
+	// is written: wait for the line rather than race it.
+	logged := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return stderr.String()
+	}
+	require.Eventually(t, func() bool { return strings.Contains(logged(), "commissioning window re-opened") },
+		5*time.Second, 20*time.Millisecond, "no re-opened line in the device's log:\n%s", logged())
+	require.Contains(t, logged(), "mDNS: answering for host")
 }
