@@ -276,23 +276,33 @@ type deviceAd struct {
 	dev      *commissionee.Handshaker
 }
 
-// records is what the device advertises: _matterc._udp while its
-// commissioning window is open, one _matter._tcp instance per fabric.
+// records is what the device advertises now (advertisedRecords).
 func (ad *deviceAd) records() []dns.RR {
-	var rrs []dns.RR
 	if ad.dev == nil || ad.dev.Device() == nil {
 		return ad.comm.Records(ad.host)
 	}
 	d := ad.dev.Device()
-	if d.WindowOpen() {
-		rrs = ad.comm.Records(ad.host)
-	}
+	var ops []dnssd.Operational
 	for _, op := range d.Operational() {
-		o := dnssd.Operational{CompressedFabricID: binary.BigEndian.Uint64(op.CompressedFabricID[:]), NodeID: op.NodeID,
-			MRP: ad.comm.MRP}
-		rrs = append(rrs, o.Records(ad.host)...)
+		ops = append(ops, dnssd.Operational{CompressedFabricID: binary.BigEndian.Uint64(op.CompressedFabricID[:]),
+			NodeID: op.NodeID, MRP: ad.comm.MRP})
 	}
-	return rrs
+	return advertisedRecords(ad.comm, ad.host, d.WindowOpen(), ops)
+}
+
+// advertisedRecords is what a device on host h advertises: c's
+// _matterc._udp while its commissioning window is open, one _matter._tcp
+// instance per fabric in ops, and the host's AAAA records once however
+// many services name the host (dnssd.Merge).
+func advertisedRecords(c dnssd.Commissionable, h dnssd.Host, windowOpen bool, ops []dnssd.Operational) []dns.RR {
+	var sets [][]dns.RR
+	if windowOpen {
+		sets = append(sets, c.Records(h))
+	}
+	for _, o := range ops {
+		sets = append(sets, o.Records(h))
+	}
+	return dnssd.Merge(sets...)
 }
 
 // advertiseDevices makes every virtual device of d but those in served
