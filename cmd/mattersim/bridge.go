@@ -49,6 +49,12 @@ type bridgeOpts struct {
 	// that discriminator it finds on the link, with pairPasscode.
 	pairDisc     int
 	pairPasscode uint32
+	// commDisc >= 0: the first virtual controller commissions the device
+	// of that discriminator it finds on the link, with commPasscode.
+	commDisc     int
+	commPasscode uint32
+	// epoch is the Matter epoch time of virtual time 0.
+	epoch cert.Time
 }
 
 func newBridgeCommand() *cobra.Command {
@@ -101,6 +107,8 @@ CAP_NET_ADMIN, TAP missing or taken); 2 for bad flags or scenario.`,
 	f.Uint16Var(&o.discriminator, "discriminator", 3840, "the first device's discriminator (device k: this + k), advertised over mDNS")
 	f.IntVar(&o.pairDisc, "pair-discriminator", -1, "the first virtual controller pairs (PASE + a read) with the device of this discriminator it discovers on the link")
 	f.Uint32Var(&o.pairPasscode, "pair-passcode", 20202021, "the passcode for --pair-discriminator")
+	f.IntVar(&o.commDisc, "commission-discriminator", -1, "the first virtual controller commissions (PASE, attestation, NOC, operational discovery, CASE, CommissioningComplete) the device of this discriminator it discovers on the link")
+	f.Uint32Var(&o.commPasscode, "commission-passcode", 20202021, "the passcode for --commission-discriminator")
 	f.StringVar(&o.network, "network", "", "network mode: netstack or direct (default: the scenario's)")
 	return c
 }
@@ -109,6 +117,12 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	stdout := cmd.OutOrStdout()
 	if o.tap == "" {
 		return badInput("bridge: --tap NAME is required")
+	}
+	if o.pairDisc > 0xFFF || o.commDisc > 0xFFF {
+		return badInput("bridge: a discriminator has 12 bits (0..4095)")
+	}
+	if o.pairDisc >= 0 && o.commDisc >= 0 {
+		return badInput("bridge: --pair-discriminator and --commission-discriminator exclude each other (one virtual controller, one real peer)")
 	}
 	set, err := scenarios.ParseSet(o.set)
 	if err != nil {
@@ -186,7 +200,8 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 			}
 		}
 	}
-	ads, err := advertiseDevices(d, s, o.discriminator, served, matterEpochAt(time.Now(), e.Now()), stdout)
+	o.epoch = matterEpochAt(time.Now(), e.Now())
+	ads, err := advertiseDevices(d, s, o.discriminator, served, o.epoch, stdout)
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
@@ -429,13 +444,18 @@ func (ad *deviceAd) notice(now clock.Time, nt commissionee.Notice, out io.Writer
 // browseFromControllers gives every virtual controller of d an mDNS
 // browser for _matterc._udp on the bridged link: each commissionable
 // device it hears of (a real one, or a virtual one) is printed and traced
-// ("bridge-discovered", with the MRP intervals its TXT advertises).
+// ("bridge-discovered", with the MRP intervals its TXT advertises). The
+// first controller pairs with (--pair-discriminator) or commissions
+// (--commission-discriminator) the device of the discriminator asked
+// for; the browsers share the controller's mDNS socket through a
+// dnssd.Mux, where a commissioning adds its operational browser.
 func browseFromControllers(d *scenarios.Net, stdout io.Writer, o bridgeOpts) ([]*dnssd.Browser, error) {
 	var out []*dnssd.Browser
 	tr := d.Engine.Trace()
 	for c, i := range d.Controllers {
 		sn := d.Net.Node(i)
 		var pairer *realPairer
+		mux := &dnssd.Mux{}
 		b := &dnssd.Browser{Service: dnssd.CommissionableService}
 		b.OnFound = func(now clock.Time, from netip.AddrPort, f dnssd.Found) {
 			m := f.MRP()
@@ -454,15 +474,28 @@ func browseFromControllers(d *scenarios.Net, stdout io.Writer, o bridgeOpts) ([]
 				}
 				pairer.start(now)
 			}
+			if c == 0 && o.commDisc >= 0 && pairer == nil && f.Discriminator() == o.commDisc {
+				var err error
+				if pairer, err = newRealPairer(sn, f, o.commPasscode, stdout, tr); err == nil {
+					_, err = newRealCommissioner(pairer, sn, mux, o.epoch)
+				}
+				if err != nil {
+					fmt.Fprintf(stdout, "node %d cannot commission %s: %v\n", i, f.Instance, err)
+					return
+				}
+				fmt.Fprintf(stdout, "node %d commissioning %s at %s: PASE with SII=%v SAI=%v\n", i, f.Instance, pairer.peer, m.Idle, m.Active)
+				pairer.start(now)
+			}
 		}
-		sock, err := sn.Bind(dnssd.Port, b)
+		mux.Add(b)
+		sock, err := sn.Bind(dnssd.Port, mux)
 		if err != nil {
 			return nil, err
 		}
 		if err := sn.JoinGroup(dnssd.Group); err != nil {
 			return nil, err
 		}
-		b.Attach(sock)
+		mux.Attach(sock)
 		out = append(out, b)
 	}
 	return out, nil
