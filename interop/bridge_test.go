@@ -305,8 +305,10 @@ func runBridgeCommission(t *testing.T, nsName string, extra ...string) ([]string
 		}
 	}
 	br.stop(t)
+	t.Logf("bridge lines after ready:\n%s", strings.Join(lines, "\n"))
 	b, err := os.ReadFile(trace)
 	require.NoError(t, err)
+	t.Logf("trace: %d bridge-retransmit events", strings.Count(string(b), `"bridge-retransmit"`))
 	return lines, string(b)
 }
 
