@@ -83,6 +83,16 @@ commissioning window is open and _matter._tcp for each fabric it joins;
 the bridge prints a line per commissioning step. A scenario file's
 controllers keep the devices they serve.
 
+Every virtual controller browses _matterc._udp on the link and prints
+what it finds. With --pair-discriminator D the first one pairs with the
+device of discriminator D (PASE, a read of VendorName, CloseSession); with
+--commission-discriminator D it commissions it: PASE, the commissioning
+flow with the SDK test attestation and a fabric minted from the seed,
+operational discovery (_I<compressed fabric id>._sub._matter._tcp), CASE
+to the address advertised, CommissioningComplete, a read of VendorName
+and OnOff over CASE, and it keeps the CASE session. Both run on UDP port
+5541 of the controller's node, so the scenario's faults apply.
+
 --create creates the TAP (it must not exist), sets its MTU to 1280 and
 brings it up; it disappears when bridge exits. Without --create the TAP
 must exist (ip tuntap add dev NAME mode tap). Both need CAP_NET_ADMIN.
@@ -91,7 +101,8 @@ bridge runs until SIGINT or SIGTERM, or for --for.
 Exit status: 0 on a clean stop; 1 when the bridge cannot run (no
 CAP_NET_ADMIN, TAP missing or taken); 2 for bad flags or scenario.`,
 		Example: `  mattersim bridge --tap mtr0 --create
-  mattersim bridge --tap mtr0 --create --set loss=20% --trace trace.jsonl`,
+  mattersim bridge --tap mtr0 --create --set loss=20% --trace trace.jsonl
+  mattersim bridge --tap mtr0 --create --commission-discriminator 3840 --commission-passcode 20202021`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBridge(cmd, args, o)
