@@ -203,7 +203,9 @@ func (rp *realPairer) event(now clock.Time, ev session.Event) {
 	}
 	switch {
 	case ev.Kind == session.EventMessage && ev.Exchange == rp.x:
-		rep, err := im.ParseReadResponse(im.Opcode(ev.Opcode), ev.Payload)
+		// A copy: the payload is the Manager's buffer, which closing the
+		// exchange (the ack it sends) may reuse, and rep refers into it.
+		rep, err := im.ParseReadResponse(im.Opcode(ev.Opcode), append([]byte(nil), ev.Payload...))
 		_ = rp.m.CloseExchange(now, rp.x)
 		if err != nil {
 			rp.finish(now, err)
