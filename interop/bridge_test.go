@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -247,4 +248,97 @@ func TestBridgeMatterJSCommissionsByCode(t *testing.T) {
 	require.Contains(t, line, "by discovery")
 	t.Log(line)
 	br.stop(t)
+}
+
+// bridgeCommissionLines are the bridge's stdout lines of a virtual
+// controller commissioning a real device (--commission-discriminator),
+// in order: one per step, the operational discovery with the instance of
+// the bridge's fabric (fabric id 1) and node id 2, commissioned, the
+// read over CASE, the CASE session kept.
+var bridgeCommissionLines = []string{
+	"node 0 commissioning ",
+	"node 0 commission PASE: session established with [fd00:6d73:696d::ff00]:5550",
+	"node 0 commission ArmFailSafe: ok",
+	"node 0 commission Read(LocationCapability, VendorID, ProductID): LocationCapability",
+	"node 0 commission SetRegulatoryConfig: ok",
+	"node 0 commission CertificateChainRequest(DAC): ok",
+	"node 0 commission CertificateChainRequest(PAI): ok",
+	"node 0 commission AttestationRequest: verified (DAC vendor 0xFFF1 product 0x8000)",
+	"node 0 commission CSRRequest: verified; NOC issued for node 0x0000000000000002",
+	"node 0 commission AddTrustedRootCertificate: ok",
+	"node 0 commission AddNOC: fabric index 1 (fabric id 0x0000000000000001",
+	"node 0 commission operational discovery: ",
+	"node 0 commission CASE: session established with [fd00:6d73:696d::ff00]:5550",
+	"node 0 commission CommissioningComplete: ok",
+	"node 0 commissioned [fd00:6d73:696d::ff00]:5550 as ",
+	`node 0 commission Read(VendorName, CommissionedFabrics): VendorName "InteropVendor", CommissionedFabrics 1`,
+	`node 0 commission Read(VendorName, OnOff): VendorName "InteropVendor", OnOff false over CASE`,
+	"node 0 keeps the CASE session with [fd00:6d73:696d::ff00]:5550 (node id 0x0000000000000002)",
+}
+
+// runBridgeCommission runs the bridge with --commission-discriminator and
+// extra args against a matter.js device on the real side and waits for
+// bridgeCommissionLines in order; it returns the lines and the trace.
+func runBridgeCommission(t *testing.T, nsName string, extra ...string) ([]string, string) {
+	t.Helper()
+	RequireMatterJS(t)
+	bin := mattersimBinary(t)
+	ns := netns.New(t, nsName)
+	trace := filepath.Join(t.TempDir(), "trace.jsonl")
+	br := startBridgeIn(t, ns, bin, append([]string{"--commission-discriminator", "3998", "--commission-passcode", "20202021",
+		"--trace", trace}, extra...)...)
+	dev := StartMatterJSDevice(t, ns, DeviceOptions{Port: 5550, AllAddrs: true, ExtraEnv: []string{"DISCRIMINATOR=3998"}})
+	deadline := time.After(120 * time.Second)
+	var lines []string
+	for seen := 0; seen < len(bridgeCommissionLines); {
+		select {
+		case l := <-br.lines:
+			lines = append(lines, l)
+			if strings.Contains(l, " failed") {
+				t.Fatalf("bridge: %s\n%s\ndevice:\n%s", l, strings.Join(lines, "\n"), dev.Output())
+			}
+			if strings.Contains(l, bridgeCommissionLines[seen]) {
+				seen++
+			}
+		case <-deadline:
+			t.Fatalf("bridge stdout lacks %q:\n%s\ndevice:\n%s", bridgeCommissionLines[seen], strings.Join(lines, "\n"), dev.Output())
+		}
+	}
+	br.stop(t)
+	t.Logf("bridge lines after ready:\n%s", strings.Join(lines, "\n"))
+	b, err := os.ReadFile(trace)
+	require.NoError(t, err)
+	t.Logf("trace: %d bridge-retransmit events", strings.Count(string(b), `"bridge-retransmit"`))
+	return lines, string(b)
+}
+
+// TestBridgeControllerCommissionsMatterJSDevice: the virtual controller
+// behind the bridge finds a matter.js device on the real side by browsing
+// _matterc._udp and commissions it (--commission-discriminator): PASE with
+// the TXT intervals, the whole commissioning flow with attestation against
+// the SDK test PAA, the node found again by operational discovery
+// (_I<CFID>._sub._matter._tcp) on the bridged link, CASE to the address it
+// advertises, CommissioningComplete, VendorName and OnOff over CASE.
+func TestBridgeControllerCommissionsMatterJSDevice(t *testing.T) {
+	lines, trace := runBridgeCommission(t, "mtrbm")
+	var disc string
+	for _, l := range lines {
+		if strings.Contains(l, "commission operational discovery:") {
+			disc = l
+		}
+	}
+	require.Regexp(t, `[0-9A-F]{16}-0000000000000002\._matter\._tcp at \[fd00:6d73:696d::ff00\]:5550 SII=`, disc)
+	for _, ev := range []string{`"bridge-commission-step"`, `"bridge-commissioned"`} {
+		require.Contains(t, trace, ev)
+	}
+	require.NotContains(t, trace, `"bridge-commission-failed"`)
+}
+
+// TestBridgeControllerCommissionsMatterJSDeviceLoss: the same with 20 %
+// loss on every link of the virtual network, the bridge's included: MRP
+// retransmits (the trace shows them) and the commissioning completes.
+func TestBridgeControllerCommissionsMatterJSDeviceLoss(t *testing.T) {
+	_, trace := runBridgeCommission(t, "mtrbl", "--set", "loss=20%")
+	require.Contains(t, trace, `"bridge-commissioned"`)
+	require.Contains(t, trace, `"bridge-retransmit"`, "20 % loss and no MRP retransmission")
 }

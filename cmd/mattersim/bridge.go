@@ -49,6 +49,12 @@ type bridgeOpts struct {
 	// that discriminator it finds on the link, with pairPasscode.
 	pairDisc     int
 	pairPasscode uint32
+	// commDisc >= 0: the first virtual controller commissions the device
+	// of that discriminator it finds on the link, with commPasscode.
+	commDisc     int
+	commPasscode uint32
+	// epoch is the Matter epoch time of virtual time 0.
+	epoch cert.Time
 }
 
 func newBridgeCommand() *cobra.Command {
@@ -77,6 +83,16 @@ commissioning window is open and _matter._tcp for each fabric it joins;
 the bridge prints a line per commissioning step. A scenario file's
 controllers keep the devices they serve.
 
+Every virtual controller browses _matterc._udp on the link and prints
+what it finds. With --pair-discriminator D the first one pairs with the
+device of discriminator D (PASE, a read of VendorName, CloseSession); with
+--commission-discriminator D it commissions it: PASE, the commissioning
+flow with the SDK test attestation and a fabric minted from the seed,
+operational discovery (_I<compressed fabric id>._sub._matter._tcp), CASE
+to the address advertised, CommissioningComplete, a read of VendorName
+and OnOff over CASE, and it keeps the CASE session. Both run on UDP port
+5541 of the controller's node, so the scenario's faults apply.
+
 --create creates the TAP (it must not exist), sets its MTU to 1280 and
 brings it up; it disappears when bridge exits. Without --create the TAP
 must exist (ip tuntap add dev NAME mode tap). Both need CAP_NET_ADMIN.
@@ -85,7 +101,8 @@ bridge runs until SIGINT or SIGTERM, or for --for.
 Exit status: 0 on a clean stop; 1 when the bridge cannot run (no
 CAP_NET_ADMIN, TAP missing or taken); 2 for bad flags or scenario.`,
 		Example: `  mattersim bridge --tap mtr0 --create
-  mattersim bridge --tap mtr0 --create --set loss=20% --trace trace.jsonl`,
+  mattersim bridge --tap mtr0 --create --set loss=20% --trace trace.jsonl
+  mattersim bridge --tap mtr0 --create --commission-discriminator 3840 --commission-passcode 20202021`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBridge(cmd, args, o)
@@ -101,6 +118,8 @@ CAP_NET_ADMIN, TAP missing or taken); 2 for bad flags or scenario.`,
 	f.Uint16Var(&o.discriminator, "discriminator", 3840, "the first device's discriminator (device k: this + k), advertised over mDNS")
 	f.IntVar(&o.pairDisc, "pair-discriminator", -1, "the first virtual controller pairs (PASE + a read) with the device of this discriminator it discovers on the link")
 	f.Uint32Var(&o.pairPasscode, "pair-passcode", 20202021, "the passcode for --pair-discriminator")
+	f.IntVar(&o.commDisc, "commission-discriminator", -1, "the first virtual controller commissions (PASE, attestation, NOC, operational discovery, CASE, CommissioningComplete) the device of this discriminator it discovers on the link")
+	f.Uint32Var(&o.commPasscode, "commission-passcode", 20202021, "the passcode for --commission-discriminator")
 	f.StringVar(&o.network, "network", "", "network mode: netstack or direct (default: the scenario's)")
 	return c
 }
@@ -109,6 +128,12 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	stdout := cmd.OutOrStdout()
 	if o.tap == "" {
 		return badInput("bridge: --tap NAME is required")
+	}
+	if o.pairDisc > 0xFFF || o.commDisc > 0xFFF {
+		return badInput("bridge: a discriminator has 12 bits (0..4095)")
+	}
+	if o.pairDisc >= 0 && o.commDisc >= 0 {
+		return badInput("bridge: --pair-discriminator and --commission-discriminator exclude each other (one virtual controller, one real peer)")
 	}
 	set, err := scenarios.ParseSet(o.set)
 	if err != nil {
@@ -186,7 +211,8 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 			}
 		}
 	}
-	ads, err := advertiseDevices(d, s, o.discriminator, served, matterEpochAt(time.Now(), e.Now()), stdout)
+	o.epoch = matterEpochAt(time.Now(), e.Now())
+	ads, err := advertiseDevices(d, s, o.discriminator, served, o.epoch, stdout)
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
@@ -276,23 +302,33 @@ type deviceAd struct {
 	dev      *commissionee.Handshaker
 }
 
-// records is what the device advertises: _matterc._udp while its
-// commissioning window is open, one _matter._tcp instance per fabric.
+// records is what the device advertises now (advertisedRecords).
 func (ad *deviceAd) records() []dns.RR {
-	var rrs []dns.RR
 	if ad.dev == nil || ad.dev.Device() == nil {
 		return ad.comm.Records(ad.host)
 	}
 	d := ad.dev.Device()
-	if d.WindowOpen() {
-		rrs = ad.comm.Records(ad.host)
-	}
+	var ops []dnssd.Operational
 	for _, op := range d.Operational() {
-		o := dnssd.Operational{CompressedFabricID: binary.BigEndian.Uint64(op.CompressedFabricID[:]), NodeID: op.NodeID,
-			MRP: ad.comm.MRP}
-		rrs = append(rrs, o.Records(ad.host)...)
+		ops = append(ops, dnssd.Operational{CompressedFabricID: binary.BigEndian.Uint64(op.CompressedFabricID[:]),
+			NodeID: op.NodeID, MRP: ad.comm.MRP})
 	}
-	return rrs
+	return advertisedRecords(ad.comm, ad.host, d.WindowOpen(), ops)
+}
+
+// advertisedRecords is what a device on host h advertises: c's
+// _matterc._udp while its commissioning window is open, one _matter._tcp
+// instance per fabric in ops, and the host's AAAA records once however
+// many services name the host (dnssd.Merge).
+func advertisedRecords(c dnssd.Commissionable, h dnssd.Host, windowOpen bool, ops []dnssd.Operational) []dns.RR {
+	var sets [][]dns.RR
+	if windowOpen {
+		sets = append(sets, c.Records(h))
+	}
+	for _, o := range ops {
+		sets = append(sets, o.Records(h))
+	}
+	return dnssd.Merge(sets...)
 }
 
 // advertiseDevices makes every virtual device of d but those in served
@@ -419,13 +455,18 @@ func (ad *deviceAd) notice(now clock.Time, nt commissionee.Notice, out io.Writer
 // browseFromControllers gives every virtual controller of d an mDNS
 // browser for _matterc._udp on the bridged link: each commissionable
 // device it hears of (a real one, or a virtual one) is printed and traced
-// ("bridge-discovered", with the MRP intervals its TXT advertises).
+// ("bridge-discovered", with the MRP intervals its TXT advertises). The
+// first controller pairs with (--pair-discriminator) or commissions
+// (--commission-discriminator) the device of the discriminator asked
+// for; the browsers share the controller's mDNS socket through a
+// dnssd.Mux, where a commissioning adds its operational browser.
 func browseFromControllers(d *scenarios.Net, stdout io.Writer, o bridgeOpts) ([]*dnssd.Browser, error) {
 	var out []*dnssd.Browser
 	tr := d.Engine.Trace()
 	for c, i := range d.Controllers {
 		sn := d.Net.Node(i)
 		var pairer *realPairer
+		mux := &dnssd.Mux{}
 		b := &dnssd.Browser{Service: dnssd.CommissionableService}
 		b.OnFound = func(now clock.Time, from netip.AddrPort, f dnssd.Found) {
 			m := f.MRP()
@@ -444,15 +485,28 @@ func browseFromControllers(d *scenarios.Net, stdout io.Writer, o bridgeOpts) ([]
 				}
 				pairer.start(now)
 			}
+			if c == 0 && o.commDisc >= 0 && pairer == nil && f.Discriminator() == o.commDisc {
+				var err error
+				if pairer, err = newRealPairer(sn, f, o.commPasscode, stdout, tr); err == nil {
+					_, err = newRealCommissioner(pairer, sn, mux, o.epoch)
+				}
+				if err != nil {
+					fmt.Fprintf(stdout, "node %d cannot commission %s: %v\n", i, f.Instance, err)
+					return
+				}
+				fmt.Fprintf(stdout, "node %d commissioning %s at %s: PASE with SII=%v SAI=%v\n", i, f.Instance, pairer.peer, m.Idle, m.Active)
+				pairer.start(now)
+			}
 		}
-		sock, err := sn.Bind(dnssd.Port, b)
+		mux.Add(b)
+		sock, err := sn.Bind(dnssd.Port, mux)
 		if err != nil {
 			return nil, err
 		}
 		if err := sn.JoinGroup(dnssd.Group); err != nil {
 			return nil, err
 		}
-		b.Attach(sock)
+		mux.Attach(sock)
 		out = append(out, b)
 	}
 	return out, nil

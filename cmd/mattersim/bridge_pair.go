@@ -32,6 +32,11 @@ const bridgePairPort = 5541
 // creates the session with the resolved node's MRP config), until the
 // PBKDFParamResponse gives the device's session parameters. Not safe for
 // concurrent use.
+//
+// With comm set, the pairer is the session host of a commissioning
+// (realCommissioner, --commission-discriminator): the PASE session goes to
+// comm instead of the read, and so do the later events, timers and the
+// failure.
 type realPairer struct {
 	node     int
 	m        *session.Manager
@@ -46,9 +51,13 @@ type realPairer struct {
 
 	est      pairing.Established
 	x        session.Exchange
+	paired   bool // PASE is over (successfully or not)
 	reading  bool
 	deadline clock.Time
 	finished bool
+	started  clock.Time // when the device was discovered and PASE began
+
+	comm *realCommissioner
 }
 
 // pairTarget picks the address to pair with among a found device's: a
@@ -85,6 +94,7 @@ func newRealPairer(sn *sim.Node, f dnssd.Found, passcode uint32, out io.Writer, 
 }
 
 func (rp *realPairer) start(now clock.Time) {
+	rp.started = now
 	seeds := rp.sock.Node().Network().Engine().Seeds()
 	var err error
 	rp.p, err = pairing.StartInitiator(now, rp.m, pairing.InitiatorConfig{Peer: rp.peer, Passcode: rp.passcode,
@@ -111,6 +121,9 @@ func (rp *realPairer) HandleTimer(now clock.Time) {
 	if rp.reading && now >= rp.deadline {
 		rp.finish(now, fmt.Errorf("no ReportData from %s", rp.peer))
 	}
+	if rp.comm != nil && !rp.finished && now >= rp.comm.deadline() {
+		rp.comm.timeout(now)
+	}
 	rp.flush(now)
 }
 
@@ -126,10 +139,15 @@ func (rp *realPairer) flush(now clock.Time) {
 		}
 		rp.event(now, o.Event)
 	}
-	if rp.p != nil && rp.p.Done() && !rp.reading && !rp.finished {
-		if err := rp.p.Err(); err != nil {
+	if rp.p != nil && rp.p.Done() && !rp.paired && !rp.finished {
+		rp.paired = true
+		switch err := rp.p.Err(); {
+		case err != nil:
 			rp.finish(now, err)
-		} else {
+		case rp.comm != nil:
+			rp.est, _ = rp.p.Session()
+			rp.comm.paseEstablished(now)
+		default:
 			rp.read(now)
 		}
 		rp.flush(now)
@@ -141,6 +159,9 @@ func (rp *realPairer) flush(now clock.Time) {
 	}
 	if rp.reading {
 		at = min(at, rp.deadline)
+	}
+	if rp.comm != nil && !rp.finished {
+		at = min(at, rp.comm.deadline())
 	}
 	rp.sock.SetTimer(at)
 }
@@ -162,7 +183,15 @@ func (rp *realPairer) read(now clock.Time) {
 }
 
 func (rp *realPairer) event(now clock.Time, ev session.Event) {
+	if ev.Kind == session.EventRetransmit && rp.tr != nil {
+		// MRP at work on the bridged link (a lost frame, a slow device).
+		rp.tr.Event(now, rp.node, "bridge-retransmit", sim.Str("peer", rp.peer.String()),
+			sim.Int("counter", int64(ev.Counter)), sim.Int("attempt", int64(ev.Attempt)))
+	}
 	if rp.p != nil && rp.p.HandleEvent(now, ev) {
+		return
+	}
+	if rp.comm != nil && rp.comm.event(now, ev) {
 		return
 	}
 	if ev.Kind == session.EventMessage && !ev.Exchange.Initiator {
@@ -174,7 +203,9 @@ func (rp *realPairer) event(now clock.Time, ev session.Event) {
 	}
 	switch {
 	case ev.Kind == session.EventMessage && ev.Exchange == rp.x:
-		rep, err := im.ParseReadResponse(im.Opcode(ev.Opcode), ev.Payload)
+		// A copy: the payload is the Manager's buffer, which closing the
+		// exchange (the ack it sends) may reuse, and rep refers into it.
+		rep, err := im.ParseReadResponse(im.Opcode(ev.Opcode), append([]byte(nil), ev.Payload...))
 		_ = rp.m.CloseExchange(now, rp.x)
 		if err != nil {
 			rp.finish(now, err)
@@ -206,6 +237,10 @@ func (rp *realPairer) finish(now clock.Time, err error) {
 		return
 	}
 	rp.finished = true
+	if rp.comm != nil {
+		rp.comm.failed(now, err)
+		return
+	}
 	fmt.Fprintf(rp.out, "node %d pairing with %s failed: %v\n", rp.node, rp.peer, err)
 	if rp.tr != nil {
 		rp.tr.Event(now, rp.node, "bridge-pair-failed", sim.Str("peer", rp.peer.String()), sim.Str("err", err.Error()))

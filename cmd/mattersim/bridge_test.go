@@ -269,3 +269,76 @@ func TestBridgeRefuses(t *testing.T) {
 		t.Errorf("bridge --tap lo --create: %v: %s", err, out)
 	}
 }
+
+// TestBridgeCommissionsGoDevice: with --commission-discriminator the
+// virtual controller behind the bridge commissions `mattersim device`
+// running on the real side: it finds it by _matterc._udp, runs PASE and
+// the commissioning flow, finds it again by operational discovery
+// (_I<CFID>._sub._matter._tcp, advertised by the real device once AddNOC
+// added the fabric), opens CASE to it, sends CommissioningComplete and
+// reads VendorName and OnOff over CASE. The bridge prints every step.
+func TestBridgeCommissionsGoDevice(t *testing.T) {
+	requireBridge(t)
+	bin := buildMattersim(t)
+	ns := netns.New(t, "mtrbg")
+	trace := filepath.Join(t.TempDir(), "trace.jsonl")
+	stop := startBridge(t, ns, bin, "--commission-discriminator", "3997", "--trace", trace)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dev := ns.Command(ctx, bin, "device", "--listen", "[::]:5560", "--discriminator", "3997", "--vendor-name", "RealGo")
+	var devOut strings.Builder
+	dev.Stdout, dev.Stderr = &devOut, &devOut
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = dev.Process.Signal(os.Interrupt)
+		_ = dev.Wait()
+		t.Logf("device:\n%s", devOut.String())
+	}()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		b, _ := os.ReadFile(trace)
+		if strings.Contains(string(b), `"bridge-commission-failed"`) {
+			break
+		}
+		// The last step's line is traced after its stdout line.
+		if strings.Contains(string(b), `"step":"Read(VendorName, OnOff)"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	out := stop(os.Interrupt)
+	for _, want := range []string{
+		"node 0 commissioning ",
+		"node 0 commission PASE: session established with [" + bridgeRealAddr + "]:5560",
+		"node 0 commission AttestationRequest: verified (DAC vendor 0xFFF1 product 0x8000)",
+		"node 0 commission AddNOC: fabric index 1 (fabric id 0x0000000000000001",
+		// The real device's TXT intervals, which CASE applies before Sigma1.
+		"-0000000000000002._matter._tcp at [" + bridgeRealAddr + "]:5560 SII=500ms SAI=300ms",
+		"node 0 commission CASE: session established with [",
+		"node 0 commission CommissioningComplete: ok",
+		"node 0 commissioned [",
+		`node 0 commission Read(VendorName, OnOff): VendorName "RealGo", OnOff false over CASE`,
+		"node 0 keeps the CASE session with [",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bridge stdout lacks %q", want)
+		}
+	}
+	if strings.Contains(out, " failed") {
+		t.Errorf("bridge reports a failure")
+	}
+	b, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"ev":"bridge-commission-step"`, `"ev":"bridge-commissioned"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("trace has no %s", want)
+		}
+	}
+}

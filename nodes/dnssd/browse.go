@@ -1,6 +1,8 @@
 package dnssd
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -84,6 +86,10 @@ const BrowseInterval = 5 * time.Second
 // Not safe for concurrent use.
 type Browser struct {
 	Service string
+	// Query is the name asked for; empty means Service. A subtype
+	// (OperationalSubtype) narrows the answers to its instances, which
+	// are still instances of Service (RFC 6763 section 7.1).
+	Query   string
 	OnFound func(now clock.Time, from netip.AddrPort, f Found)
 	tr      Transport
 	known   map[string]string // instance → what was reported
@@ -109,7 +115,11 @@ func (b *Browser) HandleTimer(now clock.Time) {
 	}
 	q := new(dns.Msg)
 	q.Id = 0
-	q.Question = []dns.Question{{Name: b.Service, Qtype: dns.TypePTR, Qclass: dns.ClassINET}}
+	name := b.Query
+	if name == "" {
+		name = b.Service
+	}
+	q.Question = []dns.Question{{Name: name, Qtype: dns.TypePTR, Qclass: dns.ClassINET}}
 	if p, err := q.Pack(); err == nil {
 		_ = b.tr.Send(netip.AddrPortFrom(Group, Port), p)
 	}
@@ -146,3 +156,80 @@ func txtKey(kv map[string]string) string {
 	slices.Sort(keys)
 	return strings.Join(keys, ",")
 }
+
+// OperationalSubtype is the subtype of _matter._tcp that names the nodes
+// of one fabric, _I<compressed fabric id> (spec 4.3.2.1; connectedhomeip
+// src/lib/dnssd/ServiceNaming.cpp MakeServiceSubtype, kCompressedFabricId):
+// what a commissioner browses to find the node it just commissioned.
+func OperationalSubtype(compressedFabricID uint64) string {
+	return fmt.Sprintf("_I%016X._sub.%s", compressedFabricID, OperationalService)
+}
+
+// Mux shares one mDNS socket among several browsers (a node has one socket
+// on port 5353): every datagram goes to each, and each keeps its own timer
+// on the socket's single one. Add browsers with Add; the zero value with
+// Attach is ready. Not safe for concurrent use.
+type Mux struct {
+	tr Transport
+	bs []*Browser
+	at []clock.Time
+}
+
+// Attach gives the mux the socket's transport.
+func (m *Mux) Attach(tr Transport) { m.tr = tr }
+
+// Add attaches b to the mux; start it with b.Start.
+func (m *Mux) Add(b *Browser) {
+	i := len(m.bs)
+	m.bs = append(m.bs, b)
+	m.at = append(m.at, clock.Never)
+	b.Attach(muxPort{m, i})
+}
+
+// HandleDatagram hands the datagram to every browser.
+func (m *Mux) HandleDatagram(now clock.Time, from netip.AddrPort, payload []byte) {
+	for _, b := range m.bs {
+		b.HandleDatagram(now, from, payload)
+	}
+}
+
+// HandleTimer runs the browsers whose timer is due.
+func (m *Mux) HandleTimer(now clock.Time) {
+	for i, b := range m.bs {
+		if m.at[i] <= now {
+			m.at[i] = clock.Never
+			b.HandleTimer(now)
+		}
+	}
+	m.arm()
+}
+
+func (m *Mux) arm() {
+	if m.tr == nil {
+		return
+	}
+	at := clock.Never
+	for _, t := range m.at {
+		at = min(at, t)
+	}
+	m.tr.SetTimer(at)
+}
+
+type muxPort struct {
+	m *Mux
+	i int
+}
+
+func (p muxPort) Send(to netip.AddrPort, payload []byte) error {
+	if p.m.tr == nil {
+		return errNoTransport
+	}
+	return p.m.tr.Send(to, payload)
+}
+
+func (p muxPort) SetTimer(at clock.Time) {
+	p.m.at[p.i] = at
+	p.m.arm()
+}
+
+var errNoTransport = errors.New("dnssd: mux not attached")

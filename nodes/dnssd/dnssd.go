@@ -215,11 +215,7 @@ func (r *Responder) SetRecords(now clock.Time, rrs []dns.RR) {
 // withdrawn returns copies with TTL 0 of the records of old that are not
 // in cur (compared by name, type, class and data; TTLs aside).
 func withdrawn(old, cur []dns.RR) []dns.RR {
-	key := func(rr dns.RR) string {
-		c := dns.Copy(rr)
-		c.Header().Ttl = 0
-		return c.String()
-	}
+	key := rrKey
 	keep := make(map[string]bool, len(cur))
 	for _, rr := range cur {
 		keep[key(rr)] = true
@@ -233,6 +229,35 @@ func withdrawn(old, cur []dns.RR) []dns.RR {
 		}
 	}
 	return out
+}
+
+// Merge returns the records of sets in order, each record once: a node
+// advertising both services (or several fabrics) on one host has one set
+// of AAAA records, not one per service (RFC 6762 section 6: a response
+// carries a record once). Records are the same when name, type, class and
+// data are; the first one's TTL is kept.
+func Merge(sets ...[]dns.RR) []dns.RR {
+	var out []dns.RR
+	seen := map[string]bool{}
+	for _, rrs := range sets {
+		for _, rr := range rrs {
+			k := rrKey(rr)
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, rr)
+			}
+		}
+	}
+	return out
+}
+
+// rrKey identifies a record by name (case-insensitively), type, class and
+// data, TTL aside.
+func rrKey(rr dns.RR) string {
+	c := dns.Copy(rr)
+	c.Header().Ttl = 0
+	c.Header().Name = strings.ToLower(c.Header().Name)
+	return c.String()
 }
 
 // Records returns the responder's records.

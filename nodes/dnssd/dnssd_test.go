@@ -340,3 +340,92 @@ func TestSetRecordsGoodbye(t *testing.T) {
 		t.Errorf("sent %d after withdrawing all", len(tr.out)-n)
 	}
 }
+
+// TestMerge: a host advertising _matterc._udp and _matter._tcp carries
+// each of its AAAA records once; records differing only in TTL or name
+// case are the same record; distinct records all stay, in order.
+func TestMerge(t *testing.T) {
+	op := Operational{CompressedFabricID: 0x87E1B004E235A130, NodeID: 2, MRP: testDevice.MRP}
+	both := Merge(testDevice.Records(testHost), op.Records(testHost))
+	aaaa := 0
+	for _, rr := range both {
+		if rr.Header().Rrtype == dns.TypeAAAA {
+			aaaa++
+		}
+	}
+	if aaaa != len(testHost.Addrs) {
+		t.Errorf("%d AAAA records, want %d: %v", aaaa, len(testHost.Addrs), names(both))
+	}
+	// Everything but the duplicated AAAA (and the shared _services PTR of
+	// neither) stays.
+	if want := len(testDevice.Records(testHost)) + len(op.Records(testHost)) - len(testHost.Addrs); len(both) != want {
+		t.Errorf("%d records, want %d", len(both), want)
+	}
+	a := testDevice.Records(testHost)
+	b := make([]dns.RR, len(a))
+	for i, rr := range a {
+		c := dns.Copy(rr)
+		c.Header().Ttl = 1
+		c.Header().Name = strings.ToUpper(c.Header().Name)
+		b[i] = c
+	}
+	if got := Merge(a, b); len(got) != len(a) || got[0] != a[0] {
+		t.Errorf("TTL and case variants kept: %d records, want %d", len(got), len(a))
+	}
+	if got := Merge(); got != nil {
+		t.Errorf("Merge() = %v", got)
+	}
+}
+
+// TestBrowseSubtypeMux: an operational browser asks for its fabric's
+// subtype (_I<compressed fabric id>) and reports the _matter._tcp
+// instance; sharing one socket with a commissionable browser through a
+// Mux, each keeps its own timer and both hear every response.
+func TestBrowseSubtypeMux(t *testing.T) {
+	const cfid = 0x87E1B004E235A130
+	if got := OperationalSubtype(cfid); got != "_I87E1B004E235A130._sub._matter._tcp.local." {
+		t.Fatalf("OperationalSubtype = %q", got)
+	}
+	tr := &fakeTransport{}
+	var mux Mux
+	mux.Attach(tr)
+	var comm, oper []Found
+	cb := &Browser{Service: CommissionableService, OnFound: func(_ clock.Time, _ netip.AddrPort, f Found) { comm = append(comm, f) }}
+	ob := &Browser{Service: OperationalService, Query: OperationalSubtype(cfid),
+		OnFound: func(_ clock.Time, _ netip.AddrPort, f Found) { oper = append(oper, f) }}
+	mux.Add(cb)
+	mux.Add(ob)
+	cb.Start(0)
+	ob.Start(clock.Time(2 * time.Second))
+	if len(tr.out) != 2 || tr.out[1].m.Question[0].Name != OperationalSubtype(cfid) || tr.out[1].m.Question[0].Qtype != dns.TypePTR {
+		t.Fatalf("queries %v", tr.out)
+	}
+	if tr.timer != clock.Time(BrowseInterval) {
+		t.Fatalf("socket timer %v, want the earlier browser's %v", tr.timer, BrowseInterval)
+	}
+	mux.HandleTimer(clock.Time(BrowseInterval))
+	if len(tr.out) != 3 || tr.out[2].m.Question[0].Name != CommissionableService {
+		t.Fatalf("at %v: queries %v", BrowseInterval, tr.out)
+	}
+	if want := clock.Time(2*time.Second + BrowseInterval); tr.timer != want {
+		t.Fatalf("socket timer %v, want %v", tr.timer, want)
+	}
+	op := Operational{CompressedFabricID: cfid, NodeID: 2, MRP: MRP{Idle: 800 * time.Millisecond, Active: 400 * time.Millisecond}}
+	r := NewResponder(Merge(testDevice.Records(testHost), op.Records(testHost)))
+	rt := &fakeTransport{}
+	r.Attach(rt)
+	q, _ := tr.out[1].m.Pack()
+	r.HandleDatagram(0, netip.MustParseAddrPort("[fe80::1]:5353"), q)
+	if len(rt.out) != 1 {
+		t.Fatalf("subtype query not answered")
+	}
+	resp, _ := rt.out[0].m.Pack()
+	mux.HandleDatagram(0, netip.MustParseAddrPort("[fe80::2]:5353"), resp)
+	if len(oper) != 1 || oper[0].Instance != op.Instance() || oper[0].Port != 5540 || oper[0].MRP() != op.MRP ||
+		!slices.Equal(oper[0].Addrs, testHost.Addrs) {
+		t.Fatalf("operational browser found %+v", oper)
+	}
+	if len(comm) != 0 {
+		t.Errorf("commissionable browser found %+v in an operational answer", comm)
+	}
+}
