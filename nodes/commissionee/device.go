@@ -90,8 +90,11 @@ type Device struct {
 	// expires (CommissioningWindowManager: the window status stays open
 	// while the advertisement is stopped).
 	commissioning bool
-	notices       []Notice   // for Poll
-	now           clock.Time // of the call in progress, for notices
+	// closedBy is why the window last closed (NoticeWindowClosed), for
+	// the log line of a refused PBKDFParamRequest.
+	closedBy WindowReason
+	notices  []Notice   // for Poll
+	now      clock.Time // of the call in progress, for notices
 }
 
 // New builds a Device on m: the PASE responder, the CASE server, the
@@ -202,6 +205,9 @@ func (d *Device) Poll() (Notice, bool) {
 
 func (d *Device) notify(n Notice) {
 	n.At = d.now
+	if n.Kind == NoticeWindowClosed {
+		d.closedBy = n.Window
+	}
 	d.notices = append(d.notices, n)
 }
 
@@ -375,8 +381,13 @@ func (d *Device) pairingNotices() {
 			}
 		case pairing.NoticeRefused:
 			text := fmt.Sprintf("PASE request refused: %v", n.Err)
-			if d.commissioning {
+			switch {
+			case d.commissioning:
 				text = fmt.Sprintf("PASE request from %s ignored: a commissioning is in progress (PASE session established)", n.Peer)
+			case !d.window && d.closedBy == WindowCommissioned:
+				// The pairing responder's text blames failed attempts;
+				// this window closed because the device is commissioned.
+				text = fmt.Sprintf("PASE request from %s ignored: the commissioning window is closed (commissioned; it re-opens when the last fabric is removed)", n.Peer)
 			}
 			d.notify(Notice{Kind: NoticePASERefused, Peer: n.Peer, Err: n.Err, Text: text})
 		case pairing.NoticeReopened:

@@ -68,7 +68,7 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("wrong passcode: the PASE confirmation cA from %s did not verify", e.Peer)
 	case errors.Is(e.Err, pase.ErrTimeout) && e.AckedOnly:
 		return fmt.Sprintf("timed out after %v waiting for %s from %s: it acknowledged our PBKDFParamRequest but never answered; "+
-			"its commissioning window is closed (a device closes it after too many failed attempts) or it is busy with another commissioner",
+			"its commissioning window is closed (a device closes it once commissioned, and after too many failed attempts) or it is busy with another commissioner",
 			e.After, e.Waiting, e.Peer)
 	case errors.Is(e.Err, pase.ErrTimeout):
 		if e.After > 0 {
