@@ -4,29 +4,22 @@ import (
 	"bufio"
 	"context"
 	_ "embed"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
-	"mattersim/clock"
-	"mattersim/im"
-	"mattersim/nodes"
-	"mattersim/nodes/commissionee"
 	"mattersim/nodes/dnssd"
 	"mattersim/scenarios"
 	"mattersim/session/cert"
-	"mattersim/session/mrp"
 	"mattersim/sim"
 	"mattersim/sim/bridge"
+	"mattersim/sim/bridge/peer"
 )
 
 func init() { subcommands = append(subcommands, newBridgeCommand) }
@@ -232,7 +225,7 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 		}
 		extra := ""
 		if ad, ok := ads[i]; ok {
-			extra = fmt.Sprintf(" discriminator %d passcode %d mdns %s", ad.disc, ad.passcode, ad.instance)
+			extra = fmt.Sprintf(" discriminator %d passcode %d mdns %s", ad.Discriminator(), ad.Passcode(), ad.Instance())
 		}
 		fmt.Fprintf(stdout, "node %d %s: [%s]:%d fe80::%x%%%s%s\n", i, role, sim.Addr(i), sim.MatterPort, i+1, o.tap, extra)
 	}
@@ -254,7 +247,7 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 		nd.Start(e.Now())
 	}
 	for _, ad := range ads {
-		ad.r.Start(e.Now())
+		ad.Start(e.Now())
 	}
 	browsers, err := browseFromControllers(d, stdout, o)
 	if err != nil {
@@ -289,224 +282,42 @@ func runBridge(cmd *cobra.Command, args []string, o bridgeOpts) (err error) {
 	return nil
 }
 
-// deviceAd is one virtual device's mDNS responder and its commissionable
-// Device.
-type deviceAd struct {
-	node     int
-	r        *dnssd.Responder
-	comm     dnssd.Commissionable
-	host     dnssd.Host
-	disc     uint16
-	passcode uint32
-	instance string
-	dev      *commissionee.Handshaker
-}
-
-// records is what the device advertises now (advertisedRecords).
-func (ad *deviceAd) records() []dns.RR {
-	if ad.dev == nil || ad.dev.Device() == nil {
-		return ad.comm.Records(ad.host)
-	}
-	d := ad.dev.Device()
-	var ops []dnssd.Operational
-	for _, op := range d.Operational() {
-		ops = append(ops, dnssd.Operational{CompressedFabricID: binary.BigEndian.Uint64(op.CompressedFabricID[:]),
-			NodeID: op.NodeID, MRP: ad.comm.MRP})
-	}
-	return advertisedRecords(ad.comm, ad.host, d.WindowOpen(), ops)
-}
-
-// advertisedRecords is what a device on host h advertises: c's
-// _matterc._udp while its commissioning window is open, one _matter._tcp
-// instance per fabric in ops, and the host's AAAA records once however
-// many services name the host (dnssd.Merge).
-func advertisedRecords(c dnssd.Commissionable, h dnssd.Host, windowOpen bool, ops []dnssd.Operational) []dns.RR {
-	var sets [][]dns.RR
-	if windowOpen {
-		sets = append(sets, c.Records(h))
-	}
-	for _, o := range ops {
-		sets = append(sets, o.Records(h))
-	}
-	return dnssd.Merge(sets...)
-}
-
-// advertiseDevices makes every virtual device of d but those in served
-// commissionable (a
-// commissionee.Device as its node's Handshaker, in place of the
-// scenario's PASE responder and IM workload, with its passcode and
-// randomness from the node's seeded streams) and gives it an mDNS
-// responder on port 5353 (joined to ff02::fb) advertising _matterc._udp
-// with its discriminator, the test vendor and product (0xFFF1, 0x8000) and
-// the MRP intervals its sessions advertise (spec 4.3.1). The instance name
-// is drawn from the device's seeded stream "dnssd/instance". Once
-// commissioned the device advertises _matter._tcp per fabric and
-// withdraws _matterc._udp (dnssd goodbye), and says so on out; epoch is
-// the Matter epoch time of virtual time 0 (the run follows the wall
-// clock).
+// advertiseDevices makes every virtual device of d advertise itself
+// (peer.Advertise) with discriminator first + k for device k, and every
+// one but those in served commissionable, with its scenario group's
+// passcode and session intervals.
 func advertiseDevices(d *scenarios.Net, s *scenarios.Scenario, first uint16, served map[int]bool, epoch cert.Time,
-	out io.Writer) (map[int]*deviceAd, error) {
-	ads := make(map[int]*deviceAd, len(d.Devices))
-	seeds := d.Engine.Seeds()
-	tr := d.Engine.Trace()
+	out io.Writer) (map[int]*peer.Device, error) {
+	ads := make(map[int]*peer.Device, len(d.Devices))
 	for k, i := range d.Devices {
 		g := s.GroupOf(i)
 		iv := s.Nodes[g].Session.Intervals()
-		mrpv := dnssd.MRP{Idle: iv.Idle, Active: iv.Active, ActiveThreshold: iv.ActiveThreshold}
-		if mrpv.Idle == 0 {
-			mrpv.Idle = mrp.DefaultIdleInterval
-		}
-		if mrpv.Active == 0 {
-			mrpv.Active = mrp.DefaultActiveInterval
-		}
-		if mrpv.ActiveThreshold == 0 {
-			mrpv.ActiveThreshold = mrp.DefaultActiveThreshold
-		}
-		sn := d.Net.Node(i)
-		c := dnssd.Commissionable{
-			Instance:      fmt.Sprintf("%016X", sn.Rand("dnssd/instance").Uint64()),
-			Discriminator: (first + uint16(k)) & 0xFFF,
-			VendorID:      0xFFF1,
-			ProductID:     0x8000,
-			DeviceName:    "mattersim " + s.Nodes[g].Name,
-			Mode:          1,
-			PairingHint:   33, // power cycle, device manual (spec 5.1.7.1 bits 0 and 5)
-			MRP:           mrpv,
-		}
-		h := dnssd.Host{Name: deviceHostName(sn), Port: sim.MatterPort, Addrs: []netip.Addr{sn.Addr(), sn.LinkLocal()}}
-		ad := &deviceAd{node: i, comm: c, host: h, disc: c.Discriminator, passcode: s.Nodes[g].PasscodeOrDefault(), instance: c.Instance}
-		if !served[i] {
-			// The SDK test attestation's vendor and product ids; the
-			// vendor name the bridged devices always had.
-			info := im.InteropBasicInfo()
-			info.VendorName = "mattersim"
-			var err error
-			ad.dev, err = commissionee.NewHandshaker(d.Nodes[i], commissionee.Config{Passcode: ad.passcode,
-				Rand: seeds.ChaCha8(i, "commissionee/rand"), Epoch: func(clock.Time) cert.Time { return epoch },
-				Info: info, DataVersion: uint32(sn.Rand("commissionee/dataversion").Uint64())})
-			if err != nil {
-				return nil, fmt.Errorf("node %d: %w", i, err)
-			}
-			ad.dev.Notify = func(now clock.Time, _ *nodes.Node, nt commissionee.Notice) { ad.notice(now, nt, out, tr) }
-		}
-		ad.r = dnssd.NewResponder(c.Records(h))
-		sock, err := sn.Bind(dnssd.Port, ad.r)
+		ad, err := peer.Advertise(peer.DeviceConfig{Node: d.Nodes[i], Sim: d.Net.Node(i), Commissionable: !served[i],
+			Discriminator: first + uint16(k), Passcode: s.Nodes[g].PasscodeOrDefault(), Name: s.Nodes[g].Name,
+			MRP: dnssd.MRP{Idle: iv.Idle, Active: iv.Active, ActiveThreshold: iv.ActiveThreshold}, Epoch: epoch, Out: out})
 		if err != nil {
 			return nil, err
 		}
-		if err := sn.JoinGroup(dnssd.Group); err != nil {
-			return nil, err
-		}
-		ad.r.Attach(sock)
 		ads[i] = ad
 	}
 	return ads, nil
 }
 
-// deviceHostName is a virtual device's mDNS host name: 16 upper-case hex
-// digits, as spec 4.3.4 builds it from a 64-bit MAC (connectedhomeip
-// src/lib/dnssd/ServiceNaming.cpp MakeHostName hex-encodes the MAC). A
-// virtual node has no MAC of its own on the TAP link (the bridge answers
-// neighbour solicitations with its own), so the 64 bits come from the
-// node's seeded stream "dnssd/host": stable for a seed, and unlikely to
-// collide with another bridge's devices on the link.
-func deviceHostName(sn *sim.Node) string {
-	return fmt.Sprintf("%016X", sn.Rand("dnssd/host").Uint64())
-}
-
-// notice prints a line per commissioning event of the device, traces
-// every notice ("commissionee", with its kind and text) and updates the
-// mDNS records when what the device advertises changes.
-func (ad *deviceAd) notice(now clock.Time, nt commissionee.Notice, out io.Writer, tr *sim.Trace) {
-	if tr != nil {
-		tr.Event(now, ad.node, "commissionee", sim.Str("kind", nt.Kind.String()), sim.Str("text", nt.Text))
-	}
-	line := ""
-	switch nt.Kind {
-	case commissionee.NoticePASEEstablished:
-		line = fmt.Sprintf("PASE session established with %s", nt.Peer)
-	case commissionee.NoticeFabricAdded:
-		line = fmt.Sprintf("AddNOC: fabric %d added (fabric id 0x%016X, node id 0x%016X), pending CommissioningComplete",
-			nt.Fabric, nt.FabricID, nt.NodeID)
-	case commissionee.NoticeCASEEstablished:
-		line = fmt.Sprintf("CASE session with %s (fabric %d, peer node 0x%016X)", nt.Peer, nt.Fabric, nt.NodeID)
-	case commissionee.NoticeCommissioned:
-		line = fmt.Sprintf("commissioned: fabric %d node id 0x%016X", nt.Fabric, nt.NodeID)
-		for _, op := range ad.dev.Device().Operational() {
-			if op.Fabric == nt.Fabric {
-				line += fmt.Sprintf(" (CASE reachable as %s._matter._tcp)", op.Name())
-			}
-		}
-	case commissionee.NoticeFailSafeExpired, commissionee.NoticeFabricRemoved:
-		line = nt.Text
-	case commissionee.NoticeWindowClosed:
-		line = fmt.Sprintf("commissioning window closed (%s): _matterc._udp withdrawn", nt.Window)
-	case commissionee.NoticeWindowOpened:
-		line = fmt.Sprintf("commissioning window open (%s): advertising _matterc._udp", nt.Window)
-	}
-	if line != "" {
-		fmt.Fprintf(out, "node %d %s\n", ad.node, line)
-	}
-	if nt.OperationalChanged() || nt.Kind == commissionee.NoticeWindowClosed || nt.Kind == commissionee.NoticeWindowOpened {
-		ad.r.SetRecords(now, ad.records())
-	}
-}
-
 // browseFromControllers gives every virtual controller of d an mDNS
-// browser for _matterc._udp on the bridged link: each commissionable
-// device it hears of (a real one, or a virtual one) is printed and traced
-// ("bridge-discovered", with the MRP intervals its TXT advertises). The
-// first controller pairs with (--pair-discriminator) or commissions
-// (--commission-discriminator) the device of the discriminator asked
-// for; the browsers share the controller's mDNS socket through a
-// dnssd.Mux, where a commissioning adds its operational browser.
-func browseFromControllers(d *scenarios.Net, stdout io.Writer, o bridgeOpts) ([]*dnssd.Browser, error) {
-	var out []*dnssd.Browser
-	tr := d.Engine.Trace()
+// browser (peer.Browse); the first one pairs with (--pair-discriminator)
+// or commissions (--commission-discriminator) the device asked for.
+func browseFromControllers(d *scenarios.Net, stdout io.Writer, o bridgeOpts) ([]*peer.Controller, error) {
+	var out []*peer.Controller
 	for c, i := range d.Controllers {
-		sn := d.Net.Node(i)
-		var pairer *realPairer
-		mux := &dnssd.Mux{}
-		b := &dnssd.Browser{Service: dnssd.CommissionableService}
-		b.OnFound = func(now clock.Time, from netip.AddrPort, f dnssd.Found) {
-			m := f.MRP()
-			fmt.Fprintf(stdout, "node %d discovered %s: D=%s CM=%s VP=%s SII=%v SAI=%v port %d addresses %v (from %s)\n",
-				i, f.Instance, f.TXT["D"], f.TXT["CM"], f.TXT["VP"], m.Idle, m.Active, f.Port, f.Addrs, from.Addr())
-			if tr != nil {
-				tr.Event(now, i, "bridge-discovered", sim.Str("instance", f.Instance), sim.Str("from", from.Addr().String()),
-					sim.Str("D", f.TXT["D"]), sim.Str("VP", f.TXT["VP"]),
-					sim.Int("sii_ms", m.Idle.Milliseconds()), sim.Int("sai_ms", m.Active.Milliseconds()))
-			}
-			if c == 0 && o.pairDisc >= 0 && pairer == nil && f.Discriminator() == o.pairDisc {
-				var err error
-				if pairer, err = newRealPairer(sn, f, o.pairPasscode, stdout, tr); err != nil {
-					fmt.Fprintf(stdout, "node %d cannot pair with %s: %v\n", i, f.Instance, err)
-					return
-				}
-				pairer.start(now)
-			}
-			if c == 0 && o.commDisc >= 0 && pairer == nil && f.Discriminator() == o.commDisc {
-				var err error
-				if pairer, err = newRealPairer(sn, f, o.commPasscode, stdout, tr); err == nil {
-					_, err = newRealCommissioner(pairer, sn, mux, o.epoch)
-				}
-				if err != nil {
-					fmt.Fprintf(stdout, "node %d cannot commission %s: %v\n", i, f.Instance, err)
-					return
-				}
-				fmt.Fprintf(stdout, "node %d commissioning %s at %s: PASE with SII=%v SAI=%v\n", i, f.Instance, pairer.peer, m.Idle, m.Active)
-				pairer.start(now)
-			}
+		cfg := peer.ControllerConfig{Sim: d.Net.Node(i), PairDiscriminator: -1, CommissionDiscriminator: -1, Epoch: o.epoch, Out: stdout}
+		if c == 0 {
+			cfg.PairDiscriminator, cfg.PairPasscode = o.pairDisc, o.pairPasscode
+			cfg.CommissionDiscriminator, cfg.CommissionPasscode = o.commDisc, o.commPasscode
 		}
-		mux.Add(b)
-		sock, err := sn.Bind(dnssd.Port, mux)
+		b, err := peer.Browse(cfg)
 		if err != nil {
 			return nil, err
 		}
-		if err := sn.JoinGroup(dnssd.Group); err != nil {
-			return nil, err
-		}
-		mux.Attach(sock)
 		out = append(out, b)
 	}
 	return out, nil

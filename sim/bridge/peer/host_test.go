@@ -1,4 +1,4 @@
-package main
+package peer
 
 import (
 	"regexp"
@@ -19,7 +19,7 @@ func TestBridgeDeviceHostName(t *testing.T) {
 		for range 3 {
 			n, err := sn.AddNode()
 			require.NoError(t, err)
-			out = append(out, deviceHostName(n))
+			out = append(out, HostName(n))
 		}
 		return out
 	}

@@ -1,4 +1,4 @@
-package main
+package peer
 
 import (
 	"fmt"
@@ -16,13 +16,13 @@ import (
 	"mattersim/sim"
 )
 
-// bridgePairPort is the UDP port of a virtual controller's pairing with a
+// PairPort is the UDP port of a virtual controller's pairing with a
 // real device (its scenario session core keeps 5540).
-const bridgePairPort = 5541
+const PairPort = 5541
 
 // realPairer pairs a virtual controller with a real device it found by
 // browsing: PASE (nodes/pairing.Initiator, as `mattersim pair` runs it) on
-// a session core of its own bound to bridgePairPort of the controller's
+// a session core of its own bound to PairPort of the controller's
 // node, a read of BasicInformation VendorName, CloseSession. It is a
 // sim.Handler: everything runs on the engine's goroutine, on virtual time
 // (which follows the wall clock in a bridged run). The handshake's
@@ -87,7 +87,7 @@ func newRealPairer(sn *sim.Node, f dnssd.Found, passcode uint32, out io.Writer, 
 	adv := f.MRP()
 	rp := &realPairer{node: sn.Index(), m: m, peer: netip.AddrPortFrom(addr, f.Port), passcode: passcode, out: out, tr: tr,
 		advertised: mrp.Intervals{Idle: adv.Idle, Active: adv.Active, ActiveThreshold: adv.ActiveThreshold}}
-	if rp.sock, err = sn.Bind(bridgePairPort, rp); err != nil {
+	if rp.sock, err = sn.Bind(PairPort, rp); err != nil {
 		return nil, err
 	}
 	return rp, nil

@@ -1,4 +1,4 @@
-package main
+package peer
 
 import (
 	"encoding/binary"
@@ -21,15 +21,19 @@ import (
 	"mattersim/sim"
 )
 
-// bridgeCommissionNodeID is the operational node id a bridged virtual
+// CommissionNodeID is the operational node id a bridged virtual
 // controller gives the real device it commissions (`mattersim commission`'s
 // default --node-id).
-const bridgeCommissionNodeID = 0x2
+const CommissionNodeID = 0x2
 
-// bridgeCommissionTimeout bounds each wait of a commissioning: the answer
+// ControllerNodeID is the virtual controller's node id in the fabric it
+// mints (`mattersim commission`'s).
+const ControllerNodeID = 0x1B669
+
+// CommissionTimeout bounds each wait of a commissioning: the answer
 // to one request, the operational discovery, each CASE step
 // (nodes.DefaultCommissionStepTimeout).
-const bridgeCommissionTimeout = 30 * time.Second
+const CommissionTimeout = 30 * time.Second
 
 // realCommissioner commissions a real device a virtual controller found by
 // browsing (--commission-discriminator), on the session core of a
@@ -72,12 +76,12 @@ type realCommissioner struct {
 
 // newRealCommissioner makes rp commission its device with a fabric minted
 // from the controller node's seeded stream "bridge/commission/ca" (fabric
-// id 1, the controller node id commissionController, as `mattersim
+// id 1, the controller node id ControllerNodeID, as `mattersim
 // commission` mints one), its randomness (the flow's nonces, CASE) from
 // the stream "bridge/commission", browsing operational instances through mux.
 func newRealCommissioner(rp *realPairer, sn *sim.Node, mux *dnssd.Mux, epoch cert.Time) (*realCommissioner, error) {
 	tf, err := testca.Mint(testca.Options{Seed: sn.Rand("bridge/commission/ca").Uint64(), FabricID: 1,
-		FirstNodeID: commissionController})
+		FirstNodeID: ControllerNodeID})
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +102,7 @@ func newRealCommissioner(rp *realPairer, sn *sim.Node, mux *dnssd.Mux, epoch cer
 
 // instance is the operational instance the device will advertise.
 func (c *realCommissioner) instance() string {
-	return dnssd.Operational{CompressedFabricID: c.cfid, NodeID: bridgeCommissionNodeID}.Instance()
+	return dnssd.Operational{CompressedFabricID: c.cfid, NodeID: CommissionNodeID}.Instance()
 }
 
 // stepDone prints and traces a finished step, and starts timing the next.
@@ -117,7 +121,7 @@ func (c *realCommissioner) paseEstablished(now clock.Time) {
 	c.stepDone(now, "PASE", fmt.Sprintf("session established with %s (local session %d, peer session %d)",
 		c.rp.peer, est.Result.LocalSessionID, est.Result.PeerSessionID))
 	var err error
-	c.flow, err = commissioner.New(commissioner.Config{Fabric: c.fab, DeviceNodeID: bridgeCommissionNodeID,
+	c.flow, err = commissioner.New(commissioner.Config{Fabric: c.fab, DeviceNodeID: CommissionNodeID,
 		Challenge: est.Result.AttestationChallenge, Rand: c.rnd,
 		Now: time.Unix(int64(c.epoch)+946684800, 0).UTC().Add(now.Duration())})
 	if err != nil {
@@ -166,14 +170,14 @@ func (c *realCommissioner) send(now clock.Time, ref session.Ref, op im.Opcode, p
 		c.rp.finish(now, fmt.Errorf("sending %s: %w", c.step, err))
 		return
 	}
-	c.x, c.wait = x, now.Add(bridgeCommissionTimeout)
+	c.x, c.wait = x, now.Add(CommissionTimeout)
 }
 
 // discover browses the fabric's subtype for the device's operational
 // instance, on the controller's mDNS socket.
 func (c *realCommissioner) discover(now clock.Time) {
 	c.step = "operational discovery"
-	c.wait = now.Add(bridgeCommissionTimeout)
+	c.wait = now.Add(CommissionTimeout)
 	c.browser = &dnssd.Browser{Service: dnssd.OperationalService, Query: dnssd.OperationalSubtype(c.cfid),
 		OnFound: func(now clock.Time, _ netip.AddrPort, f dnssd.Found) { c.operationalFound(now, f) }}
 	c.mux.Add(c.browser)
@@ -195,7 +199,7 @@ func (c *realCommissioner) operationalFound(now clock.Time, f dnssd.Found) {
 	c.step, c.wait = "CASE", clock.Never
 	var err error
 	c.cs, err = commissioner.StartCASE(now, c.rp.m, commissioner.CASEConfig{Peer: c.opPeer, Fabric: c.cf,
-		PeerNodeID: bridgeCommissionNodeID, Rand: c.rnd, Epoch: c.epoch, Timeout: bridgeCommissionTimeout,
+		PeerNodeID: CommissionNodeID, Rand: c.rnd, Epoch: c.epoch, Timeout: CommissionTimeout,
 		PeerIntervals: mrp.Intervals{Idle: adv.Idle, Active: adv.Active, ActiveThreshold: adv.ActiveThreshold}})
 	if err != nil {
 		c.rp.finish(now, err)
@@ -225,7 +229,7 @@ func (c *realCommissioner) timeout(now clock.Time) {
 		c.caseProgress(now)
 	}
 	if now >= c.wait {
-		c.rp.finish(now, fmt.Errorf("%s: no answer within %v", c.step, bridgeCommissionTimeout))
+		c.rp.finish(now, fmt.Errorf("%s: no answer within %v", c.step, CommissionTimeout))
 	}
 }
 
@@ -280,7 +284,7 @@ func (c *realCommissioner) stepDetail(s commissioner.Step) string {
 			return fmt.Sprintf("verified (DAC vendor 0x%04X product 0x%04X)", a.VendorID, a.ProductID)
 		}
 	case commissioner.StepCSR:
-		return fmt.Sprintf("verified; NOC issued for node 0x%016X", uint64(bridgeCommissionNodeID))
+		return fmt.Sprintf("verified; NOC issued for node 0x%016X", uint64(CommissionNodeID))
 	case commissioner.StepAddNOC:
 		return fmt.Sprintf("fabric index %d (fabric id 0x%016X, compressed 0x%016X)", r.FabricIndex, c.fab.FabricID, c.cfid)
 	case commissioner.StepReadBack:
@@ -310,7 +314,7 @@ func (c *realCommissioner) caseProgress(now clock.Time) {
 func (c *realCommissioner) commissioned(now clock.Time) {
 	took := now.Sub(c.rp.started)
 	fmt.Fprintf(c.rp.out, "node %d commissioned %s as %s (fabric id 0x%016X, node id 0x%016X) in %d ms since discovery\n",
-		c.rp.node, c.opPeer, c.instance(), c.fab.FabricID, uint64(bridgeCommissionNodeID), took.Milliseconds())
+		c.rp.node, c.opPeer, c.instance(), c.fab.FabricID, uint64(CommissionNodeID), took.Milliseconds())
 	if tr := c.rp.tr; tr != nil {
 		tr.Event(now, c.rp.node, "bridge-commissioned", sim.Str("peer", c.opPeer.String()), sim.Str("instance", c.instance()),
 			sim.Int("ms", took.Milliseconds()))
@@ -340,7 +344,7 @@ func (c *realCommissioner) finalResponse(now clock.Time, op im.Opcode, payload [
 	}
 	c.stepDone(now, "Read(VendorName, OnOff)", fmt.Sprintf("VendorName %q, OnOff %v over CASE", name, on))
 	c.done, c.rp.finished = true, true
-	fmt.Fprintf(c.rp.out, "node %d keeps the CASE session with %s (node id 0x%016X)\n", c.rp.node, c.opPeer, uint64(bridgeCommissionNodeID))
+	fmt.Fprintf(c.rp.out, "node %d keeps the CASE session with %s (node id 0x%016X)\n", c.rp.node, c.opPeer, uint64(CommissionNodeID))
 }
 
 // failed reports the commissioning stopped at its current step. The

@@ -1,4 +1,4 @@
-package main
+package peer
 
 import (
 	"net/netip"
@@ -34,7 +34,7 @@ func TestBridgeAdvertisedRecords(t *testing.T) {
 		{"nothing", false, nil, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rrs := advertisedRecords(c, h, tc.window, tc.ops)
+			rrs := AdvertisedRecords(c, h, tc.window, tc.ops)
 			count := map[uint16]int{}
 			seen := map[string]bool{}
 			for _, rr := range rrs {
