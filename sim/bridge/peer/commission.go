@@ -72,6 +72,12 @@ type realCommissioner struct {
 	cs      *commissioner.CASE
 	cref    session.Ref
 	done    bool
+	// paseClosed: the PASE session left the table (the device closes it
+	// at CommissioningComplete, or when its fail-safe expires).
+	paseClosed bool
+	// disarmX is the failed commissioning's ArmFailSafe(0) in flight on
+	// the PASE session.
+	disarmX session.Exchange
 }
 
 // newRealCommissioner makes rp commission its device with a fabric minted
@@ -240,6 +246,16 @@ func (c *realCommissioner) event(now clock.Time, ev session.Event) bool {
 		c.caseProgress(now)
 		return true
 	}
+	if pase := c.rp.est.Ref; pase != (session.Ref{}) && ev.Session == pase && ev.Kind == session.EventSessionClosed {
+		c.paseClosed = true
+		c.disarmX = session.Exchange{} // the device closed it first (its fail-safe expired)
+		return false
+	}
+	if c.disarmX != (session.Exchange{}) && ev.Exchange == c.disarmX &&
+		(ev.Kind == session.EventMessage || ev.Kind == session.EventGiveUp) {
+		c.disarmed(now, ev)
+		return true
+	}
 	if c.rp.finished || c.x == (session.Exchange{}) || ev.Exchange != c.x {
 		return false
 	}
@@ -347,8 +363,15 @@ func (c *realCommissioner) finalResponse(now clock.Time, op im.Opcode, payload [
 	fmt.Fprintf(c.rp.out, "node %d keeps the CASE session with %s (node id 0x%016X)\n", c.rp.node, c.opPeer, uint64(CommissionNodeID))
 }
 
-// failed reports the commissioning stopped at its current step. The
-// device's fail-safe, if armed, is left to expire (it then rolls back).
+// failed reports the commissioning stopped at its current step, then
+// cleans up as connectedhomeip's DeviceCommissioner::CleanupCommissioning
+// does (src/controller/CHIPDeviceController.cpp): while the PASE session
+// is up and the device's fail-safe may be armed (commissioner.Flow.Disarm),
+// ArmFailSafe with expiry 0 goes over it (DisarmFailsafeRequest), so the
+// device rolls back at once instead of at the fail-safe's expiry; its
+// answer or give-up closes the PASE session (CleanupDoneAfterError), as
+// nodes/establish_commission.go does for the simulator's commissioner.
+// With nothing to disarm the PASE session is closed at once.
 func (c *realCommissioner) failed(now clock.Time, err error) {
 	if c.browser != nil {
 		c.browser.Stop()
@@ -361,5 +384,60 @@ func (c *realCommissioner) failed(now clock.Time, err error) {
 	if tr := c.rp.tr; tr != nil {
 		tr.Event(now, c.rp.node, "bridge-commission-failed", sim.Str("peer", c.rp.peer.String()), sim.Str("step", step),
 			sim.Str("err", err.Error()))
+	}
+	pase := c.rp.est.Ref
+	if pase == (session.Ref{}) || c.paseClosed {
+		return
+	}
+	if c.x != (session.Exchange{}) {
+		_ = c.rp.m.CloseExchange(now, c.x)
+		c.x = session.Exchange{}
+	}
+	if !c.disarm(now, pase) {
+		_ = c.rp.m.CloseSession(now, pase)
+	}
+}
+
+// disarm sends the flow's ArmFailSafe(0) on the PASE session; it reports
+// whether it did (false: nothing to disarm, or the send failed).
+func (c *realCommissioner) disarm(now clock.Time, pase session.Ref) bool {
+	if c.flow == nil {
+		return false
+	}
+	req, ok := c.flow.Disarm()
+	if !ok {
+		return false
+	}
+	x, err := c.rp.m.NewExchange(pase)
+	if err != nil {
+		return false
+	}
+	if err := c.rp.m.Send(now, x, session.Message{Protocol: message.ProtocolInteractionModel, Opcode: uint8(req.Opcode),
+		Payload: req.Payload, Reliable: true}); err != nil {
+		_ = c.rp.m.CloseExchange(now, x)
+		return false
+	}
+	c.disarmX = x
+	fmt.Fprintf(c.rp.out, "node %d commission disarm: ArmFailSafe(0) sent over the PASE session with %s\n", c.rp.node, c.rp.peer)
+	if tr := c.rp.tr; tr != nil {
+		tr.Event(now, c.rp.node, "bridge-commission-disarm", sim.Str("peer", c.rp.peer.String()), sim.Str("outcome", "sent"))
+	}
+	return true
+}
+
+// disarmed ends the disarm on its answer (whatever its status: the
+// attempt is over either way, OnDisarmFailsafe / OnDisarmFailsafeFailure)
+// or its give-up, and closes the PASE session.
+func (c *realCommissioner) disarmed(now clock.Time, ev session.Event) {
+	outcome := "answered"
+	if ev.Kind == session.EventGiveUp {
+		outcome = fmt.Sprintf("no answer (sent %d times)", ev.Attempt)
+	}
+	_ = c.rp.m.CloseExchange(now, c.disarmX)
+	c.disarmX = session.Exchange{}
+	_ = c.rp.m.CloseSession(now, c.rp.est.Ref)
+	fmt.Fprintf(c.rp.out, "node %d commission disarm: %s; PASE session closed\n", c.rp.node, outcome)
+	if tr := c.rp.tr; tr != nil {
+		tr.Event(now, c.rp.node, "bridge-commission-disarm", sim.Str("peer", c.rp.peer.String()), sim.Str("outcome", outcome))
 	}
 }

@@ -226,7 +226,7 @@ func (rp *realPairer) event(now clock.Time, ev session.Event) {
 			rp.tr.Event(now, rp.node, "bridge-paired", sim.Str("peer", rp.peer.String()), sim.Str("vendor_name", name))
 		}
 		_ = rp.m.CloseSession(now, rp.est.Ref)
-		rp.finished = true
+		rp.finished, rp.reading = true, false
 	case ev.Kind == session.EventGiveUp && ev.Exchange == rp.x:
 		rp.finish(now, fmt.Errorf("no answer to the ReadRequest (sent %d times)", ev.Attempt))
 	}
@@ -236,7 +236,9 @@ func (rp *realPairer) finish(now clock.Time, err error) {
 	if rp.finished {
 		return
 	}
-	rp.finished = true
+	// No read to wait for any more: its deadline, left in the timer, would
+	// fire again and again at the same instant.
+	rp.finished, rp.reading = true, false
 	if rp.comm != nil {
 		rp.comm.failed(now, err)
 		return
