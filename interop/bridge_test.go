@@ -164,21 +164,7 @@ func TestBridgeMatterJSCommissions(t *testing.T) {
 	defer cancel()
 	env := append(matterEnv(t, "info"), "HOST=fd00:6d73:696d::2", "PORT=5540", "PASSCODE=20202021",
 		"DISCRIMINATOR=3002", "MATTER_MDNS_IPV4=false")
-	ctl := StartPeer(t, ns, "matter.js commissioner", env, node, "commission.mjs")
-	require.NoError(t, ctl.Wait(ctx), "matter.js commissioner failed:\n%s\nbridge:\n%s", ctl.Output(), br.out.String())
-	for want, value := range map[string]string{
-		"INTEROP: VendorName over CASE":          `"mattersim"`,
-		"INTEROP: OnOff over CASE":               "false",
-		"INTEROP: subscription reported OnOff =": "true",
-		"INTEROP: OnOff after toggle":            "true",
-		"INTEROP: ACL entries after write =":     "= 2",
-	} {
-		line, err := ctl.WaitLine(ctx, want)
-		require.NoError(t, err)
-		require.Contains(t, line, value)
-	}
-	line, err := ctl.WaitLine(ctx, "INTEROP: commissioned")
-	require.NoError(t, err)
+	line := commissionByMatterJS(ctx, t, ns, node, env, "mattersim", nil, br.out.String)
 	t.Log(line)
 
 	// The bridge's stdout: AddNOC, CASE, commissioned with the operational
@@ -205,13 +191,8 @@ func TestBridgeMatterJSCommissions(t *testing.T) {
 	t.Logf("bridge lines after ready:\n%s", strings.Join(lines, "\n"))
 
 	// A fresh matter.js no longer discovers the device (_matterc._udp is
-	// gone); discover.mjs gives up after 20 s.
-	p := StartPeer(t, ns, "matter.js discover", append(matterEnv(t, "info"), "DISCRIMINATOR=3002"), node, "discover.mjs")
-	wctx, wcancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer wcancel()
-	err = p.Wait(wctx)
-	require.Error(t, err, "matter.js still discovered the commissioned device: %s", p.Output())
-	require.Contains(t, p.Output(), "no device with discriminator 3002 found by mDNS")
+	// gone).
+	requireNotDiscoverable(t, ns, node, 3002)
 	br.stop(t)
 }
 
@@ -230,21 +211,7 @@ func TestBridgeMatterJSCommissionsByCode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	env := append(matterEnv(t, "info"), "PAIRING_CODE="+code, "MATTER_MDNS_IPV4=false")
-	ctl := StartPeer(t, ns, "matter.js commissioner", env, node, "commission.mjs")
-	require.NoError(t, ctl.Wait(ctx), "matter.js commissioner failed:\n%s\nbridge:\n%s", ctl.Output(), br.out.String())
-	for want, value := range map[string]string{
-		"INTEROP: VendorName over CASE":          `"mattersim"`,
-		"INTEROP: OnOff over CASE":               "false",
-		"INTEROP: subscription reported OnOff =": "true",
-		"INTEROP: OnOff after toggle":            "true",
-		"INTEROP: ACL entries after write =":     "= 2",
-	} {
-		line, err := ctl.WaitLine(ctx, want)
-		require.NoError(t, err)
-		require.Contains(t, line, value)
-	}
-	line, err := ctl.WaitLine(ctx, "INTEROP: commissioned")
-	require.NoError(t, err)
+	line := commissionByMatterJS(ctx, t, ns, node, env, "mattersim", nil, br.out.String)
 	require.Contains(t, line, "by discovery")
 	t.Log(line)
 	br.stop(t)
