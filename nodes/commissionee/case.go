@@ -177,7 +177,7 @@ func (c *caseServer) start(now clock.Time, ev session.Event) {
 		return
 	}
 	hs, err := casesess.NewResponder(casesess.ResponderConfig{Fabrics: c.fabrics(), LocalSessionID: id,
-		Params: localSessionParams(c.m), Rand: c.rand, Epoch: c.epoch(now), Resumption: c.resume})
+		Params: params.FromIntervals(c.m.Config().Local), Rand: c.rand, Epoch: c.epoch(now), Resumption: c.resume})
 	if err != nil {
 		c.m.ReleaseLocalID(id)
 		c.retire(now, ev.Exchange)
@@ -187,7 +187,7 @@ func (c *caseServer) start(now clock.Time, ev session.Event) {
 	c.hs, c.x, c.peer, c.localID, c.peerIv = hs, ev.Exchange, ev.From, id, mrp.Intervals{}
 	var s1 casesess.Sigma1
 	if s1.Decode(ev.Payload) == nil && s1.Params != nil {
-		c.peerIv = peerIntervals(s1.Params)
+		c.peerIv = s1.Params.Intervals()
 		_ = c.m.SetPeerIntervals(ev.Session, c.peerIv)
 	}
 	c.step(now, ev)
@@ -217,7 +217,7 @@ func (c *caseServer) establish(now clock.Time) {
 		LocalID: res.LocalSessionID, PeerID: res.PeerSessionID, Peer: c.peer,
 		LocalNodeID: message.NodeID(res.LocalNodeID), PeerNodeID: message.NodeID(res.PeerNodeID),
 		I2RKey: res.Keys.I2R, R2IKey: res.Keys.R2I, AttestationChallenge: res.Keys.AttestationChallenge,
-		FabricIndex: res.FabricIndex, PeerIntervals: peerIntervals(&res.PeerParams)})
+		FabricIndex: res.FabricIndex, PeerIntervals: res.PeerParams.Intervals()})
 	peer, x := c.peer, c.x
 	c.hs = nil
 	c.retire(now, x)
@@ -245,22 +245,4 @@ func (c *caseServer) retire(now clock.Time, x session.Exchange) {
 		delete(c.closing, x)
 		_ = c.m.RemoveSession(now, x.Session)
 	}
-}
-
-// localSessionParams are the device's MRP parameters for Sigma2.
-func localSessionParams(m *session.Manager) *casesess.SessionParams {
-	iv := m.Config().Local.Normalize()
-	p := &casesess.SessionParams{IdleInterval: iv.Idle, ActiveInterval: iv.Active, ActiveThreshold: iv.ActiveThreshold}
-	p.Set(params.IdleInterval)
-	p.Set(params.ActiveInterval)
-	p.Set(params.ActiveThreshold)
-	return p
-}
-
-func peerIntervals(p *casesess.SessionParams) mrp.Intervals {
-	if p == nil {
-		return mrp.Intervals{}
-	}
-	e := p.Effective()
-	return mrp.Intervals{Idle: e.IdleInterval, Active: e.ActiveInterval, ActiveThreshold: e.ActiveThreshold}
 }

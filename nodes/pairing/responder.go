@@ -10,6 +10,7 @@ import (
 	"mattersim/clock"
 	"mattersim/session"
 	"mattersim/session/message"
+	"mattersim/session/params"
 	"mattersim/session/pase"
 	"mattersim/session/spake2p"
 )
@@ -142,7 +143,7 @@ func NewResponder(m *session.Manager, cfg ResponderConfig) (*Responder, error) {
 		return nil, fmt.Errorf("%w: nil Manager", pase.ErrConfig)
 	}
 	if cfg.Params == nil {
-		cfg.Params = localParams(m)
+		cfg.Params = params.FromIntervals(m.Config().Local)
 	}
 	if cfg.FailSafe == 0 {
 		cfg.FailSafe = DefaultFailSafe
@@ -402,7 +403,7 @@ func (r *Responder) request(now clock.Time, ev session.Event) {
 	if req.Decode(ev.Payload) == nil && req.Params != nil {
 		// The initiator's MRP intervals govern our retransmissions for the
 		// rest of the handshake (spec 4.12.8).
-		_ = r.m.SetPeerIntervals(ev.Session, intervals(req.Params))
+		_ = r.m.SetPeerIntervals(ev.Session, req.Params.Intervals())
 	}
 	r.step(now, ev)
 }
@@ -450,7 +451,7 @@ func (r *Responder) establish(now clock.Time) {
 		I2RKey:               res.I2RKey,
 		R2IKey:               res.R2IKey,
 		AttestationChallenge: res.AttestationChallenge,
-		PeerIntervals:        intervals(&res.PeerParams),
+		PeerIntervals:        res.PeerParams.Intervals(),
 	})
 	r.active = false
 	r.retire(now, r.x)
