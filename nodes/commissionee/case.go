@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mattersim/clock"
+	"mattersim/nodes/pairing"
 	"mattersim/session"
 	"mattersim/session/casesess"
 	"mattersim/session/cert"
@@ -37,9 +38,9 @@ type caseServer struct {
 	localID uint16
 	peerIv  mrp.Intervals // the initiator's, from its Sigma1
 	mrpCfg  mrp.Config
-	// closing maps handshake exchanges being closed to their unsecured
-	// session, removed once the exchange is released.
-	closing map[session.Exchange]session.Ref
+	// closing holds handshake exchanges being closed, each with its
+	// unsecured session, removed once the exchange is released.
+	closing pairing.ClosingExchanges
 	notices []caseNotice
 }
 
@@ -56,7 +57,7 @@ var sigma1Request = session.Unsolicited{Protocol: message.ProtocolSecureChannel,
 func newCASEServer(m *session.Manager, rand io.Reader, epoch func(now clock.Time) cert.Time, fabrics func() []*casesess.Fabric) *caseServer {
 	m.RegisterUnsolicited(sigma1Request)
 	return &caseServer{m: m, rand: rand, epoch: epoch, fabrics: fabrics, mrpCfg: m.Config().MRP.Normalize(),
-		resume: casesess.NewResumption(16), closing: make(map[session.Exchange]session.Ref)}
+		resume: casesess.NewResumption(16), closing: make(pairing.ClosingExchanges)}
 }
 
 func (c *caseServer) poll() (caseNotice, bool) {
@@ -116,11 +117,7 @@ func (c *caseServer) HandleEvent(now clock.Time, ev session.Event) bool {
 		c.start(now, ev)
 		return true
 	case session.EventExchangeClosed:
-		if ref, ok := c.closing[ev.Exchange]; ok {
-			delete(c.closing, ev.Exchange)
-			if !c.active() || ref != c.x.Session {
-				_ = c.m.RemoveSession(now, ref)
-			}
+		if c.closing.Released(now, c.m, ev.Exchange, c.inUse) {
 			return true
 		}
 	case session.EventGiveUp:
@@ -128,14 +125,12 @@ func (c *caseServer) HandleEvent(now clock.Time, ev session.Event) bool {
 			c.failed(now, fmt.Errorf("no acknowledgement after %d transmissions", ev.Attempt))
 			return true
 		}
-		_, ok := c.closing[ev.Exchange]
-		return ok
+		return c.closing.Has(ev.Exchange)
 	}
 	if c.active() && ev.Exchange == c.x {
 		return true
 	}
-	_, ok := c.closing[ev.Exchange]
-	return ok
+	return c.closing.Has(ev.Exchange)
 }
 
 // busy answers a Sigma1 that came while a handshake is in progress with
@@ -240,9 +235,9 @@ func (c *caseServer) failed(now clock.Time, err error) {
 // retire closes a handshake exchange; its unsecured session is removed
 // once the exchange is released.
 func (c *caseServer) retire(now clock.Time, x session.Exchange) {
-	c.closing[x] = x.Session
-	if err := c.m.CloseExchange(now, x); err != nil {
-		delete(c.closing, x)
-		_ = c.m.RemoveSession(now, x.Session)
-	}
+	c.closing.Close(now, c.m, x, nil)
 }
+
+// inUse reports whether ref is the unsecured session of the handshake in
+// progress, which a released exchange's cleanup must leave alone.
+func (c *caseServer) inUse(ref session.Ref) bool { return c.active() && ref == c.x.Session }
