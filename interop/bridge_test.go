@@ -24,10 +24,7 @@ import (
 // of the TAP is the real link) finds it by its discriminator over mDNS
 // (_matterc._udp, no known address), opens PASE and reads VendorName.
 func TestBridgeMatterJSDiscovery(t *testing.T) {
-	node := RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbj")
-	br := startBridgeIn(t, ns, bin, "--discriminator", "3001")
+	node, ns, br := startBridgeTest(t, "mtrbj", "--discriminator", "3001")
 	require.Contains(t, br.out.String(), "discriminator 3001")
 	p := StartPeer(t, ns, "matter.js discover", append(matterEnv(t, "info"), "DISCRIMINATOR=3001"), node, "discover.mjs")
 	wctx, wcancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -45,10 +42,7 @@ func TestBridgeMatterJSDiscovery(t *testing.T) {
 // browses _matterc._udp on the bridged link and finds a matter.js device
 // on the real side, with its discriminator and addresses.
 func TestBridgeBrowseMatterJSDevice(t *testing.T) {
-	RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbb")
-	br := startBridgeIn(t, ns, bin)
+	_, ns, br := startBridgeTest(t, "mtrbb")
 	StartMatterJSDevice(t, ns, DeviceOptions{Port: 5550, AllAddrs: true, ExtraEnv: []string{"DISCRIMINATOR=3999"}})
 	deadline := time.After(60 * time.Second)
 	for {
@@ -63,6 +57,17 @@ func TestBridgeBrowseMatterJSDevice(t *testing.T) {
 			t.Fatalf("the virtual controller did not discover the matter.js device: %s", br.out.String())
 		}
 	}
+}
+
+// startBridgeTest is every bridge test's start: matter.js present (its
+// node binary returned), a namespace named from prefix, and the bridge
+// started in it with args and ready (startBridgeIn).
+func startBridgeTest(t *testing.T, prefix string, args ...string) (node string, ns *netns.NS, br *bridgeProc) {
+	t.Helper()
+	node = RequireMatterJS(t)
+	bin := mattersimBinary(t)
+	ns = netns.New(t, prefix)
+	return node, ns, startBridgeIn(t, ns, bin, args...)
 }
 
 type bridgeProc struct {
@@ -121,10 +126,7 @@ func (br *bridgeProc) stop(t *testing.T) {
 // real side by browsing, pairs with it over PASE (--pair-discriminator),
 // reads VendorName and closes the session.
 func TestBridgeControllerPairsMatterJSDevice(t *testing.T) {
-	RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbc")
-	br := startBridgeIn(t, ns, bin, "--pair-discriminator", "3999", "--pair-passcode", "20202021")
+	_, ns, br := startBridgeTest(t, "mtrbc", "--pair-discriminator", "3999", "--pair-passcode", "20202021")
 	StartMatterJSDevice(t, ns, DeviceOptions{Port: 5550, AllAddrs: true, ExtraEnv: []string{"DISCRIMINATOR=3999"}})
 	deadline := time.After(60 * time.Second)
 	for {
@@ -154,10 +156,7 @@ func TestBridgeControllerPairsMatterJSDevice(t *testing.T) {
 // commissioning on stdout, and afterwards a fresh matter.js finds no
 // commissionable device (_matterc._udp withdrawn with the window).
 func TestBridgeMatterJSCommissions(t *testing.T) {
-	node := RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbk")
-	br := startBridgeIn(t, ns, bin, "--discriminator", "3002")
+	node, ns, br := startBridgeTest(t, "mtrbk", "--discriminator", "3002")
 	require.Contains(t, br.out.String(), "node 1 device: [fd00:6d73:696d::2]:5540")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
@@ -200,10 +199,7 @@ func TestBridgeMatterJSCommissions(t *testing.T) {
 // but matter.js gets only the manual pairing code of the virtual device's
 // discriminator and passcode (no address) and finds it by _matterc._udp.
 func TestBridgeMatterJSCommissionsByCode(t *testing.T) {
-	node := RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbc")
-	br := startBridgeIn(t, ns, bin, "--discriminator", "3003")
+	node, ns, br := startBridgeTest(t, "mtrbc", "--discriminator", "3003")
 	require.Contains(t, br.out.String(), "discriminator 3003 passcode 20202021")
 	code, err := onboarding.Payload{Discriminator: 3003, Passcode: 20202021}.Manual()
 	require.NoError(t, err)
@@ -248,11 +244,8 @@ var bridgeCommissionLines = []string{
 // bridgeCommissionLines in order; it returns the lines and the trace.
 func runBridgeCommission(t *testing.T, nsName string, extra ...string) ([]string, string) {
 	t.Helper()
-	RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, nsName)
 	trace := filepath.Join(t.TempDir(), "trace.jsonl")
-	br := startBridgeIn(t, ns, bin, append([]string{"--commission-discriminator", "3998", "--commission-passcode", "20202021",
+	_, ns, br := startBridgeTest(t, nsName, append([]string{"--commission-discriminator", "3998", "--commission-passcode", "20202021",
 		"--trace", trace}, extra...)...)
 	dev := StartMatterJSDevice(t, ns, DeviceOptions{Port: 5550, AllAddrs: true, ExtraEnv: []string{"DISCRIMINATOR=3998"}})
 	deadline := time.After(120 * time.Second)

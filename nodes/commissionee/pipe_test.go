@@ -42,26 +42,24 @@ func newPipe(t *testing.T, pcgStream uint64) pipe {
 // device events to onDev and keeping the controller's in ctlEvents.
 func (p *pipe) pump() {
 	for moved := true; moved; {
-		moved = false
-		for o, ok := p.dev.Poll(); ok; o, ok = p.dev.Poll() {
-			moved = true
-			if o.IsDatagram() {
-				p.ctl.HandleDatagram(p.now, p.devA, slices.Clone(o.Data))
-				continue
-			}
-			ev := o.Event
-			ev.Payload = slices.Clone(ev.Payload)
-			p.onDev(ev)
-		}
-		for o, ok := p.ctl.Poll(); ok; o, ok = p.ctl.Poll() {
-			moved = true
-			if o.IsDatagram() {
-				p.dev.HandleDatagram(p.now, p.ctlA, slices.Clone(o.Data))
-				continue
-			}
-			ev := o.Event
-			ev.Payload = slices.Clone(ev.Payload)
-			p.ctlEvents = append(p.ctlEvents, ev)
-		}
+		moved = p.drain(p.dev, p.ctl, p.devA, p.onDev)
+		moved = p.drain(p.ctl, p.dev, p.ctlA, func(ev session.Event) { p.ctlEvents = append(p.ctlEvents, ev) }) || moved
 	}
+}
+
+// drain polls from until it is empty: its datagrams go to to as from fromA,
+// its events (payload copied: the Manager reuses the buffer) to handle. It
+// reports whether anything came out.
+func (p *pipe) drain(from, to *session.Manager, fromA netip.AddrPort, handle func(session.Event)) (moved bool) {
+	for o, ok := from.Poll(); ok; o, ok = from.Poll() {
+		moved = true
+		if o.IsDatagram() {
+			to.HandleDatagram(p.now, fromA, slices.Clone(o.Data))
+			continue
+		}
+		ev := o.Event
+		ev.Payload = slices.Clone(ev.Payload)
+		handle(ev)
+	}
+	return moved
 }
