@@ -31,6 +31,20 @@ func newCASERig(t *testing.T, fabrics []*casesess.Fabric) *caseRig {
 	return r
 }
 
+// newServingRig is a caseRig whose device serves node 1 of a fabric minted
+// from seed 5; it returns that fabric and its node 0, the controller's
+// identity for handshake.
+func newServingRig(t *testing.T) (*caseRig, *testca.Fabric, *casesess.Fabric) {
+	t.Helper()
+	tf, err := testca.Mint(testca.Options{Seed: 5, Nodes: 2})
+	require.NoError(t, err)
+	ctlFab, err := casesess.FabricFromTestCA(1, tf, 0)
+	require.NoError(t, err)
+	devFab, err := casesess.FabricFromTestCA(1, tf, 1)
+	require.NoError(t, err)
+	return newCASERig(t, []*casesess.Fabric{devFab}), tf, ctlFab
+}
+
 // handshake runs one CASE initiator against the device; it returns the
 // initiator's error, nil on success.
 func (r *caseRig) handshake(fab *casesess.Fabric, peer uint64) error {
@@ -78,13 +92,7 @@ func (r *caseRig) handshake(fab *casesess.Fabric, peer uint64) error {
 }
 
 func TestCASEServerEstablishesAndCleansUp(t *testing.T) {
-	tf, err := testca.Mint(testca.Options{Seed: 5, Nodes: 2})
-	require.NoError(t, err)
-	ctlFab, err := casesess.FabricFromTestCA(1, tf, 0)
-	require.NoError(t, err)
-	devFab, err := casesess.FabricFromTestCA(1, tf, 1)
-	require.NoError(t, err)
-	r := newCASERig(t, []*casesess.Fabric{devFab})
+	r, tf, ctlFab := newServingRig(t)
 
 	require.NoError(t, r.handshake(ctlFab, tf.NodeID(1)))
 	n, ok := r.cs.poll()
@@ -151,13 +159,7 @@ func TestCASEServerNoFabrics(t *testing.T) {
 // first initiator, here default MRP: 5 transmissions at 500 ms with the
 // largest backoff, 7051 ms, plus 30 s), and the first handshake completes.
 func TestCASEServerBusy(t *testing.T) {
-	tf, err := testca.Mint(testca.Options{Seed: 5, Nodes: 2})
-	require.NoError(t, err)
-	ctlFab, err := casesess.FabricFromTestCA(1, tf, 0)
-	require.NoError(t, err)
-	devFab, err := casesess.FabricFromTestCA(1, tf, 1)
-	require.NoError(t, err)
-	r := newCASERig(t, []*casesess.Fabric{devFab})
+	r, tf, ctlFab := newServingRig(t)
 
 	type attempt struct {
 		ini *casesess.Initiator
@@ -200,7 +202,7 @@ func TestCASEServerBusy(t *testing.T) {
 	r.pump()
 	busy := reply(second)
 	require.Equal(t, uint8(message.OpStatusReport), busy.Opcode)
-	_, err = second.ini.Handle(r.now, busy.Opcode, busy.Payload)
+	_, err := second.ini.Handle(r.now, busy.Opcode, busy.Payload)
 	var pe *casesess.PeerStatusError
 	require.ErrorAs(t, err, &pe)
 	require.ErrorIs(t, err, casesess.ErrBusy)
