@@ -24,10 +24,7 @@ import (
 // of the TAP is the real link) finds it by its discriminator over mDNS
 // (_matterc._udp, no known address), opens PASE and reads VendorName.
 func TestBridgeMatterJSDiscovery(t *testing.T) {
-	node := RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbj")
-	br := startBridgeIn(t, ns, bin, "--discriminator", "3001")
+	node, ns, br := startBridgeTest(t, "mtrbj", "--discriminator", "3001")
 	require.Contains(t, br.out.String(), "discriminator 3001")
 	p := StartPeer(t, ns, "matter.js discover", append(matterEnv(t, "info"), "DISCRIMINATOR=3001"), node, "discover.mjs")
 	wctx, wcancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -45,10 +42,7 @@ func TestBridgeMatterJSDiscovery(t *testing.T) {
 // browses _matterc._udp on the bridged link and finds a matter.js device
 // on the real side, with its discriminator and addresses.
 func TestBridgeBrowseMatterJSDevice(t *testing.T) {
-	RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbb")
-	br := startBridgeIn(t, ns, bin)
+	_, ns, br := startBridgeTest(t, "mtrbb")
 	StartMatterJSDevice(t, ns, DeviceOptions{Port: 5550, AllAddrs: true, ExtraEnv: []string{"DISCRIMINATOR=3999"}})
 	deadline := time.After(60 * time.Second)
 	for {
@@ -63,6 +57,17 @@ func TestBridgeBrowseMatterJSDevice(t *testing.T) {
 			t.Fatalf("the virtual controller did not discover the matter.js device: %s", br.out.String())
 		}
 	}
+}
+
+// startBridgeTest is every bridge test's start: matter.js present (its
+// node binary returned), a namespace named from prefix, and the bridge
+// started in it with args and ready (startBridgeIn).
+func startBridgeTest(t *testing.T, prefix string, args ...string) (node string, ns *netns.NS, br *bridgeProc) {
+	t.Helper()
+	node = RequireMatterJS(t)
+	bin := mattersimBinary(t)
+	ns = netns.New(t, prefix)
+	return node, ns, startBridgeIn(t, ns, bin, args...)
 }
 
 type bridgeProc struct {
@@ -121,10 +126,7 @@ func (br *bridgeProc) stop(t *testing.T) {
 // real side by browsing, pairs with it over PASE (--pair-discriminator),
 // reads VendorName and closes the session.
 func TestBridgeControllerPairsMatterJSDevice(t *testing.T) {
-	RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbc")
-	br := startBridgeIn(t, ns, bin, "--pair-discriminator", "3999", "--pair-passcode", "20202021")
+	_, ns, br := startBridgeTest(t, "mtrbc", "--pair-discriminator", "3999", "--pair-passcode", "20202021")
 	StartMatterJSDevice(t, ns, DeviceOptions{Port: 5550, AllAddrs: true, ExtraEnv: []string{"DISCRIMINATOR=3999"}})
 	deadline := time.After(60 * time.Second)
 	for {
@@ -154,31 +156,14 @@ func TestBridgeControllerPairsMatterJSDevice(t *testing.T) {
 // commissioning on stdout, and afterwards a fresh matter.js finds no
 // commissionable device (_matterc._udp withdrawn with the window).
 func TestBridgeMatterJSCommissions(t *testing.T) {
-	node := RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbk")
-	br := startBridgeIn(t, ns, bin, "--discriminator", "3002")
+	node, ns, br := startBridgeTest(t, "mtrbk", "--discriminator", "3002")
 	require.Contains(t, br.out.String(), "node 1 device: [fd00:6d73:696d::2]:5540")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	env := append(matterEnv(t, "info"), "HOST=fd00:6d73:696d::2", "PORT=5540", "PASSCODE=20202021",
 		"DISCRIMINATOR=3002", "MATTER_MDNS_IPV4=false")
-	ctl := StartPeer(t, ns, "matter.js commissioner", env, node, "commission.mjs")
-	require.NoError(t, ctl.Wait(ctx), "matter.js commissioner failed:\n%s\nbridge:\n%s", ctl.Output(), br.out.String())
-	for want, value := range map[string]string{
-		"INTEROP: VendorName over CASE":          `"mattersim"`,
-		"INTEROP: OnOff over CASE":               "false",
-		"INTEROP: subscription reported OnOff =": "true",
-		"INTEROP: OnOff after toggle":            "true",
-		"INTEROP: ACL entries after write =":     "= 2",
-	} {
-		line, err := ctl.WaitLine(ctx, want)
-		require.NoError(t, err)
-		require.Contains(t, line, value)
-	}
-	line, err := ctl.WaitLine(ctx, "INTEROP: commissioned")
-	require.NoError(t, err)
+	line := commissionByMatterJS(ctx, t, ns, node, env, "mattersim", nil, br.out.String)
 	t.Log(line)
 
 	// The bridge's stdout: AddNOC, CASE, commissioned with the operational
@@ -205,13 +190,8 @@ func TestBridgeMatterJSCommissions(t *testing.T) {
 	t.Logf("bridge lines after ready:\n%s", strings.Join(lines, "\n"))
 
 	// A fresh matter.js no longer discovers the device (_matterc._udp is
-	// gone); discover.mjs gives up after 20 s.
-	p := StartPeer(t, ns, "matter.js discover", append(matterEnv(t, "info"), "DISCRIMINATOR=3002"), node, "discover.mjs")
-	wctx, wcancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer wcancel()
-	err = p.Wait(wctx)
-	require.Error(t, err, "matter.js still discovered the commissioned device: %s", p.Output())
-	require.Contains(t, p.Output(), "no device with discriminator 3002 found by mDNS")
+	// gone).
+	requireNotDiscoverable(t, ns, node, 3002)
 	br.stop(t)
 }
 
@@ -219,10 +199,7 @@ func TestBridgeMatterJSCommissions(t *testing.T) {
 // but matter.js gets only the manual pairing code of the virtual device's
 // discriminator and passcode (no address) and finds it by _matterc._udp.
 func TestBridgeMatterJSCommissionsByCode(t *testing.T) {
-	node := RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, "mtrbc")
-	br := startBridgeIn(t, ns, bin, "--discriminator", "3003")
+	node, ns, br := startBridgeTest(t, "mtrbc", "--discriminator", "3003")
 	require.Contains(t, br.out.String(), "discriminator 3003 passcode 20202021")
 	code, err := onboarding.Payload{Discriminator: 3003, Passcode: 20202021}.Manual()
 	require.NoError(t, err)
@@ -230,21 +207,7 @@ func TestBridgeMatterJSCommissionsByCode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	env := append(matterEnv(t, "info"), "PAIRING_CODE="+code, "MATTER_MDNS_IPV4=false")
-	ctl := StartPeer(t, ns, "matter.js commissioner", env, node, "commission.mjs")
-	require.NoError(t, ctl.Wait(ctx), "matter.js commissioner failed:\n%s\nbridge:\n%s", ctl.Output(), br.out.String())
-	for want, value := range map[string]string{
-		"INTEROP: VendorName over CASE":          `"mattersim"`,
-		"INTEROP: OnOff over CASE":               "false",
-		"INTEROP: subscription reported OnOff =": "true",
-		"INTEROP: OnOff after toggle":            "true",
-		"INTEROP: ACL entries after write =":     "= 2",
-	} {
-		line, err := ctl.WaitLine(ctx, want)
-		require.NoError(t, err)
-		require.Contains(t, line, value)
-	}
-	line, err := ctl.WaitLine(ctx, "INTEROP: commissioned")
-	require.NoError(t, err)
+	line := commissionByMatterJS(ctx, t, ns, node, env, "mattersim", nil, br.out.String)
 	require.Contains(t, line, "by discovery")
 	t.Log(line)
 	br.stop(t)
@@ -281,11 +244,8 @@ var bridgeCommissionLines = []string{
 // bridgeCommissionLines in order; it returns the lines and the trace.
 func runBridgeCommission(t *testing.T, nsName string, extra ...string) ([]string, string) {
 	t.Helper()
-	RequireMatterJS(t)
-	bin := mattersimBinary(t)
-	ns := netns.New(t, nsName)
 	trace := filepath.Join(t.TempDir(), "trace.jsonl")
-	br := startBridgeIn(t, ns, bin, append([]string{"--commission-discriminator", "3998", "--commission-passcode", "20202021",
+	_, ns, br := startBridgeTest(t, nsName, append([]string{"--commission-discriminator", "3998", "--commission-passcode", "20202021",
 		"--trace", trace}, extra...)...)
 	dev := StartMatterJSDevice(t, ns, DeviceOptions{Port: 5550, AllAddrs: true, ExtraEnv: []string{"DISCRIMINATOR=3998"}})
 	deadline := time.After(120 * time.Second)

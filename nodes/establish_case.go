@@ -13,7 +13,6 @@ import (
 	"mattersim/session/casesess"
 	"mattersim/session/cert"
 	"mattersim/session/message"
-	"mattersim/session/mrp"
 	"mattersim/session/params"
 )
 
@@ -284,20 +283,6 @@ var (
 	_ handshakes[caseAttempt] = (*caseAgent)(nil)
 )
 
-func (a *caseAgent) params() *casesess.SessionParams {
-	iv := a.n.m.Config().Local.Normalize()
-	p := &casesess.SessionParams{IdleInterval: iv.Idle, ActiveInterval: iv.Active, ActiveThreshold: iv.ActiveThreshold}
-	p.Set(params.IdleInterval)
-	p.Set(params.ActiveInterval)
-	p.Set(params.ActiveThreshold)
-	return p
-}
-
-func peerIntervals(p *casesess.SessionParams) mrp.Intervals {
-	e := p.Effective()
-	return mrp.Intervals{Idle: e.IdleInterval, Active: e.ActiveInterval, ActiveThreshold: e.ActiveThreshold}
-}
-
 func (a *caseAgent) policy() establishPolicy { return a.c.policy() }
 
 // start begins one attempt: a local session id reserved with the peer as
@@ -315,7 +300,7 @@ func (a *caseAgent) start(now clock.Time, j *caseJob) {
 	}
 	init, err := casesess.NewInitiator(casesess.InitiatorConfig{
 		Fabric: a.fabric, PeerNodeID: uint64(j.dev.nodeID), LocalSessionID: id,
-		Params: a.params(), Rand: a.rnd, Epoch: a.c.Epoch, Resumption: a.res, StepTimeout: a.c.Timeout,
+		Params: params.FromIntervals(a.n.m.Config().Local), Rand: a.rnd, Epoch: a.c.Epoch, Resumption: a.res, StepTimeout: a.c.Timeout,
 	})
 	if err != nil {
 		m.ReleaseLocalID(id)
@@ -386,7 +371,7 @@ func (a *caseAgent) end(now clock.Time, i int, err error) {
 			LocalNodeID: message.NodeID(res.LocalNodeID), PeerNodeID: message.NodeID(res.PeerNodeID),
 			Peer: j.dev.Addr(), I2RKey: res.Keys.I2R, R2IKey: res.Keys.R2I,
 			AttestationChallenge: res.Keys.AttestationChallenge,
-			PeerIntervals:        peerIntervals(&res.PeerParams), FabricIndex: res.FabricIndex,
+			PeerIntervals:        res.PeerParams.Intervals(), FabricIndex: res.FabricIndex,
 		})
 		if err != nil {
 			err = fmt.Errorf("installing the CASE session: %w", err)
@@ -545,7 +530,7 @@ func (a *caseAgent) sigma1(now clock.Time, ev *session.Event) {
 		return
 	}
 	r, err := casesess.NewResponder(casesess.ResponderConfig{
-		Fabrics: []*casesess.Fabric{a.fabric}, LocalSessionID: id, Params: a.params(),
+		Fabrics: []*casesess.Fabric{a.fabric}, LocalSessionID: id, Params: params.FromIntervals(a.n.m.Config().Local),
 		Rand: a.rnd, Epoch: a.c.Epoch, Resumption: a.res, StepTimeout: a.c.Timeout,
 	})
 	if err != nil {
@@ -601,7 +586,7 @@ func (a *caseAgent) served(now clock.Time, cr *caseResp, err error) {
 			LocalNodeID: message.NodeID(res.LocalNodeID), PeerNodeID: message.NodeID(res.PeerNodeID),
 			Peer: cr.peer, I2RKey: res.Keys.I2R, R2IKey: res.Keys.R2I,
 			AttestationChallenge: res.Keys.AttestationChallenge,
-			PeerIntervals:        peerIntervals(&res.PeerParams), FabricIndex: res.FabricIndex,
+			PeerIntervals:        res.PeerParams.Intervals(), FabricIndex: res.FabricIndex,
 		})
 		if err == nil {
 			a.lastEst = ref

@@ -7,8 +7,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,44 +15,10 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 
 	"mattersim/internal/netns"
 	"mattersim/nodes/dnssd"
 )
-
-// inNS runs f on a thread moved into ns and back: the sockets it opens
-// belong to ns for good. The thread must come back (not just die with
-// its goroutine: the main thread cannot), or the namespace's cleanup,
-// which kills every process in it, kills the test.
-func inNS(t *testing.T, ns *netns.NS, f func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	require.NoError(t, err)
-	defer unix.Close(orig)
-	fd, err := unix.Open("/run/netns/"+ns.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	require.NoError(t, err)
-	defer unix.Close(fd)
-	require.NoError(t, unix.Setns(fd, unix.CLONE_NEWNET))
-	defer func() {
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			panic("cannot leave namespace " + ns.Name + ": " + err.Error()) // the thread must not stay there
-		}
-	}()
-	f()
-}
-
-// waitLinkLocal waits for dev's link-local address to pass duplicate
-// address detection: before that, multicast does not leave a veth.
-func waitLinkLocal(t *testing.T, ns *netns.NS, dev string) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		out, err := exec.Command("ip", "-n", ns.Name, "-6", "addr", "show", "dev", dev).Output()
-		return err == nil && strings.Contains(string(out), "fe80:") && !strings.Contains(string(out), "tentative")
-	}, 10*time.Second, 50*time.Millisecond)
-}
 
 // mdnsMsgs collects the mDNS responses heard on c.
 func mdnsMsgs(c net.PacketConn) <-chan *dns.Msg {
@@ -115,18 +79,19 @@ func TestDeviceMDNSFollowsWindow(t *testing.T) {
 	bin := buildMattersim(t)
 	a, b := netns.New(t, "mtr-dm-a"), netns.New(t, "mtr-dm-b")
 	netns.Link(t, a, b)
-	waitLinkLocal(t, a, "veth-a")
-	waitLinkLocal(t, b, "veth-b")
+	a.WaitLinkLocal(t, "veth-a")
+	b.WaitLinkLocal(t, "veth-b")
 
 	var group net.PacketConn
-	inNS(t, b, func() {
+	func() {
+		defer b.Enter(t)()
 		c, err := net.ListenPacket("udp6", "[::]:5353")
 		require.NoError(t, err)
 		ifc, err := net.InterfaceByName("veth-b")
 		require.NoError(t, err)
 		require.NoError(t, ipv6.NewPacketConn(c).JoinGroup(ifc, &net.UDPAddr{IP: net.IP(dnssd.Group.AsSlice())}))
 		group = c
-	})
+	}()
 	defer group.Close()
 	msgs := mdnsMsgs(group)
 

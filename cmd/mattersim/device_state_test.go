@@ -1,61 +1,22 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"mattersim/nodes/devstate"
 )
 
-// runDeviceUntil runs "mattersim device" in-process like startDevice and
+// runDeviceUntil runs "mattersim device" on 127.0.0.1 like startDevice and
 // returns its address, its log and a stop function that waits for it.
 func runDeviceUntil(t *testing.T, extra ...string) (string, *syncBuffer, func()) {
 	t.Helper()
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	root := newRoot(&stdout, &stderr)
-	root.SetArgs(append([]string{"device", "--listen", "127.0.0.1:0", "--mdns=false"}, extra...))
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(5 * time.Second):
-			t.Error("device did not stop")
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("device stderr:\n%s", stderr.String())
-		}
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := readyRE.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1], &stderr, stop
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("device exited early: %v\n%s", err, stderr.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatalf("device never printed its ready line; stderr %q", stderr.String())
-	return "", nil, nil
+	addr, _, log, stop := runDeviceOn(t, "127.0.0.1", extra...)
+	return addr, log, stop
 }
 
 // TestDeviceStateRestart: a device started with --state writes a 0600

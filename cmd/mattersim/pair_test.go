@@ -38,6 +38,19 @@ var readyRE = regexp.MustCompile(`mattersim device: listening on (\S+) discrimin
 // host and returns its address and log; it stops at test cleanup.
 func startDevice(t *testing.T, host string, extra ...string) (string, *syncBuffer) {
 	t.Helper()
+	addr, disc, log, _ := runDeviceOn(t, host, extra...)
+	require.Equal(t, "3840", disc)
+	return addr, log
+}
+
+// runDeviceOn runs "mattersim device" in-process on an ephemeral port of host
+// until it prints its ready line and returns its address, its
+// discriminator, its log (stderr) and stop, which cancels it and waits up
+// to 5 s for it to return; stop also runs at test cleanup and only once.
+// startDevice and the --state restart tests (which stop a device and start
+// another on the same file) share it.
+func runDeviceOn(t *testing.T, host string, extra ...string) (addr, disc string, log *syncBuffer, stop func()) {
+	t.Helper()
 	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	root := newRoot(&stdout, &stderr)
@@ -45,7 +58,12 @@ func startDevice(t *testing.T, host string, extra ...string) (string, *syncBuffe
 	root.SetArgs(append([]string{"device", "--listen", net.JoinHostPort(host, "0"), "--mdns=false"}, extra...))
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		select {
 		case err := <-done:
@@ -53,6 +71,9 @@ func startDevice(t *testing.T, host string, extra ...string) (string, *syncBuffe
 		case <-time.After(5 * time.Second):
 			t.Error("device did not stop")
 		}
+	}
+	t.Cleanup(func() {
+		stop()
 		if t.Failed() {
 			t.Logf("device stderr:\n%s", stderr.String())
 		}
@@ -60,8 +81,7 @@ func startDevice(t *testing.T, host string, extra ...string) (string, *syncBuffe
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := readyRE.FindStringSubmatch(stdout.String()); m != nil {
-			require.Equal(t, "3840", m[2])
-			return m[1], &stderr
+			return m[1], m[2], &stderr, stop
 		}
 		select {
 		case err := <-done:
@@ -70,7 +90,7 @@ func startDevice(t *testing.T, host string, extra ...string) (string, *syncBuffe
 		}
 	}
 	t.Fatalf("device never printed its ready line; stdout %q stderr %q", stdout.String(), stderr.String())
-	return "", nil
+	return "", "", nil, nil
 }
 
 // waitLog waits for a device log line containing substr.

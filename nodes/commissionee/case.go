@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mattersim/clock"
+	"mattersim/nodes/pairing"
 	"mattersim/session"
 	"mattersim/session/casesess"
 	"mattersim/session/cert"
@@ -37,9 +38,9 @@ type caseServer struct {
 	localID uint16
 	peerIv  mrp.Intervals // the initiator's, from its Sigma1
 	mrpCfg  mrp.Config
-	// closing maps handshake exchanges being closed to their unsecured
-	// session, removed once the exchange is released.
-	closing map[session.Exchange]session.Ref
+	// closing holds handshake exchanges being closed, each with its
+	// unsecured session, removed once the exchange is released.
+	closing pairing.ClosingExchanges
 	notices []caseNotice
 }
 
@@ -56,7 +57,7 @@ var sigma1Request = session.Unsolicited{Protocol: message.ProtocolSecureChannel,
 func newCASEServer(m *session.Manager, rand io.Reader, epoch func(now clock.Time) cert.Time, fabrics func() []*casesess.Fabric) *caseServer {
 	m.RegisterUnsolicited(sigma1Request)
 	return &caseServer{m: m, rand: rand, epoch: epoch, fabrics: fabrics, mrpCfg: m.Config().MRP.Normalize(),
-		resume: casesess.NewResumption(16), closing: make(map[session.Exchange]session.Ref)}
+		resume: casesess.NewResumption(16), closing: make(pairing.ClosingExchanges)}
 }
 
 func (c *caseServer) poll() (caseNotice, bool) {
@@ -116,11 +117,7 @@ func (c *caseServer) HandleEvent(now clock.Time, ev session.Event) bool {
 		c.start(now, ev)
 		return true
 	case session.EventExchangeClosed:
-		if ref, ok := c.closing[ev.Exchange]; ok {
-			delete(c.closing, ev.Exchange)
-			if !c.active() || ref != c.x.Session {
-				_ = c.m.RemoveSession(now, ref)
-			}
+		if c.closing.Released(now, c.m, ev.Exchange, c.inUse) {
 			return true
 		}
 	case session.EventGiveUp:
@@ -128,14 +125,12 @@ func (c *caseServer) HandleEvent(now clock.Time, ev session.Event) bool {
 			c.failed(now, fmt.Errorf("no acknowledgement after %d transmissions", ev.Attempt))
 			return true
 		}
-		_, ok := c.closing[ev.Exchange]
-		return ok
+		return c.closing.Has(ev.Exchange)
 	}
 	if c.active() && ev.Exchange == c.x {
 		return true
 	}
-	_, ok := c.closing[ev.Exchange]
-	return ok
+	return c.closing.Has(ev.Exchange)
 }
 
 // busy answers a Sigma1 that came while a handshake is in progress with
@@ -177,7 +172,7 @@ func (c *caseServer) start(now clock.Time, ev session.Event) {
 		return
 	}
 	hs, err := casesess.NewResponder(casesess.ResponderConfig{Fabrics: c.fabrics(), LocalSessionID: id,
-		Params: localSessionParams(c.m), Rand: c.rand, Epoch: c.epoch(now), Resumption: c.resume})
+		Params: params.FromIntervals(c.m.Config().Local), Rand: c.rand, Epoch: c.epoch(now), Resumption: c.resume})
 	if err != nil {
 		c.m.ReleaseLocalID(id)
 		c.retire(now, ev.Exchange)
@@ -187,7 +182,7 @@ func (c *caseServer) start(now clock.Time, ev session.Event) {
 	c.hs, c.x, c.peer, c.localID, c.peerIv = hs, ev.Exchange, ev.From, id, mrp.Intervals{}
 	var s1 casesess.Sigma1
 	if s1.Decode(ev.Payload) == nil && s1.Params != nil {
-		c.peerIv = peerIntervals(s1.Params)
+		c.peerIv = s1.Params.Intervals()
 		_ = c.m.SetPeerIntervals(ev.Session, c.peerIv)
 	}
 	c.step(now, ev)
@@ -217,7 +212,7 @@ func (c *caseServer) establish(now clock.Time) {
 		LocalID: res.LocalSessionID, PeerID: res.PeerSessionID, Peer: c.peer,
 		LocalNodeID: message.NodeID(res.LocalNodeID), PeerNodeID: message.NodeID(res.PeerNodeID),
 		I2RKey: res.Keys.I2R, R2IKey: res.Keys.R2I, AttestationChallenge: res.Keys.AttestationChallenge,
-		FabricIndex: res.FabricIndex, PeerIntervals: peerIntervals(&res.PeerParams)})
+		FabricIndex: res.FabricIndex, PeerIntervals: res.PeerParams.Intervals()})
 	peer, x := c.peer, c.x
 	c.hs = nil
 	c.retire(now, x)
@@ -240,27 +235,9 @@ func (c *caseServer) failed(now clock.Time, err error) {
 // retire closes a handshake exchange; its unsecured session is removed
 // once the exchange is released.
 func (c *caseServer) retire(now clock.Time, x session.Exchange) {
-	c.closing[x] = x.Session
-	if err := c.m.CloseExchange(now, x); err != nil {
-		delete(c.closing, x)
-		_ = c.m.RemoveSession(now, x.Session)
-	}
+	c.closing.Close(now, c.m, x, nil)
 }
 
-// localSessionParams are the device's MRP parameters for Sigma2.
-func localSessionParams(m *session.Manager) *casesess.SessionParams {
-	iv := m.Config().Local.Normalize()
-	p := &casesess.SessionParams{IdleInterval: iv.Idle, ActiveInterval: iv.Active, ActiveThreshold: iv.ActiveThreshold}
-	p.Set(params.IdleInterval)
-	p.Set(params.ActiveInterval)
-	p.Set(params.ActiveThreshold)
-	return p
-}
-
-func peerIntervals(p *casesess.SessionParams) mrp.Intervals {
-	if p == nil {
-		return mrp.Intervals{}
-	}
-	e := p.Effective()
-	return mrp.Intervals{Idle: e.IdleInterval, Active: e.ActiveInterval, ActiveThreshold: e.ActiveThreshold}
-}
+// inUse reports whether ref is the unsecured session of the handshake in
+// progress, which a released exchange's cleanup must leave alone.
+func (c *caseServer) inUse(ref session.Ref) bool { return c.active() && ref == c.x.Session }

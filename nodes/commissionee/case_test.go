@@ -2,8 +2,6 @@ package commissionee
 
 import (
 	"math/rand/v2"
-	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -18,65 +16,33 @@ import (
 )
 
 // caseRig is a controller Manager running casesess.Initiator and a device
-// Manager running caseServer, datagrams shuttled in process at one virtual
-// instant per step.
+// Manager running caseServer, joined by a pipe.
 type caseRig struct {
-	t          *testing.T
-	now        clock.Time
-	ctl, dev   *session.Manager
-	ctlA, devA netip.AddrPort
-	cs         *caseServer
-	ctlEvents  []session.Event
+	pipe
+	cs *caseServer
 }
 
 func newCASERig(t *testing.T, fabrics []*casesess.Fabric) *caseRig {
 	t.Helper()
-	mk := func(seed byte) *session.Manager {
-		m, err := session.New(session.Config{}, rand.NewChaCha8([32]byte{seed}), rand.NewPCG(uint64(seed), 1))
-		require.NoError(t, err)
-		return m
-	}
-	r := &caseRig{t: t, ctl: mk(1), dev: mk(2),
-		ctlA: netip.MustParseAddrPort("[fd00::2]:5540"), devA: netip.MustParseAddrPort("[fd00::1]:5540")}
+	r := &caseRig{pipe: newPipe(t, 1)}
 	r.cs = newCASEServer(r.dev, rand.NewChaCha8([32]byte{3}), func(clock.Time) cert.Time { return testca.DefaultNotBefore + 86400 },
 		func() []*casesess.Fabric { return fabrics })
+	r.onDev = func(ev session.Event) { r.cs.HandleEvent(r.now, ev) }
 	return r
 }
 
-// pump delivers datagrams both ways until both Managers are quiet,
-// feeding device events to the caseServer and keeping the controller's.
-func (r *caseRig) pump() {
-	for moved := true; moved; {
-		moved = false
-		for {
-			o, ok := r.dev.Poll()
-			if !ok {
-				break
-			}
-			moved = true
-			if o.IsDatagram() {
-				r.ctl.HandleDatagram(r.now, r.devA, slices.Clone(o.Data))
-				continue
-			}
-			ev := o.Event
-			ev.Payload = slices.Clone(ev.Payload)
-			r.cs.HandleEvent(r.now, ev)
-		}
-		for {
-			o, ok := r.ctl.Poll()
-			if !ok {
-				break
-			}
-			moved = true
-			if o.IsDatagram() {
-				r.dev.HandleDatagram(r.now, r.ctlA, slices.Clone(o.Data))
-				continue
-			}
-			ev := o.Event
-			ev.Payload = slices.Clone(ev.Payload)
-			r.ctlEvents = append(r.ctlEvents, ev)
-		}
-	}
+// newServingRig is a caseRig whose device serves node 1 of a fabric minted
+// from seed 5; it returns that fabric and its node 0, the controller's
+// identity for handshake.
+func newServingRig(t *testing.T) (*caseRig, *testca.Fabric, *casesess.Fabric) {
+	t.Helper()
+	tf, err := testca.Mint(testca.Options{Seed: 5, Nodes: 2})
+	require.NoError(t, err)
+	ctlFab, err := casesess.FabricFromTestCA(1, tf, 0)
+	require.NoError(t, err)
+	devFab, err := casesess.FabricFromTestCA(1, tf, 1)
+	require.NoError(t, err)
+	return newCASERig(t, []*casesess.Fabric{devFab}), tf, ctlFab
 }
 
 // handshake runs one CASE initiator against the device; it returns the
@@ -126,13 +92,7 @@ func (r *caseRig) handshake(fab *casesess.Fabric, peer uint64) error {
 }
 
 func TestCASEServerEstablishesAndCleansUp(t *testing.T) {
-	tf, err := testca.Mint(testca.Options{Seed: 5, Nodes: 2})
-	require.NoError(t, err)
-	ctlFab, err := casesess.FabricFromTestCA(1, tf, 0)
-	require.NoError(t, err)
-	devFab, err := casesess.FabricFromTestCA(1, tf, 1)
-	require.NoError(t, err)
-	r := newCASERig(t, []*casesess.Fabric{devFab})
+	r, tf, ctlFab := newServingRig(t)
 
 	require.NoError(t, r.handshake(ctlFab, tf.NodeID(1)))
 	n, ok := r.cs.poll()
@@ -199,13 +159,7 @@ func TestCASEServerNoFabrics(t *testing.T) {
 // first initiator, here default MRP: 5 transmissions at 500 ms with the
 // largest backoff, 7051 ms, plus 30 s), and the first handshake completes.
 func TestCASEServerBusy(t *testing.T) {
-	tf, err := testca.Mint(testca.Options{Seed: 5, Nodes: 2})
-	require.NoError(t, err)
-	ctlFab, err := casesess.FabricFromTestCA(1, tf, 0)
-	require.NoError(t, err)
-	devFab, err := casesess.FabricFromTestCA(1, tf, 1)
-	require.NoError(t, err)
-	r := newCASERig(t, []*casesess.Fabric{devFab})
+	r, tf, ctlFab := newServingRig(t)
 
 	type attempt struct {
 		ini *casesess.Initiator
@@ -248,7 +202,7 @@ func TestCASEServerBusy(t *testing.T) {
 	r.pump()
 	busy := reply(second)
 	require.Equal(t, uint8(message.OpStatusReport), busy.Opcode)
-	_, err = second.ini.Handle(r.now, busy.Opcode, busy.Payload)
+	_, err := second.ini.Handle(r.now, busy.Opcode, busy.Payload)
 	var pe *casesess.PeerStatusError
 	require.ErrorAs(t, err, &pe)
 	require.ErrorIs(t, err, casesess.ErrBusy)

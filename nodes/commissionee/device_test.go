@@ -3,8 +3,6 @@ package commissionee
 import (
 	"bytes"
 	"math/rand/v2"
-	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -21,29 +19,23 @@ import (
 	"mattersim/tlv"
 )
 
-// loopRig runs a Device on one Manager and a bare controller Manager,
-// joined by a PASE session with test keys, datagrams shuttled in process.
+// loopRig runs a Device on the device side of a pipe and a bare
+// controller Manager, joined by a PASE session with test keys.
 type loopRig struct {
-	t          *testing.T
-	now        clock.Time
-	ctl, dev   *session.Manager
-	ctlA, devA netip.AddrPort
-	d          *Device
-	log        bytes.Buffer
-	ctlRef     session.Ref
-	devRef     session.Ref
-	ctlEvents  []session.Event
+	pipe
+	d      *Device
+	log    bytes.Buffer
+	ctlRef session.Ref
+	devRef session.Ref
 }
 
 func newLoopRig(t *testing.T) *loopRig {
 	t.Helper()
-	mk := func(seed byte) *session.Manager {
-		m, err := session.New(session.Config{}, rand.NewChaCha8([32]byte{seed}), rand.NewPCG(uint64(seed), 2))
-		require.NoError(t, err)
-		return m
+	r := &loopRig{pipe: newPipe(t, 2)}
+	r.onDev = func(ev session.Event) {
+		r.d.HandleEvent(r.dev, r.now, ev)
+		r.drainNotices()
 	}
-	r := &loopRig{t: t, ctl: mk(1), dev: mk(2),
-		ctlA: netip.MustParseAddrPort("[fd00::2]:5540"), devA: netip.MustParseAddrPort("[fd00::1]:5540")}
 	var err error
 	r.d, err = New(r.dev, Config{Passcode: 20202021, Salt: make([]byte, 32), Rand: rand.NewChaCha8([32]byte{4}),
 		Epoch: func(clock.Time) cert.Time { return testca.DefaultNotBefore }, Info: im.InteropBasicInfo(), DataVersion: 1})
@@ -69,33 +61,6 @@ func newLoopRig(t *testing.T) *loopRig {
 func (r *loopRig) drainNotices() {
 	for n, ok := r.d.Poll(); ok; n, ok = r.d.Poll() {
 		r.log.WriteString(n.Text + "\n")
-	}
-}
-
-func (r *loopRig) pump() {
-	for moved := true; moved; {
-		moved = false
-		for o, ok := r.dev.Poll(); ok; o, ok = r.dev.Poll() {
-			moved = true
-			if o.IsDatagram() {
-				r.ctl.HandleDatagram(r.now, r.devA, slices.Clone(o.Data))
-				continue
-			}
-			ev := o.Event
-			ev.Payload = slices.Clone(ev.Payload)
-			r.d.HandleEvent(r.dev, r.now, ev)
-			r.drainNotices()
-		}
-		for o, ok := r.ctl.Poll(); ok; o, ok = r.ctl.Poll() {
-			moved = true
-			if o.IsDatagram() {
-				r.dev.HandleDatagram(r.now, r.ctlA, slices.Clone(o.Data))
-				continue
-			}
-			ev := o.Event
-			ev.Payload = slices.Clone(ev.Payload)
-			r.ctlEvents = append(r.ctlEvents, ev)
-		}
 	}
 }
 

@@ -75,13 +75,8 @@ func StartCASE(now clock.Time, m *session.Manager, cfg CASEConfig) (*CASE, error
 	if err != nil {
 		return nil, err
 	}
-	iv := m.Config().Local.Normalize()
-	p := &params.Params{IdleInterval: iv.Idle, ActiveInterval: iv.Active, ActiveThreshold: iv.ActiveThreshold}
-	p.Set(params.IdleInterval)
-	p.Set(params.ActiveInterval)
-	p.Set(params.ActiveThreshold)
 	hs, err := casesess.NewInitiator(casesess.InitiatorConfig{Fabric: cfg.Fabric, PeerNodeID: cfg.PeerNodeID,
-		LocalSessionID: id, Params: p, Rand: cfg.Rand, Epoch: cfg.Epoch, Resumption: cfg.Resumption, StepTimeout: cfg.Timeout})
+		LocalSessionID: id, Params: params.FromIntervals(m.Config().Local), Rand: cfg.Rand, Epoch: cfg.Epoch, Resumption: cfg.Resumption, StepTimeout: cfg.Timeout})
 	if err != nil {
 		m.ReleaseLocalID(id)
 		return nil, err

@@ -5,8 +5,6 @@ package mdnsnet
 import (
 	"net"
 	"net/netip"
-	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,34 +12,10 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 
 	"mattersim/internal/netns"
 	"mattersim/nodes/dnssd"
 )
-
-// enter moves the calling goroutine's thread into the namespace until
-// the returned function runs: sockets and interface lookups made meanwhile
-// belong to it (a socket keeps its namespace afterwards).
-func enter(t *testing.T, ns *netns.NS) func() {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	require.NoError(t, err)
-	fd, err := unix.Open("/run/netns/"+ns.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	require.NoError(t, err)
-	defer unix.Close(fd)
-	require.NoError(t, unix.Setns(fd, unix.CLONE_NEWNET))
-	// The thread must come back (the namespace's cleanup kills every
-	// process whose main thread is in it), so failing is fatal.
-	return func() {
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			panic("cannot leave namespace " + ns.Name + ": " + err.Error())
-		}
-		unix.Close(orig)
-		runtime.UnlockOSThread()
-	}
-}
 
 // listener is a second mDNS socket on the peer's side: it hears the
 // group, as a controller's browser would.
@@ -94,23 +68,17 @@ func TestDriverOnLink(t *testing.T) {
 	netns.Require(t)
 	a, b := netns.New(t, "mtr-mn-a"), netns.New(t, "mtr-mn-b")
 	netns.Link(t, a, b)
-	// Multicast leaves a veth only once its link-local address has passed
-	// duplicate address detection.
-	for _, x := range []struct{ ns, dev string }{{a.Name, "veth-a"}, {b.Name, "veth-b"}} {
-		require.Eventually(t, func() bool {
-			out, err := exec.Command("ip", "-n", x.ns, "-6", "addr", "show", "dev", x.dev).Output()
-			return err == nil && strings.Contains(string(out), "fe80:") && !strings.Contains(string(out), "tentative")
-		}, 10*time.Second, 50*time.Millisecond)
-	}
+	a.WaitLinkLocal(t, "veth-a")
+	b.WaitLinkLocal(t, "veth-b")
 
-	leave := enter(t, b)
+	leave := b.Enter(t)
 	group := listener(t, "veth-b")
 	query, err := net.ListenPacket("udp6", "[::]:0")
 	require.NoError(t, err)
 	defer query.Close()
 	leave()
 
-	leave = enter(t, a)
+	leave = a.Enter(t)
 	ifc, err := net.InterfaceByName("veth-a")
 	require.NoError(t, err)
 	d, err := Start(Options{Host: "ABCDEF0123456789", Port: 5541, Interfaces: []net.Interface{*ifc}, Logf: t.Logf})

@@ -11,6 +11,7 @@ import (
 	"mattersim/session"
 	"mattersim/session/message"
 	"mattersim/session/mrp"
+	"mattersim/session/params"
 	"mattersim/session/pase"
 	"mattersim/session/status"
 )
@@ -100,7 +101,7 @@ func StartInitiator(now clock.Time, m *session.Manager, cfg InitiatorConfig) (*I
 		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.Params == nil {
-		cfg.Params = localParams(m)
+		cfg.Params = params.FromIntervals(m.Config().Local)
 	}
 	id, err := m.ReserveLocalID(now)
 	if err != nil {
@@ -275,7 +276,7 @@ func (p *Initiator) handleMessage(now clock.Time, ev session.Event) {
 		// (spec 4.12.8); pase decodes the message again, authoritatively.
 		var resp pase.PBKDFParamResponse
 		if resp.DecodeWanted(ev.Payload, p.cfg.PBKDF != nil) == nil && resp.Params != nil {
-			_ = p.m.SetPeerIntervals(p.unsec, intervals(resp.Params))
+			_ = p.m.SetPeerIntervals(p.unsec, resp.Params.Intervals())
 		}
 	}
 	out, err := p.hs.Handle(now, ev.Opcode, ev.Payload)
@@ -312,7 +313,7 @@ func (p *Initiator) establish(now clock.Time, from netip.AddrPort) {
 		I2RKey:               res.I2RKey,
 		R2IKey:               res.R2IKey,
 		AttestationChallenge: res.AttestationChallenge,
-		PeerIntervals:        intervals(&res.PeerParams),
+		PeerIntervals:        res.PeerParams.Intervals(),
 	})
 	if err != nil {
 		p.fail(now, "", fmt.Errorf("pairing: installing the PASE session: %w", err), 0)

@@ -10,6 +10,7 @@ import (
 	"mattersim/clock"
 	"mattersim/session"
 	"mattersim/session/message"
+	"mattersim/session/params"
 	"mattersim/session/pase"
 	"mattersim/session/spake2p"
 )
@@ -130,9 +131,9 @@ type Responder struct {
 	failSafeAt clock.Time
 	reopenAt   clock.Time // when a window closed by failures re-opens, or Never
 
-	// closing maps handshake exchanges whose unsecured session is removed
+	// closing holds handshake exchanges whose unsecured session is removed
 	// once the exchange is released (its last reliable message acked).
-	closing map[session.Exchange]session.Ref
+	closing ClosingExchanges
 	notices []Notice
 }
 
@@ -142,7 +143,7 @@ func NewResponder(m *session.Manager, cfg ResponderConfig) (*Responder, error) {
 		return nil, fmt.Errorf("%w: nil Manager", pase.ErrConfig)
 	}
 	if cfg.Params == nil {
-		cfg.Params = localParams(m)
+		cfg.Params = params.FromIntervals(m.Config().Local)
 	}
 	if cfg.FailSafe == 0 {
 		cfg.FailSafe = DefaultFailSafe
@@ -169,7 +170,7 @@ func NewResponder(m *session.Manager, cfg ResponderConfig) (*Responder, error) {
 		return nil, fmt.Errorf("%w: ReopenAfter %v is negative", pase.ErrConfig, cfg.ReopenAfter)
 	}
 	return &Responder{m: m, cfg: cfg, hs: hs, failSafeAt: clock.Never, reopenAt: clock.Never,
-		closing: make(map[session.Exchange]session.Ref)}, nil
+		closing: make(ClosingExchanges)}, nil
 }
 
 // paseRequest is the registration a Responder makes on its Manager
@@ -333,11 +334,7 @@ func (r *Responder) HandleEvent(now clock.Time, ev session.Event) bool {
 		r.request(now, ev)
 		return true
 	case session.EventExchangeClosed:
-		if ref, ok := r.closing[ev.Exchange]; ok {
-			delete(r.closing, ev.Exchange)
-			if !r.active || ref != r.unsec { // never pull the session from under a pairing
-				_ = r.m.RemoveSession(now, ref)
-			}
+		if r.closing.Released(now, r.m, ev.Exchange, r.inUse) {
 			return true
 		}
 	case session.EventGiveUp:
@@ -352,8 +349,7 @@ func (r *Responder) HandleEvent(now clock.Time, ev session.Event) bool {
 			}
 			return true
 		}
-		_, ok := r.closing[ev.Exchange]
-		return ok
+		return r.closing.Has(ev.Exchange)
 	case session.EventSessionClosed:
 		if r.active && ev.Session == r.unsec {
 			// Evicted from the unsecured table: the pairing cannot go on; it
@@ -364,8 +360,7 @@ func (r *Responder) HandleEvent(now clock.Time, ev session.Event) bool {
 	if r.active && ev.Exchange == r.x {
 		return true
 	}
-	_, ok := r.closing[ev.Exchange]
-	return ok
+	return r.closing.Has(ev.Exchange)
 }
 
 // request handles a PBKDFParamRequest on a new exchange.
@@ -402,7 +397,7 @@ func (r *Responder) request(now clock.Time, ev session.Event) {
 	if req.Decode(ev.Payload) == nil && req.Params != nil {
 		// The initiator's MRP intervals govern our retransmissions for the
 		// rest of the handshake (spec 4.12.8).
-		_ = r.m.SetPeerIntervals(ev.Session, intervals(req.Params))
+		_ = r.m.SetPeerIntervals(ev.Session, req.Params.Intervals())
 	}
 	r.step(now, ev)
 }
@@ -450,7 +445,7 @@ func (r *Responder) establish(now clock.Time) {
 		I2RKey:               res.I2RKey,
 		R2IKey:               res.R2IKey,
 		AttestationChallenge: res.AttestationChallenge,
-		PeerIntervals:        intervals(&res.PeerParams),
+		PeerIntervals:        res.PeerParams.Intervals(),
 	})
 	r.active = false
 	r.retire(now, r.x)
@@ -490,13 +485,11 @@ func (r *Responder) release() {
 // retire closes a handshake exchange; its unsecured session is removed
 // once the exchange is released.
 func (r *Responder) retire(now clock.Time, x session.Exchange) {
-	r.closing[x] = x.Session
-	if err := r.m.CloseExchange(now, x); err != nil {
-		delete(r.closing, x)
-		if !r.active || x.Session != r.unsec {
-			_ = r.m.RemoveSession(now, x.Session)
-		}
-	}
+	r.closing.Close(now, r.m, x, r.inUse)
 }
+
+// inUse reports whether ref is the unsecured session of the pairing in
+// progress, which a closing exchange's cleanup must leave alone.
+func (r *Responder) inUse(ref session.Ref) bool { return r.active && ref == r.unsec }
 
 func (r *Responder) notify(n Notice) { r.notices = append(r.notices, n) }

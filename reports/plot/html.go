@@ -40,6 +40,21 @@ type htmlFigure struct {
 	PNG, SVG string
 }
 
+// htmlFigures are s's figures as a page shows them, inline and linked to
+// their PNG and SVG under dir ("plots" if empty). The run page and the
+// sweep page lay figures out the same way, so both build them here.
+func htmlFigures(s Set, dir string) []htmlFigure {
+	if dir == "" {
+		dir = "plots"
+	}
+	var out []htmlFigure
+	for _, f := range s.Figures {
+		out = append(out, htmlFigure{Figure: f, Inline: inlineSVG(f.SVG),
+			PNG: dir + "/" + f.Name + ".png", SVG: dir + "/" + f.Name + ".svg"})
+	}
+	return out
+}
+
 type htmlVerdict struct {
 	Mark, Text, Observed, Bound string
 	Holds                       bool
@@ -96,14 +111,7 @@ func WriteHTML(w io.Writer, pg Page) error {
 		}
 		d.Verdicts = append(d.Verdicts, hv)
 	}
-	dir := pg.PlotsDir
-	if dir == "" {
-		dir = "plots"
-	}
-	for _, f := range pg.Figures.Figures {
-		d.Figures = append(d.Figures, htmlFigure{Figure: f, Inline: inlineSVG(f.SVG),
-			PNG: dir + "/" + f.Name + ".png", SVG: dir + "/" + f.Name + ".svg"})
-	}
+	d.Figures = htmlFigures(pg.Figures, pg.PlotsDir)
 	for _, m := range r.Metrics.Metrics {
 		k := kindOf(m.Kind)
 		hm := htmlMetric{Name: m.Name, Kind: m.Kind, Value: scenarios.FormatValue(k, m.Value)}

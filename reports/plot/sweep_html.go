@@ -211,14 +211,7 @@ func WriteSweepHTML(w io.Writer, pg SweepPage) error {
 		}
 	}
 
-	dir := pg.PlotsDir
-	if dir == "" {
-		dir = "plots"
-	}
-	for _, f := range pg.Figures.Figures {
-		d.Figures = append(d.Figures, htmlFigure{Figure: f, Inline: inlineSVG(f.SVG),
-			PNG: dir + "/" + f.Name + ".png", SVG: dir + "/" + f.Name + ".svg"})
-	}
+	d.Figures = htmlFigures(pg.Figures, pg.PlotsDir)
 	return sweepTmpl.Execute(w, d)
 }
 
