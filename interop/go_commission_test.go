@@ -36,14 +36,7 @@ type goCommissionResult struct {
 
 func runGoCommission(t *testing.T, ns *netns.NS, bin string, args ...string) (string, string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := ns.Command(ctx, bin, append([]string{"commission"}, args...)...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	t.Logf("mattersim commission %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), out.String(), errb.String())
-	return out.String(), errb.String(), err
+	return runGo(t, ns, bin, 90*time.Second, "commission", args...)
 }
 
 // Go commissioner → matter.js device (interop/device.mjs, whose test DAC

@@ -43,13 +43,19 @@ type goPairResult struct {
 
 func runGoPair(t *testing.T, ns *netns.NS, bin string, args ...string) (string, string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	return runGo(t, ns, bin, 60*time.Second, "pair", args...)
+}
+
+// runGo runs `mattersim SUB ARGS...` in ns within limit and logs its output.
+func runGo(t *testing.T, ns *netns.NS, bin string, limit time.Duration, sub string, args ...string) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := ns.Command(ctx, bin, append([]string{"pair"}, args...)...)
+	cmd := ns.Command(ctx, bin, append([]string{sub}, args...)...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	t.Logf("mattersim pair %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), out.String(), errb.String())
+	t.Logf("mattersim %s %s\nstdout: %s\nstderr: %s", sub, strings.Join(args, " "), out.String(), errb.String())
 	return out.String(), errb.String(), err
 }
 

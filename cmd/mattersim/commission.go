@@ -145,10 +145,6 @@ Exit status: 0 on success; 1 when a step fails; 2 for bad flags.`,
 	return c
 }
 
-// commissionController is the controller's node id in a minted fabric
-// (chip-tool's default commissioner node id, 112233).
-const commissionController = 0x1B669
-
 func commissionFabric(o commissionOpts) (*commissioner.Fabric, error) {
 	if o.fabricDir != "" {
 		f, err := loadFabricDir(o.fabricDir)
@@ -157,7 +153,7 @@ func commissionFabric(o commissionOpts) (*commissioner.Fabric, error) {
 		}
 		return f, nil
 	}
-	tf, err := testca.Mint(testca.Options{Seed: o.seed, FabricID: 1, FirstNodeID: commissionController})
+	tf, err := testca.Mint(testca.Options{Seed: o.seed, FabricID: 1, FirstNodeID: commissioner.DefaultControllerNodeID})
 	if err != nil {
 		return nil, err
 	}

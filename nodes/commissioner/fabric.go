@@ -112,3 +112,9 @@ func (f *Fabric) IssueNOC(pub []byte, nodeID uint64) ([]byte, error) {
 	}
 	return cert.AppendTLV(nil, c)
 }
+
+// DefaultControllerNodeID is the controller's node id in a fabric minted
+// for it: 112233, chip-tool's default commissioner node id, so captures
+// look like chip-tool's. `mattersim commission` and the bridge's virtual
+// controller use it.
+const DefaultControllerNodeID = 0x1B669

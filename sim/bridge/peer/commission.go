@@ -28,7 +28,7 @@ const CommissionNodeID = 0x2
 
 // ControllerNodeID is the virtual controller's node id in the fabric it
 // mints (`mattersim commission`'s).
-const ControllerNodeID = 0x1B669
+const ControllerNodeID = commissioner.DefaultControllerNodeID
 
 // CommissionTimeout bounds each wait of a commissioning: the answer
 // to one request, the operational discovery, each CASE step
